@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* What the parts of the dpfwd program share: ports set-up and the exit report. */
+#ifndef DPFWD_APP_H
+#define DPFWD_APP_H
+
+#include <stdio.h>
+
+#include <rte_mempool.h>
+
+#include "config.h"
+#include "dataplane.h"
+
+#define DPFWD_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, dpfwd_logtype, "dpfwd: " fmt "\n", ##__VA_ARGS__)
+
+extern int dpfwd_logtype;
+
+/*
+ * Find each configured device, create the mbuf pool, configure queues and start every
+ * port. Fills DP (ports, workers and their queues). On a config problem (unknown
+ * device) prints "FILE:LINE:COLUMN: message" to stderr and returns -1 before any port
+ * has started.
+ */
+int ports_setup(const struct config *cfg, struct dataplane *dp, struct rte_mempool **pool);
+
+/* Stop and close every port. */
+void ports_close(const struct dataplane *dp);
+
+/* The summary on stdout, and with PATH the same in JSON. MBUFS_IN_USE: pool size minus
+ * what is back in the pool after the ports closed. */
+void stats_print(const struct config *cfg, const struct dataplane *dp, double seconds,
+		 unsigned int mbufs_in_use, FILE *out);
+int stats_write_json(const char *path, const struct config *cfg, const struct dataplane *dp,
+		     double seconds, unsigned int mbufs_in_use);
+
+#endif

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dpfwd: arguments, EAL, ports, worker launch, signals and an orderly shutdown.
+ *
+ *   dpfwd [EAL options] -- -c FILE [--idle-exit MS] [--stats-json FILE]
+ *   dpfwd --check -c FILE | --help | --version
+ *
+ * The config is loaded and validated before EAL starts, so a bad file costs nothing
+ * and starts no port.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+
+#include "dpfwd.h"
+
+RTE_LOG_REGISTER(dpfwd_logtype, dpfwd, INFO);
+
+struct options {
+	const char *config;
+	const char *stats_json;
+	unsigned long idle_exit_ms; /* 0: run until a signal */
+	bool check;
+};
+
+static volatile sig_atomic_t quit_signal;
+
+static void on_signal(int sig)
+{
+	quit_signal = sig;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dpfwd [EAL options] -- -c FILE [--idle-exit MS] [--stats-json FILE]\n"
+		"       dpfwd --check -c FILE\n"
+		"       dpfwd --help | --version\n"
+		"\n"
+		"  -c, --config FILE      the YAML configuration (ports, neighbours, routes)\n"
+		"      --check            validate FILE and exit: 0 if good, 1 and the errors if not\n"
+		"      --idle-exit MS     stop once no port has received for MS milliseconds\n"
+		"      --stats-json FILE  at exit, write per-port counters and drops as JSON\n"
+		"  -h, --help             this text\n"
+		"  -V, --version          the version\n"
+		"\n"
+		"EAL options are DPDK's (e.g. -l 0-2 --vdev net_pcap0,rx_pcap=in.pcap,...).\n"
+		"The first EAL lcore is the control thread; every other lcore is a worker.\n");
+}
+
+/* Returns -1 on a usage error, 1 when the program should exit 0 (help, version). */
+static int parse_options(int argc, char **argv, struct options *opt)
+{
+	static const struct option longs[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "idle-exit", required_argument, NULL, 'i' },
+		{ "stats-json", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:hV", longs, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			opt->config = optarg;
+			break;
+		case 'k':
+			opt->check = true;
+			break;
+		case 'i':
+			errno = 0;
+			opt->idle_exit_ms = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg) {
+				fprintf(stderr, "dpfwd: --idle-exit takes milliseconds\n");
+				return -1;
+			}
+			break;
+		case 's':
+			opt->stats_json = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("dpfwd %s\n", DPFWD_VERSION);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc || !opt->config) {
+		fprintf(stderr, optind < argc ? "dpfwd: unexpected argument '%s'\n"
+					      : "dpfwd: -c FILE is required%s\n",
+			optind < argc ? argv[optind] : "");
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Where the application's own arguments begin: after "--", or at argv[1] when the
+ * first argument is one of ours (--check, --help, --version need no EAL). */
+static int app_args_start(int argc, char **argv)
+{
+	int i;
+
+	if (argc > 1 && (!strcmp(argv[1], "--check") || !strcmp(argv[1], "--help") ||
+			 !strcmp(argv[1], "-h") || !strcmp(argv[1], "--version") ||
+			 !strcmp(argv[1], "-V")))
+		return 1;
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--"))
+			return i + 1;
+	return argc;
+}
+
+static uint64_t rx_total(const struct dataplane *dp)
+{
+	uint64_t n = 0;
+	unsigned int i, p;
+
+	for (i = 0; i < dp->n_workers; i++)
+		for (p = 0; p < dp->n_ports; p++)
+			n += __atomic_load_n(&dp->workers[i]->stats.port[p].rx_packets,
+					     __ATOMIC_RELAXED);
+	return n;
+}
+
+/* The control thread's loop: wait for a signal or for the ports to fall idle. */
+static void control_loop(const struct dataplane *dp, const struct options *opt)
+{
+	uint64_t hz = rte_get_tsc_hz(), last_change = rte_rdtsc(), last_rx = 0;
+
+	while (!quit_signal) {
+		usleep(1000);
+		if (!opt->idle_exit_ms)
+			continue;
+		if (rx_total(dp) != last_rx) {
+			last_rx = rx_total(dp);
+			last_change = rte_rdtsc();
+		} else if ((rte_rdtsc() - last_change) * 1000 / hz >= opt->idle_exit_ms) {
+			break;
+		}
+	}
+}
+
+static void workers_launch(struct dataplane *dp)
+{
+	unsigned int i;
+
+	for (i = 0; i < dp->n_workers; i++)
+		rte_eal_remote_launch(dataplane_worker_main, dp->workers[i],
+				      dp->workers[i]->lcore_id);
+}
+
+static int run(const struct config *cfg, const struct options *opt)
+{
+	static struct dataplane dp;
+	struct rte_ether_addr macs[CFG_MAX_PORTS];
+	struct rte_mempool *pool = NULL;
+	char err[CFG_ERR_MAX];
+	unsigned int i, in_use = 0;
+	uint64_t start;
+	int rc = 1;
+
+	dp.burst = cfg->dataplane.burst;
+	if (ports_setup(cfg, &dp, &pool))
+		goto out;
+	for (i = 0; i < dp.n_ports; i++)
+		macs[i] = dp.ports[i].mac;
+	dp.routes = route_table_build(cfg, macs, (int)rte_socket_id(), err, sizeof(err));
+	if (!dp.routes) {
+		fprintf(stderr, "dpfwd: %s\n", err);
+		goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	DPFWD_LOG(INFO, "forwarding with %u worker(s) on %u port(s)", dp.n_workers, dp.n_ports);
+	start = rte_rdtsc();
+	workers_launch(&dp);
+	control_loop(&dp, opt);
+	dp.stop = true;
+	rte_eal_mp_wait_lcore(); /* workers flush their TX buffers before returning */
+	rc = 0;
+out:
+	ports_close(&dp);
+	if (pool)
+		in_use = pool->size - rte_mempool_avail_count(pool);
+	if (rc == 0) {
+		double secs = (double)(rte_rdtsc() - start) / rte_get_tsc_hz();
+
+		stats_print(cfg, &dp, secs, in_use, stdout);
+		if (opt->stats_json && stats_write_json(opt->stats_json, cfg, &dp, secs, in_use)) {
+			fprintf(stderr, "dpfwd: cannot write %s: %s\n", opt->stats_json,
+				strerror(errno));
+			rc = 1;
+		}
+	}
+	route_table_free(dp.routes);
+	for (i = 0; i < dp.n_workers; i++)
+		rte_free(dp.workers[i]);
+	rte_mempool_free(pool);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct config cfg;
+	struct options opt = { 0 };
+	char err[CFG_ERR_MAX];
+	int app = app_args_start(argc, argv), rc;
+
+	rc = parse_options(argc - app + 1, argv + app - 1, &opt);
+	if (rc)
+		return rc < 0 ? 1 : 0;
+	if (config_load(opt.config, &cfg, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (opt.check) {
+		printf("%s: OK (%u ports, %u neighbours, %u routes)\n", opt.config, cfg.n_ports,
+		       cfg.n_neighbours, cfg.n_routes);
+		config_free(&cfg);
+		return 0;
+	}
+	if (rte_eal_init(app > 1 && app <= argc ? app - 1 : argc, argv) < 0) {
+		fprintf(stderr, "dpfwd: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+		config_free(&cfg);
+		return 1;
+	}
+	rc = run(&cfg, &opt);
+	config_free(&cfg);
+	rte_eal_cleanup();
+	return rc;
+}

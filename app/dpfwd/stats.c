@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The exit report: per-port packets and bytes, every drop reason, conservation. */
+#include <inttypes.h>
+
+#include "dpfwd.h"
+
+static uint64_t drops_total(const struct worker_stats *s)
+{
+	uint64_t n = 0;
+	unsigned int r;
+
+	for (r = 1; r < DROP_REASON_COUNT; r++)
+		n += s->drops[r];
+	return n;
+}
+
+static void totals(const struct dataplane *dp, const struct worker_stats *s, uint64_t *rx,
+		   uint64_t *tx)
+{
+	unsigned int p;
+
+	*rx = *tx = 0;
+	for (p = 0; p < dp->n_ports; p++) {
+		*rx += s->port[p].rx_packets;
+		*tx += s->port[p].tx_packets;
+	}
+}
+
+void stats_print(const struct config *cfg, const struct dataplane *dp, double seconds,
+		 unsigned int mbufs_in_use, FILE *out)
+{
+	struct worker_stats s;
+	uint64_t rx, tx, dropped;
+	unsigned int p, r;
+
+	dataplane_stats_sum(dp, &s);
+	totals(dp, &s, &rx, &tx);
+	dropped = drops_total(&s);
+	fprintf(out, "dpfwd: ran %.3f s with %u worker(s)\n", seconds, dp->n_workers);
+	fprintf(out, "%-12s %12s %14s %12s %14s\n", "port", "rx_packets", "rx_bytes",
+		"tx_packets", "tx_bytes");
+	for (p = 0; p < dp->n_ports; p++)
+		fprintf(out, "%-12s %12" PRIu64 " %14" PRIu64 " %12" PRIu64 " %14" PRIu64 "\n",
+			cfg->ports[p].name, s.port[p].rx_packets, s.port[p].rx_bytes,
+			s.port[p].tx_packets, s.port[p].tx_bytes);
+	fprintf(out, "drops:\n");
+	for (r = 1; r < DROP_REASON_COUNT; r++)
+		if (s.drops[r])
+			fprintf(out, "  %-24s %12" PRIu64 "  %s\n", drop_reason_name(r), s.drops[r],
+				drop_reason_help(r));
+	fprintf(out, "received %" PRIu64 " = transmitted %" PRIu64 " + dropped %" PRIu64 "%s\n",
+		rx, tx, dropped, rx == tx + dropped ? "" : "  (MISMATCH)");
+	fprintf(out, "mbufs in use at exit: %u\n", mbufs_in_use);
+}
+
+static void json_ports(FILE *f, const struct config *cfg, const struct dataplane *dp,
+		       const struct worker_stats *s)
+{
+	unsigned int p;
+
+	fprintf(f, "  \"ports\": {\n");
+	for (p = 0; p < dp->n_ports; p++)
+		fprintf(f,
+			"    \"%s\": {\"rx_packets\": %" PRIu64 ", \"rx_bytes\": %" PRIu64
+			", \"tx_packets\": %" PRIu64 ", \"tx_bytes\": %" PRIu64 "}%s\n",
+			cfg->ports[p].name, s->port[p].rx_packets, s->port[p].rx_bytes,
+			s->port[p].tx_packets, s->port[p].tx_bytes,
+			p + 1 < dp->n_ports ? "," : "");
+	fprintf(f, "  },\n");
+}
+
+static void json_drops(FILE *f, const struct worker_stats *s)
+{
+	unsigned int r;
+
+	fprintf(f, "  \"drops\": {\n");
+	for (r = 1; r < DROP_REASON_COUNT; r++)
+		fprintf(f, "    \"%s\": %" PRIu64 "%s\n", drop_reason_name(r), s->drops[r],
+			r + 1 < DROP_REASON_COUNT ? "," : "");
+	fprintf(f, "  },\n");
+}
+
+static void json_workers(FILE *f, const struct dataplane *dp)
+{
+	unsigned int i;
+
+	fprintf(f, "  \"workers\": [\n");
+	for (i = 0; i < dp->n_workers; i++) {
+		const struct worker *w = dp->workers[i];
+		uint64_t rx = 0;
+		unsigned int p;
+
+		for (p = 0; p < dp->n_ports; p++)
+			rx += w->stats.port[p].rx_packets;
+		fprintf(f,
+			"    {\"lcore\": %u, \"rx_queues\": %u, \"rx_packets\": %" PRIu64
+			", \"loops\": %" PRIu64 ", \"busy_loops\": %" PRIu64
+			", \"busy_cycles\": %" PRIu64 "}%s\n",
+			w->lcore_id, w->n_rxq, rx, w->stats.loops, w->stats.busy_loops,
+			w->stats.busy_cycles, i + 1 < dp->n_workers ? "," : "");
+	}
+	fprintf(f, "  ],\n");
+}
+
+int stats_write_json(const char *path, const struct config *cfg, const struct dataplane *dp,
+		     double seconds, unsigned int mbufs_in_use)
+{
+	struct worker_stats s;
+	uint64_t rx, tx;
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	dataplane_stats_sum(dp, &s);
+	totals(dp, &s, &rx, &tx);
+	fprintf(f, "{\n  \"seconds\": %.6f,\n", seconds);
+	json_ports(f, cfg, dp, &s);
+	json_drops(f, &s);
+	json_workers(f, dp);
+	fprintf(f,
+		"  \"totals\": {\"rx_packets\": %" PRIu64 ", \"tx_packets\": %" PRIu64
+		", \"dropped\": %" PRIu64 "},\n",
+		rx, tx, drops_total(&s));
+	fprintf(f, "  \"mbufs_in_use\": %u\n}\n", mbufs_in_use);
+	return fclose(f);
+}

@@ -1,0 +1,1005 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The YAML loader: libyaml builds a document tree whose nodes carry their position,
+ * and each section walker turns nodes into structs, checking as it goes. The first
+ * problem found ends the load with "FILE:LINE:COLUMN: message".
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <yaml.h>
+
+#include "config.h"
+
+#define CFG_FILE_MAX (16u << 20) /* a router config is a few KiB; refuse anything absurd */
+
+struct loader {
+	yaml_document_t doc;
+	struct config *cfg;
+	const char *name;
+	yaml_node_t *key; /* the key whose value is being parsed, for errors about the key */
+	char *err;
+	size_t err_len;
+};
+
+/* Walkers return -1 after writing the error; 0 on success. */
+typedef int (*field_fn)(struct loader *l, yaml_node_t *value, void *obj);
+
+struct field {
+	const char *key;
+	field_fn parse;
+	bool required;
+};
+
+static struct cfg_loc loc_of(const yaml_node_t *node)
+{
+	struct cfg_loc loc = { (int)node->start_mark.line + 1, (int)node->start_mark.column + 1 };
+
+	return loc;
+}
+
+static int error_at_mark(struct loader *l, size_t line, size_t column, const char *fmt,
+			 va_list ap)
+{
+	char msg[CFG_ERR_MAX];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	snprintf(l->err, l->err_len, "%s:%zu:%zu: %s", l->name, line + 1, column + 1, msg);
+	return -1;
+}
+
+/* NODE NULL means the start of the file. */
+__attribute__((format(printf, 3, 4)))
+static int error_at(struct loader *l, const yaml_node_t *node, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_at_mark(l, node ? node->start_mark.line : 0, node ? node->start_mark.column : 0,
+		      fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char *scalar(const yaml_node_t *node)
+{
+	return (const char *)node->data.scalar.value;
+}
+
+static yaml_node_t *node_at(struct loader *l, int index)
+{
+	return yaml_document_get_node(&l->doc, index);
+}
+
+static unsigned int list_len(const yaml_node_t *list)
+{
+	return (unsigned int)(list->data.sequence.items.top - list->data.sequence.items.start);
+}
+
+static int expect(struct loader *l, const yaml_node_t *node, yaml_node_type_t type)
+{
+	static const char *const names[] = {
+		[YAML_NO_NODE] = "a value",
+		[YAML_SCALAR_NODE] = "a single value, not a list or mapping",
+		[YAML_SEQUENCE_NODE] = "a list",
+		[YAML_MAPPING_NODE] = "a mapping",
+	};
+
+	if (node->type != type)
+		return error_at(l, node, "expected %s", names[type]);
+	return 0;
+}
+
+/* Walk a mapping: each key must be one of FIELDS, at most once; required ones must be
+ * present. Unknown keys are errors because a typo must never be silently ignored. */
+static int parse_mapping(struct loader *l, yaml_node_t *map, const struct field *fields,
+			 void *obj)
+{
+	yaml_node_pair_t *pair;
+	unsigned int i, seen = 0;
+
+	if (expect(l, map, YAML_MAPPING_NODE))
+		return -1;
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		yaml_node_t *key = node_at(l, pair->key);
+
+		if (expect(l, key, YAML_SCALAR_NODE))
+			return -1;
+		for (i = 0; fields[i].key; i++)
+			if (!strcmp(scalar(key), fields[i].key))
+				break;
+		if (!fields[i].key)
+			return error_at(l, key, "unknown key '%s'", scalar(key));
+		if (seen & (1u << i))
+			return error_at(l, key, "duplicate key '%s'", scalar(key));
+		seen |= 1u << i;
+		l->key = key;
+		if (fields[i].parse(l, node_at(l, pair->value), obj))
+			return -1;
+	}
+	for (i = 0; fields[i].key; i++)
+		if (fields[i].required && !(seen & (1u << i)))
+			return error_at(l, map, "missing key '%s'", fields[i].key);
+	return 0;
+}
+
+/* Call PARSE for each item of a list. */
+static int parse_list(struct loader *l, yaml_node_t *list,
+		      int (*parse)(struct loader *, yaml_node_t *))
+{
+	yaml_node_item_t *item;
+
+	if (expect(l, list, YAML_SEQUENCE_NODE))
+		return -1;
+	for (item = list->data.sequence.items.start; item < list->data.sequence.items.top; item++)
+		if (parse(l, node_at(l, *item)))
+			return -1;
+	return 0;
+}
+
+/* Plain decimal only: no sign, no hex, no spaces, no YAML 1.1 "1_000" or sexagesimal. */
+static int parse_uint(struct loader *l, yaml_node_t *node, unsigned long min, unsigned long max,
+		      unsigned long *out)
+{
+	const char *s;
+	char *end;
+
+	if (node->type != YAML_SCALAR_NODE)
+		return error_at(l, node, "expected an integer from %lu to %lu", min, max);
+	s = scalar(node);
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end || errno || *out < min || *out > max)
+		return error_at(l, node, "expected an integer from %lu to %lu", min, max);
+	return 0;
+}
+
+static int parse_string(struct loader *l, yaml_node_t *node, char *buf, size_t len,
+			const char *what)
+{
+	if (expect(l, node, YAML_SCALAR_NODE))
+		return -1;
+	if (!*scalar(node) || strlen(scalar(node)) >= len)
+		return error_at(l, node, "%s must be 1 to %zu characters", what, len - 1);
+	memcpy(buf, scalar(node), strlen(scalar(node)) + 1);
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly "xx:xx:xx:xx:xx:xx"; sscanf would also take signs, "0x" and blanks. */
+static bool mac_from_string(const char *s, uint8_t mac[6])
+{
+	unsigned int i;
+
+	if (strlen(s) != 17)
+		return false;
+	for (i = 0; i < 6; i++, s += 3) {
+		int hi = hex_digit(s[0]), lo = hex_digit(s[1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[2] != ':'))
+			return false;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+static int parse_mac(struct loader *l, yaml_node_t *node, uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+
+	if (expect(l, node, YAML_SCALAR_NODE))
+		return -1;
+	if (!mac_from_string(scalar(node), mac))
+		return error_at(l, node, "invalid MAC address '%s': expected xx:xx:xx:xx:xx:xx",
+				scalar(node));
+	if (mac[0] & 1)
+		return error_at(l, node, "MAC address '%s' is multicast", scalar(node));
+	if (!memcmp(mac, zero, 6))
+		return error_at(l, node, "MAC address '%s' is all zeros", scalar(node));
+	return 0;
+}
+
+static bool ip_from_string(const char *s, struct cfg_ip *ip)
+{
+	struct in_addr a4;
+
+	memset(ip, 0, sizeof(*ip));
+	if (inet_pton(AF_INET, s, &a4) == 1) {
+		ip->family = AF_INET;
+		ip->v4 = ntohl(a4.s_addr);
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, ip->v6) == 1) {
+		ip->family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+static int parse_ip(struct loader *l, yaml_node_t *node, struct cfg_ip *ip)
+{
+	if (expect(l, node, YAML_SCALAR_NODE))
+		return -1;
+	if (!ip_from_string(scalar(node), ip))
+		return error_at(l, node, "invalid IP address '%s'", scalar(node));
+	return 0;
+}
+
+static unsigned int family_bits(int family)
+{
+	return family == AF_INET ? 32 : 128;
+}
+
+/* "ADDR/LEN" of either family, LEN from MIN_LEN to the family's width. */
+static int parse_prefix(struct loader *l, yaml_node_t *node, unsigned int min_len,
+			struct cfg_prefix *p)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *s, *slash;
+	unsigned long len;
+	char *end;
+
+	if (expect(l, node, YAML_SCALAR_NODE))
+		return -1;
+	s = scalar(node);
+	slash = strchr(s, '/');
+	if (!slash)
+		return error_at(l, node, "invalid prefix '%s': expected ADDRESS/LENGTH", s);
+	if ((size_t)(slash - s) >= sizeof(addr))
+		return error_at(l, node, "invalid IP address in '%s'", s);
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	if (!ip_from_string(addr, &p->addr))
+		return error_at(l, node, "invalid IP address '%s' in '%s'", addr, s);
+	errno = 0;
+	len = strtoul(slash + 1, &end, 10);
+	if (!isdigit((unsigned char)slash[1]) || *end || errno || len < min_len ||
+	    len > family_bits(p->addr.family))
+		return error_at(l, node, "invalid prefix length in '%s': expected %u to %u", s,
+				min_len, family_bits(p->addr.family));
+	p->len = (uint8_t)len;
+	return 0;
+}
+
+/* Keep the first LEN bits of IP. */
+static void ip_mask(struct cfg_ip *ip, unsigned int len)
+{
+	unsigned int i;
+
+	if (ip->family == AF_INET) {
+		ip->v4 &= len ? UINT32_MAX << (32 - len) : 0; /* a shift by 32 would be UB */
+		return;
+	}
+	for (i = 0; i < 16; i++) {
+		unsigned int bits = len > i * 8 ? len - i * 8 : 0;
+
+		if (bits < 8)
+			ip->v6[i] &= (uint8_t)(0xff00 >> bits);
+	}
+}
+
+static bool ip_equal(const struct cfg_ip *a, const struct cfg_ip *b)
+{
+	if (a->family != b->family)
+		return false;
+	return a->family == AF_INET ? a->v4 == b->v4 : !memcmp(a->v6, b->v6, 16);
+}
+
+static bool prefix_equal(const struct cfg_prefix *a, const struct cfg_prefix *b)
+{
+	return a->len == b->len && ip_equal(&a->addr, &b->addr);
+}
+
+bool cfg_prefix_contains(const struct cfg_prefix *prefix, const struct cfg_ip *addr)
+{
+	struct cfg_ip a = *addr, net = prefix->addr;
+
+	if (addr->family != prefix->addr.family)
+		return false;
+	ip_mask(&a, prefix->len);
+	ip_mask(&net, prefix->len);
+	return ip_equal(&a, &net);
+}
+
+const char *cfg_ip_format(const struct cfg_ip *ip, char *buf, size_t len)
+{
+	uint32_t be;
+
+	if (ip->family == AF_INET) {
+		be = htonl(ip->v4);
+		if (inet_ntop(AF_INET, &be, buf, (socklen_t)len))
+			return buf;
+	} else if (inet_ntop(AF_INET6, ip->v6, buf, (socklen_t)len)) {
+		return buf;
+	}
+	if (len)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+/* "192.0.2.0/24" into BUF, for messages. */
+static const char *prefix_format(const struct cfg_prefix *p, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s/%u", cfg_ip_format(&p->addr, ip, sizeof(ip)), p->len);
+	return buf;
+}
+
+int config_port_index(const struct config *cfg, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->n_ports; i++)
+		if (!strcmp(cfg->ports[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* ---- ports ---- */
+
+static bool is_name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
+}
+
+static int port_name(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct cfg_port *p = obj;
+	const char *c;
+
+	if (parse_string(l, v, p->name, sizeof(p->name), "a port name"))
+		return -1;
+	/* Names show up in logs, stats and CLI arguments: keep them plain. */
+	for (c = p->name; *c; c++)
+		if (!is_name_char(*c))
+			return error_at(l, v, "port name '%s': use letters, digits, '_', '-', '.'",
+					p->name);
+	if (config_port_index(l->cfg, p->name) >= 0)
+		return error_at(l, v, "duplicate port name '%s'", p->name);
+	return 0;
+}
+
+static int port_device(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct cfg_port *p = obj;
+
+	p->device_loc = loc_of(v);
+	return parse_string(l, v, p->device, sizeof(p->device), "a device name");
+}
+
+static int port_mac(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct cfg_port *p = obj;
+
+	p->has_mac = true;
+	return parse_mac(l, v, p->mac);
+}
+
+static int port_mtu(struct loader *l, yaml_node_t *v, void *obj)
+{
+	unsigned long mtu;
+
+	if (parse_uint(l, v, 68, 16110, &mtu)) /* RFC 791 minimum .. largest NIC jumbo */
+		return -1;
+	((struct cfg_port *)obj)->mtu = (uint16_t)mtu;
+	return 0;
+}
+
+/* An interface address written as its subnet ("192.168.1.0/24") is a typo for a host
+ * address, and a broadcast one would make us answer for the whole subnet. /31, /32
+ * (and /127, /128) have no such addresses. */
+static int check_host_address(struct loader *l, yaml_node_t *node, const struct cfg_prefix *a)
+{
+	unsigned int bits = family_bits(a->addr.family);
+	struct cfg_ip net = a->addr;
+
+	if (a->len >= bits - 1)
+		return 0;
+	ip_mask(&net, a->len);
+	if (ip_equal(&net, &a->addr))
+		return error_at(l, node, "%s is a subnet address; an interface needs a host address",
+				scalar(node));
+	if (a->addr.family == AF_INET && (a->addr.v4 | (UINT32_MAX << (32 - a->len))) == UINT32_MAX)
+		return error_at(l, node,
+				"%s is a broadcast address; an interface needs a host address",
+				scalar(node));
+	return 0;
+}
+
+/* One FIB holds all connected subnets, so the same address or subnet on two ports would
+ * make one of them unreachable. IPv6 link-local (fe80::/10) is the same on every link by
+ * design; only its addresses must differ. */
+static int check_address_unique(struct loader *l, yaml_node_t *node,
+				const struct cfg_prefix *a, const struct cfg_port *self)
+{
+	const struct config *cfg = l->cfg;
+	bool link_local = a->addr.family == AF_INET6 && a->addr.v6[0] == 0xfe &&
+			  (a->addr.v6[1] & 0xc0) == 0x80;
+	struct cfg_prefix net = *a, other;
+	char buf[INET6_ADDRSTRLEN + 4];
+	unsigned int p, i, n;
+
+	ip_mask(&net.addr, net.len);
+	for (p = 0; p <= cfg->n_ports; p++) {
+		const struct cfg_port *port = p < cfg->n_ports ? &cfg->ports[p] : self;
+		const struct cfg_prefix *addrs = a->addr.family == AF_INET ? port->ipv4 : port->ipv6;
+
+		n = a->addr.family == AF_INET ? port->n_ipv4 : port->n_ipv6;
+		for (i = 0; i < n; i++) {
+			if (ip_equal(&addrs[i].addr, &a->addr))
+				return error_at(l, node, "address %s is already on port '%s'",
+						cfg_ip_format(&a->addr, buf, sizeof(buf)),
+						port->name);
+			other = addrs[i];
+			ip_mask(&other.addr, other.len);
+			if (!link_local && prefix_equal(&other, &net))
+				return error_at(l, node, "subnet %s is already connected on port '%s'",
+						prefix_format(&net, buf, sizeof(buf)), port->name);
+		}
+	}
+	return 0;
+}
+
+static int port_addr(struct loader *l, yaml_node_t *node, struct cfg_port *p, int family)
+{
+	struct cfg_prefix *a = family == AF_INET ? &p->ipv4[p->n_ipv4] : &p->ipv6[p->n_ipv6];
+
+	if (parse_prefix(l, node, 1, a))
+		return -1;
+	if (a->addr.family != family)
+		return error_at(l, node, "'%s' is not an %s address", scalar(node),
+				family == AF_INET ? "IPv4" : "IPv6");
+	if (check_host_address(l, node, a) || check_address_unique(l, node, a, p))
+		return -1;
+	if (family == AF_INET)
+		p->n_ipv4++;
+	else
+		p->n_ipv6++;
+	return 0;
+}
+
+static int port_addrs(struct loader *l, yaml_node_t *list, struct cfg_port *p, int family)
+{
+	yaml_node_item_t *item;
+
+	if (expect(l, list, YAML_SEQUENCE_NODE))
+		return -1;
+	if (list_len(list) > CFG_MAX_PORT_ADDRS)
+		return error_at(l, list, "at most %d addresses per family", CFG_MAX_PORT_ADDRS);
+	for (item = list->data.sequence.items.start; item < list->data.sequence.items.top; item++)
+		if (port_addr(l, node_at(l, *item), p, family))
+			return -1;
+	return 0;
+}
+
+static int port_ipv4(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return port_addrs(l, v, obj, AF_INET);
+}
+
+static int port_ipv6(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return port_addrs(l, v, obj, AF_INET6);
+}
+
+static int parse_port(struct loader *l, yaml_node_t *node)
+{
+	static const struct field fields[] = {
+		{ "name", port_name, true },  { "device", port_device, true },
+		{ "mac", port_mac, false },   { "mtu", port_mtu, false },
+		{ "ipv4", port_ipv4, false }, { "ipv6", port_ipv6, false },
+		{ NULL, NULL, false },
+	};
+	struct cfg_port *p;
+
+	if (l->cfg->n_ports == CFG_MAX_PORTS)
+		return error_at(l, node, "at most %d ports", CFG_MAX_PORTS);
+	/* Filled in place but only counted once complete, so lookups see finished ports. */
+	p = &l->cfg->ports[l->cfg->n_ports];
+	memset(p, 0, sizeof(*p));
+	p->mtu = 1500;
+	p->loc = loc_of(node);
+	if (parse_mapping(l, node, fields, p))
+		return -1;
+	l->cfg->n_ports++;
+	return 0;
+}
+
+/* ---- neighbours and routes: both refer to ports and their subnets ---- */
+
+/* Index of the port whose connected subnet covers IP, longest prefix first, the first
+ * port on a tie; -1 if none. ONLY_PORT >= 0 looks at that port alone. */
+static int connected_port(const struct config *cfg, const struct cfg_ip *ip, int only_port)
+{
+	int best = -1, best_len = -1;
+	unsigned int p, i;
+
+	for (p = 0; p < cfg->n_ports; p++) {
+		const struct cfg_port *port = &cfg->ports[p];
+		const struct cfg_prefix *addrs = ip->family == AF_INET ? port->ipv4 : port->ipv6;
+		unsigned int n = ip->family == AF_INET ? port->n_ipv4 : port->n_ipv6;
+
+		if (only_port >= 0 && (int)p != only_port)
+			continue;
+		for (i = 0; i < n; i++)
+			if (cfg_prefix_contains(&addrs[i], ip) && addrs[i].len > best_len) {
+				best = (int)p;
+				best_len = addrs[i].len;
+			}
+	}
+	return best;
+}
+
+static bool is_own_address(const struct config *cfg, const struct cfg_ip *ip)
+{
+	unsigned int p, i;
+
+	for (p = 0; p < cfg->n_ports; p++) {
+		const struct cfg_port *port = &cfg->ports[p];
+
+		for (i = 0; i < port->n_ipv4; i++)
+			if (ip_equal(&port->ipv4[i].addr, ip))
+				return true;
+		for (i = 0; i < port->n_ipv6; i++)
+			if (ip_equal(&port->ipv6[i].addr, ip))
+				return true;
+	}
+	return false;
+}
+
+struct neighbour_ctx {
+	struct cfg_neighbour n;
+	yaml_node_t *ip_node;
+};
+
+static int neigh_ip(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct neighbour_ctx *c = obj;
+
+	c->ip_node = v;
+	return parse_ip(l, v, &c->n.ip);
+}
+
+static int neigh_mac(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return parse_mac(l, v, ((struct neighbour_ctx *)obj)->n.mac);
+}
+
+static int neigh_port(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct neighbour_ctx *c = obj;
+	int idx;
+
+	if (expect(l, v, YAML_SCALAR_NODE))
+		return -1;
+	idx = config_port_index(l->cfg, scalar(v));
+	if (idx < 0)
+		return error_at(l, v, "unknown port '%s'", scalar(v));
+	c->n.port = (unsigned int)idx;
+	return 0;
+}
+
+static int parse_neighbour(struct loader *l, yaml_node_t *node)
+{
+	static const struct field fields[] = {
+		{ "ip", neigh_ip, true }, { "mac", neigh_mac, true }, { "port", neigh_port, true },
+		{ NULL, NULL, false },
+	};
+	struct config *cfg = l->cfg;
+	struct neighbour_ctx c;
+	char ip[INET6_ADDRSTRLEN];
+	unsigned int i;
+
+	memset(&c, 0, sizeof(c));
+	if (parse_mapping(l, node, fields, &c))
+		return -1;
+	cfg_ip_format(&c.n.ip, ip, sizeof(ip));
+	if (connected_port(cfg, &c.n.ip, (int)c.n.port) < 0)
+		return error_at(l, c.ip_node, "neighbour %s is not on a connected subnet of port '%s'",
+				ip, cfg->ports[c.n.port].name);
+	if (is_own_address(cfg, &c.n.ip))
+		return error_at(l, c.ip_node, "neighbour %s is one of dpfwd's own addresses", ip);
+	for (i = 0; i < cfg->n_neighbours; i++)
+		if (ip_equal(&cfg->neighbours[i].ip, &c.n.ip))
+			return error_at(l, c.ip_node, "duplicate neighbour %s", ip);
+	c.n.loc = loc_of(node);
+	cfg->neighbours[cfg->n_neighbours++] = c.n;
+	return 0;
+}
+
+struct route_ctx {
+	struct cfg_route r;
+	yaml_node_t *prefix_node, *via_key, *action_key;
+	yaml_node_t *via_nodes[CFG_MAX_ECMP];
+};
+
+static int route_prefix(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct route_ctx *c = obj;
+	struct cfg_ip net;
+	char buf[INET6_ADDRSTRLEN];
+
+	c->prefix_node = v;
+	if (parse_prefix(l, v, 0, &c->r.prefix))
+		return -1;
+	/* A route to "10.0.0.1/8" is ambiguous: a typo in the address or in the length. */
+	net = c->r.prefix.addr;
+	ip_mask(&net, c->r.prefix.len);
+	if (!ip_equal(&net, &c->r.prefix.addr))
+		return error_at(l, v, "prefix %s has host bits set; did you mean %s/%u?",
+				scalar(v), cfg_ip_format(&net, buf, sizeof(buf)),
+				c->r.prefix.len);
+	return 0;
+}
+
+static int route_via_one(struct loader *l, struct route_ctx *c, yaml_node_t *node)
+{
+	c->via_nodes[c->r.n_via] = node;
+	return parse_ip(l, node, &c->r.via[c->r.n_via++]);
+}
+
+static int route_via(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct route_ctx *c = obj;
+	yaml_node_item_t *item;
+
+	c->via_key = l->key;
+	if (v->type == YAML_SCALAR_NODE)
+		return route_via_one(l, c, v);
+	if (v->type != YAML_SEQUENCE_NODE || list_len(v) < 1 || list_len(v) > CFG_MAX_ECMP)
+		return error_at(l, v, "expected an address or a list of 1 to %d addresses",
+				CFG_MAX_ECMP);
+	for (item = v->data.sequence.items.start; item < v->data.sequence.items.top; item++)
+		if (route_via_one(l, c, node_at(l, *item)))
+			return -1;
+	return 0;
+}
+
+static int route_action(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct route_ctx *c = obj;
+
+	c->action_key = l->key;
+	if (expect(l, v, YAML_SCALAR_NODE))
+		return -1;
+	if (!strcmp(scalar(v), "blackhole"))
+		c->r.action = CFG_ROUTE_BLACKHOLE;
+	else if (!strcmp(scalar(v), "unreachable"))
+		c->r.action = CFG_ROUTE_UNREACHABLE;
+	else
+		return error_at(l, v, "unknown action '%s': expected blackhole or unreachable",
+				scalar(v));
+	return 0;
+}
+
+/* One next hop: same family as the prefix, on a connected subnet, not ourselves, not
+ * listed twice (a repeat would silently double its share of ECMP traffic). */
+static int route_resolve_via(struct loader *l, struct route_ctx *c, unsigned int i)
+{
+	const struct cfg_ip *via = &c->r.via[i];
+	yaml_node_t *node = c->via_nodes[i];
+	char ip[INET6_ADDRSTRLEN];
+	unsigned int j;
+	int port;
+
+	cfg_ip_format(via, ip, sizeof(ip));
+	if (via->family != c->r.prefix.addr.family)
+		return error_at(l, node, "next hop %s is %s but prefix %s is %s", ip,
+				via->family == AF_INET ? "IPv4" : "IPv6", scalar(c->prefix_node),
+				via->family == AF_INET ? "IPv6" : "IPv4");
+	for (j = 0; j < i; j++)
+		if (ip_equal(&c->r.via[j], via))
+			return error_at(l, node, "duplicate next hop %s", ip);
+	if (is_own_address(l->cfg, via))
+		return error_at(l, node, "next hop %s is one of dpfwd's own addresses", ip);
+	port = connected_port(l->cfg, via, -1);
+	if (port < 0)
+		return error_at(l, node, "next hop %s is not on any connected subnet", ip);
+	c->r.via_port[i] = (unsigned int)port;
+	return 0;
+}
+
+static int parse_route(struct loader *l, yaml_node_t *node)
+{
+	static const struct field fields[] = {
+		{ "prefix", route_prefix, true }, { "via", route_via, false },
+		{ "action", route_action, false }, { NULL, NULL, false },
+	};
+	struct config *cfg = l->cfg;
+	struct route_ctx c;
+	unsigned int i;
+
+	memset(&c, 0, sizeof(c));
+	if (parse_mapping(l, node, fields, &c))
+		return -1;
+	if (c.via_key && c.action_key)
+		return error_at(l, c.via_key->start_mark.line > c.action_key->start_mark.line ||
+					   (c.via_key->start_mark.line == c.action_key->start_mark.line &&
+					    c.via_key->start_mark.column > c.action_key->start_mark.column)
+				       ? c.via_key : c.action_key,
+				"a route takes 'via' or 'action', not both");
+	if (!c.via_key && !c.action_key)
+		return error_at(l, node, "a route needs 'via' or 'action'");
+	for (i = 0; i < c.r.n_via; i++)
+		if (route_resolve_via(l, &c, i))
+			return -1;
+	for (i = 0; i < cfg->n_routes; i++)
+		if (prefix_equal(&cfg->routes[i].prefix, &c.r.prefix))
+			return error_at(l, c.prefix_node, "duplicate route for %s",
+					scalar(c.prefix_node));
+	c.r.loc = loc_of(node);
+	cfg->routes[cfg->n_routes++] = c.r;
+	return 0;
+}
+
+/* ---- dataplane ---- */
+
+static int dp_burst(struct loader *l, yaml_node_t *v, void *obj)
+{
+	unsigned long n;
+
+	if (parse_uint(l, v, 1, 256, &n))
+		return -1;
+	((struct cfg_dataplane *)obj)->burst = (uint16_t)n;
+	return 0;
+}
+
+static int dp_mbufs(struct loader *l, yaml_node_t *v, void *obj)
+{
+	unsigned long n;
+
+	if (parse_uint(l, v, 1024, 16777215, &n))
+		return -1;
+	((struct cfg_dataplane *)obj)->mbufs = (uint32_t)n;
+	return 0;
+}
+
+/* ---- top level ---- */
+
+/* Sections are parsed in this order whatever their order in the file: neighbours and
+ * routes refer to ports. */
+struct sections {
+	yaml_node_t *ports, *neighbours, *routes, *dataplane;
+};
+
+static int top_ports(struct loader *l, yaml_node_t *v, void *obj)
+{
+	(void)l;
+	((struct sections *)obj)->ports = v;
+	return 0;
+}
+
+static int top_neighbours(struct loader *l, yaml_node_t *v, void *obj)
+{
+	(void)l;
+	((struct sections *)obj)->neighbours = v;
+	return 0;
+}
+
+static int top_routes(struct loader *l, yaml_node_t *v, void *obj)
+{
+	(void)l;
+	((struct sections *)obj)->routes = v;
+	return 0;
+}
+
+static int top_dataplane(struct loader *l, yaml_node_t *v, void *obj)
+{
+	(void)l;
+	((struct sections *)obj)->dataplane = v;
+	return 0;
+}
+
+/* The key is in the documented contract, so it gets a clearer word than "unknown". */
+static int top_nat(struct loader *l, yaml_node_t *v, void *obj)
+{
+	(void)v;
+	(void)obj;
+	return error_at(l, l->key, "nat: NAT is not implemented yet in this version of dpfwd");
+}
+
+static int load_ports(struct loader *l, yaml_node_t *v)
+{
+	if (parse_list(l, v, parse_port))
+		return -1;
+	if (l->cfg->n_ports == 0)
+		return error_at(l, v, "at least one port is needed");
+	return 0;
+}
+
+/* Allocate *ARRAY for every item of list V, then parse them. */
+static int load_array(struct loader *l, yaml_node_t *v, void **array, size_t size,
+		      int (*parse)(struct loader *, yaml_node_t *))
+{
+	if (expect(l, v, YAML_SEQUENCE_NODE))
+		return -1;
+	*array = calloc(list_len(v) ? list_len(v) : 1, size);
+	if (!*array)
+		return error_at(l, v, "out of memory");
+	return parse_list(l, v, parse);
+}
+
+static int parse_top(struct loader *l, yaml_node_t *root)
+{
+	static const struct field fields[] = {
+		{ "ports", top_ports, true },	  { "neighbours", top_neighbours, false },
+		{ "routes", top_routes, false },  { "dataplane", top_dataplane, false },
+		{ "nat", top_nat, false },	  { NULL, NULL, false },
+	};
+	static const struct field dp_fields[] = {
+		{ "burst", dp_burst, false }, { "mbufs", dp_mbufs, false }, { NULL, NULL, false },
+	};
+	struct config *cfg = l->cfg;
+	struct sections s = { 0 };
+
+	if (!root)
+		return error_at(l, NULL, "empty configuration: 'ports' is required");
+	if (parse_mapping(l, root, fields, &s) || load_ports(l, s.ports))
+		return -1;
+	if (s.neighbours && load_array(l, s.neighbours, (void **)&cfg->neighbours,
+				       sizeof(*cfg->neighbours), parse_neighbour))
+		return -1;
+	if (s.routes &&
+	    load_array(l, s.routes, (void **)&cfg->routes, sizeof(*cfg->routes), parse_route))
+		return -1;
+	if (s.dataplane && parse_mapping(l, s.dataplane, dp_fields, &cfg->dataplane))
+		return -1;
+	return 0;
+}
+
+/* Reader errors (bad UTF-8, control characters) carry a byte offset, not a mark. */
+static int yaml_error(struct loader *l, const yaml_parser_t *parser, const char *yaml)
+{
+	yaml_mark_t mark = parser->problem_mark;
+	const char *problem = parser->problem ? parser->problem : "out of memory";
+	size_t i;
+
+	if (parser->error == YAML_READER_ERROR) {
+		memset(&mark, 0, sizeof(mark));
+		for (i = 0; i < parser->problem_offset; i++, mark.column++)
+			if (yaml[i] == '\n') {
+				mark.line++;
+				mark.column = (size_t)-1;
+			}
+	}
+	if (parser->context)
+		snprintf(l->err, l->err_len, "%s:%zu:%zu: invalid YAML: %s (%s at line %zu)",
+			 l->name, mark.line + 1, mark.column + 1, problem, parser->context,
+			 parser->context_mark.line + 1);
+	else
+		snprintf(l->err, l->err_len, "%s:%zu:%zu: invalid YAML: %s", l->name,
+			 mark.line + 1, mark.column + 1, problem);
+	return -1;
+}
+
+/* A second document ("---") would be silently ignored by yaml_parser_load. */
+static int check_single_document(struct loader *l, yaml_parser_t *parser, const char *yaml)
+{
+	yaml_document_t next;
+	yaml_node_t *root;
+	int rc = 0;
+
+	if (!yaml_parser_load(parser, &next))
+		return yaml_error(l, parser, yaml);
+	root = yaml_document_get_root_node(&next);
+	if (root)
+		rc = error_at(l, root, "only one YAML document is allowed");
+	yaml_document_delete(&next);
+	return rc;
+}
+
+static int load(struct loader *l, const char *yaml, size_t len)
+{
+	yaml_parser_t parser;
+	int rc;
+
+	if (!yaml_parser_initialize(&parser))
+		return error_at(l, NULL, "out of memory");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	/* On failure yaml_parser_load has already freed the document. */
+	if (!yaml_parser_load(&parser, &l->doc)) {
+		rc = yaml_error(l, &parser, yaml);
+		yaml_parser_delete(&parser);
+		return rc;
+	}
+	rc = check_single_document(l, &parser, yaml);
+	if (!rc)
+		rc = parse_top(l, yaml_document_get_root_node(&l->doc));
+	yaml_document_delete(&l->doc);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+int config_load_string(const char *name, const char *yaml, size_t len, struct config *cfg,
+		       char *err, size_t err_len)
+{
+	struct loader l = { .cfg = cfg, .name = name, .err = err, .err_len = err_len };
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
+	cfg->dataplane.burst = 32;
+	cfg->dataplane.mbufs = 65535;
+	if (load(&l, yaml, len)) {
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Read all of F into a malloc'd buffer; NULL with errno set on failure. No fseek/ftell:
+ * they fail or lie on pipes and directories. */
+static char *read_all(FILE *f, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap), *bigger;
+
+	while (buf) {
+		n += fread(buf + n, 1, cap - n, f);
+		if (ferror(f)) {
+			free(buf);
+			return NULL; /* errno from the failed read */
+		}
+		if (n < cap) {
+			*len = n;
+			return buf;
+		}
+		if (cap >= CFG_FILE_MAX) {
+			errno = EFBIG;
+			break;
+		}
+		cap *= 2;
+		bigger = realloc(buf, cap);
+		if (!bigger)
+			break;
+		buf = bigger;
+	}
+	free(buf);
+	return NULL;
+}
+
+int config_load(const char *path, struct config *cfg, char *err, size_t err_len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0;
+	int rc, saved;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (f) {
+		buf = read_all(f, &len);
+		saved = errno;
+		fclose(f);
+		errno = saved;
+	}
+	if (!buf) {
+		snprintf(err, err_len, "%s:1:1: cannot read file: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = config_load_string(path, buf, len, cfg, err, err_len);
+	free(buf);
+	return rc;
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->neighbours);
+	free(cfg->routes);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dpfwd configuration: the YAML file turned into plain C structs.
+ *
+ * The loader does all validation that needs nothing but the file itself; anything
+ * that needs the running system (does the device exist?) is checked by the caller,
+ * which reports it with the location kept in struct cfg_loc. No DPDK types here, so
+ * the loader and its tests build and run without EAL.
+ */
+#ifndef DPFWD_CONFIG_H
+#define DPFWD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_MAX_PORTS 32
+#define CFG_MAX_PORT_ADDRS 8 /* per family, per port */
+#define CFG_MAX_ECMP 16      /* next hops in one `via:` list */
+#define CFG_NAME_MAX 32      /* port name, including the NUL */
+#define CFG_DEVICE_MAX 128   /* device name, including the NUL */
+#define CFG_ERR_MAX 512      /* one "FILE:LINE:COLUMN: message" */
+
+/* Where a node starts in the file: 1-based, like compilers print it. */
+struct cfg_loc {
+	int line;
+	int column;
+};
+
+/* An address of either family. IPv4 is kept in host byte order (what rte_fib takes);
+ * IPv6 in network byte order (what rte_fib6 takes). */
+struct cfg_ip {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	union {
+		uint32_t v4;
+		uint8_t v6[16];
+	};
+};
+
+struct cfg_prefix {
+	struct cfg_ip addr; /* for interface addresses: the address itself, host bits kept */
+	uint8_t len;
+};
+
+struct cfg_port {
+	char name[CFG_NAME_MAX];
+	char device[CFG_DEVICE_MAX];
+	bool has_mac;
+	uint8_t mac[6];
+	uint16_t mtu; /* default 1500 */
+	unsigned int n_ipv4, n_ipv6;
+	struct cfg_prefix ipv4[CFG_MAX_PORT_ADDRS];
+	struct cfg_prefix ipv6[CFG_MAX_PORT_ADDRS];
+	struct cfg_loc loc;        /* the port's mapping */
+	struct cfg_loc device_loc; /* its `device:` value, for "unknown device" */
+};
+
+struct cfg_neighbour {
+	struct cfg_ip ip;
+	uint8_t mac[6];
+	unsigned int port; /* index into config.ports */
+	struct cfg_loc loc;
+};
+
+enum cfg_route_action {
+	CFG_ROUTE_FORWARD = 0, /* `via:` one address or an ECMP list */
+	CFG_ROUTE_BLACKHOLE,   /* drop silently, counted */
+	CFG_ROUTE_UNREACHABLE, /* drop, counted (ICMP unreachable comes with the slow path) */
+};
+
+struct cfg_route {
+	struct cfg_prefix prefix; /* host bits cleared */
+	enum cfg_route_action action;
+	unsigned int n_via;
+	struct cfg_ip via[CFG_MAX_ECMP];
+	unsigned int via_port[CFG_MAX_ECMP]; /* port whose connected subnet covers via[i] */
+	struct cfg_loc loc;
+};
+
+struct cfg_dataplane {
+	uint16_t burst;    /* packets per rx/tx burst, 1..256, default 32 */
+	uint32_t mbufs;    /* mbufs in the packet pool, default 65535 */
+};
+
+struct config {
+	char path[512];
+	unsigned int n_ports;
+	struct cfg_port ports[CFG_MAX_PORTS];
+	unsigned int n_neighbours;
+	struct cfg_neighbour *neighbours; /* malloc'd */
+	unsigned int n_routes;
+	struct cfg_route *routes; /* malloc'd */
+	struct cfg_dataplane dataplane;
+};
+
+/*
+ * Parse and validate PATH into CFG. Returns 0 on success; on failure returns -1, leaves
+ * CFG empty (nothing to free) and writes "PATH:LINE:COLUMN: message" into ERR.
+ */
+int config_load(const char *path, struct config *cfg, char *err, size_t err_len);
+
+/* Same as config_load, from a string; NAME stands for the file name in messages. */
+int config_load_string(const char *name, const char *yaml, size_t len, struct config *cfg,
+		       char *err, size_t err_len);
+
+void config_free(struct config *cfg);
+
+/* Index of the port named NAME, or -1. */
+int config_port_index(const struct config *cfg, const char *name);
+
+/* True if ADDR lies inside PREFIX (same family, first LEN bits equal). */
+bool cfg_prefix_contains(const struct cfg_prefix *prefix, const struct cfg_ip *addr);
+
+/* "192.0.2.1" or "2001:db8::1" into BUF; returns BUF. */
+const char *cfg_ip_format(const struct cfg_ip *ip, char *buf, size_t len);
+
+#endif

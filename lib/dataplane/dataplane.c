@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker loop. One burst goes through three passes: classify (L2 and IP checks,
+ * sorting packets by family), one bulk FIB lookup per family, then resolve and
+ * transmit. Per-burst arrays live on the stack; nothing here allocates or locks.
+ */
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_hash_crc.h>
+#include <rte_prefetch.h>
+
+#include "dataplane.h"
+
+#define PREFETCH_AHEAD 4
+#define NO_NEIGHBOUR_IDX UINT32_MAX
+
+static const char *const drop_names[DROP_REASON_COUNT] = {
+	[DROP_NONE] = "none",
+#define DROP_NAME(id, name, help) [DROP_##id] = name,
+	PKT_CHECK_LIST(DROP_NAME) DP_DROP_LIST(DROP_NAME)
+#undef DROP_NAME
+};
+
+static const char *const drop_helps[DROP_REASON_COUNT] = {
+	[DROP_NONE] = "",
+#define DROP_HELP(id, name, help) [DROP_##id] = help,
+	PKT_CHECK_LIST(DROP_HELP) DP_DROP_LIST(DROP_HELP)
+#undef DROP_HELP
+};
+
+const char *drop_reason_name(enum drop_reason reason)
+{
+	return (unsigned int)reason < DROP_REASON_COUNT ? drop_names[reason] : "?";
+}
+
+const char *drop_reason_help(enum drop_reason reason)
+{
+	return (unsigned int)reason < DROP_REASON_COUNT ? drop_helps[reason] : "?";
+}
+
+/* What a next hop that cannot forward means as a drop. */
+static const uint8_t nh_drop_reason[] = {
+	[NH_NO_ROUTE] = DROP_NO_ROUTE,     [NH_FORWARD] = DROP_NONE,
+	[NH_CONNECTED] = DROP_NO_NEIGHBOUR, [NH_UNRESOLVED] = DROP_NO_NEIGHBOUR,
+	[NH_LOCAL] = DROP_LOCAL,           [NH_BLACKHOLE] = DROP_BLACKHOLE,
+	[NH_UNREACHABLE] = DROP_UNREACHABLE,
+};
+
+/* One family's packets of a burst, in arrival order. */
+struct family_batch {
+	uint16_t n;
+	struct rte_mbuf *pkts[DP_MAX_BURST];
+	uint64_t fib_value[DP_MAX_BURST];
+	uint32_t nh[DP_MAX_BURST];
+};
+
+struct burst {
+	struct worker *w;
+	const struct route_table *rt;
+	uint16_t n_drop;
+	struct rte_mbuf *drop[DP_MAX_BURST];
+	struct family_batch v4, v6;
+	uint32_t dst4[DP_MAX_BURST];
+	uint8_t dst6[DP_MAX_BURST][16];
+};
+
+static inline void drop(struct burst *b, struct rte_mbuf *m, enum drop_reason reason)
+{
+	b->w->stats.drops[reason]++;
+	b->drop[b->n_drop++] = m;
+}
+
+static inline struct rte_ipv4_hdr *ipv4_hdr(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+}
+
+static inline struct rte_ipv6_hdr *ipv6_hdr(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, RTE_ETHER_HDR_LEN);
+}
+
+/* Cut Ethernet padding so that what we transmit is exactly the IP packet. */
+static inline void trim_to(struct rte_mbuf *m, uint32_t ip_len)
+{
+	uint32_t l3_len = rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN;
+
+	if (unlikely(l3_len > ip_len))
+		rte_pktmbuf_trim(m, (uint16_t)(l3_len - ip_len));
+}
+
+static inline void accept_ipv4(struct burst *b, struct rte_mbuf *m, const struct dp_port *in)
+{
+	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
+	uint64_t cksum = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	enum pkt_check check;
+	uint32_t ip_len;
+
+	if (unlikely(in->rx_ipv4_cksum && cksum == RTE_MBUF_F_RX_IP_CKSUM_BAD))
+		return drop(b, m, DROP_IPV4_CHECKSUM);
+	check = pkt_ipv4_check(ip, rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN,
+			       cksum == RTE_MBUF_F_RX_IP_CKSUM_GOOD, &ip_len);
+	if (unlikely(check != PKT_OK))
+		return drop(b, m, DROP_FROM_CHECK(check));
+	trim_to(m, ip_len);
+	b->dst4[b->v4.n] = rte_be_to_cpu_32(ip->dst_addr);
+	b->v4.pkts[b->v4.n++] = m;
+}
+
+static inline void accept_ipv6(struct burst *b, struct rte_mbuf *m)
+{
+	struct rte_ipv6_hdr *ip = ipv6_hdr(m);
+	enum pkt_check check;
+	uint32_t ip_len;
+
+	check = pkt_ipv6_check(ip, rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN, &ip_len);
+	if (unlikely(check != PKT_OK))
+		return drop(b, m, DROP_FROM_CHECK(check));
+	trim_to(m, ip_len);
+	memcpy(b->dst6[b->v6.n], ip->dst_addr, 16);
+	b->v6.pkts[b->v6.n++] = m;
+}
+
+static inline void classify(struct burst *b, struct rte_mbuf *m, const struct dp_port *in)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	if (unlikely(rte_pktmbuf_pkt_len(m) < RTE_ETHER_HDR_LEN ||
+		     rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN))
+		return drop(b, m, DROP_L2_RUNT);
+	if (unlikely(!rte_is_same_ether_addr(&eth->dst_addr, &in->mac)))
+		return drop(b, m, rte_is_multicast_ether_addr(&eth->dst_addr) ? DROP_L2_MULTICAST
+										 : DROP_L2_OTHER_HOST);
+	switch (eth->ether_type) {
+	case RTE_BE16(RTE_ETHER_TYPE_IPV4):
+		return accept_ipv4(b, m, in);
+	case RTE_BE16(RTE_ETHER_TYPE_IPV6):
+		return accept_ipv6(b, m);
+	case RTE_BE16(RTE_ETHER_TYPE_VLAN):
+	case RTE_BE16(RTE_ETHER_TYPE_QINQ):
+		return drop(b, m, DROP_L2_VLAN);
+	default:
+		return drop(b, m, DROP_L2_ETHERTYPE);
+	}
+}
+
+/* Per-flow hash for ECMP: the NIC's RSS hash when it gave one, else CRC32 over the
+ * addresses, protocol and (for unfragmented TCP/UDP) ports, so that every packet of
+ * a flow, and every fragment of a packet, takes the same path. */
+static inline uint32_t flow_hash_ipv4(const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = ipv4_hdr((struct rte_mbuf *)(uintptr_t)m);
+	uint32_t h;
+
+	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+		return m->hash.rss;
+	h = rte_hash_crc_4byte(ip->src_addr, ip->dst_addr);
+	h = rte_hash_crc_4byte(ip->next_proto_id, h);
+	if ((ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) &&
+	    !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))) {
+		const uint8_t *l4 = (const uint8_t *)ip + rte_ipv4_hdr_len(ip);
+		uint32_t ports;
+
+		if (rte_ipv4_hdr_len(ip) + 4u <= rte_be_to_cpu_16(ip->total_length)) {
+			memcpy(&ports, l4, sizeof(ports));
+			h = rte_hash_crc_4byte(ports, h);
+		}
+	}
+	return h;
+}
+
+static inline uint32_t flow_hash_ipv6(const struct rte_mbuf *m)
+{
+	const struct rte_ipv6_hdr *ip = ipv6_hdr((struct rte_mbuf *)(uintptr_t)m);
+	uint32_t h;
+
+	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
+		return m->hash.rss;
+	h = route_key_hash(ip->src_addr, 32, ip->proto); /* source and destination */
+	if ((ip->proto == IPPROTO_TCP || ip->proto == IPPROTO_UDP) &&
+	    rte_be_to_cpu_16(ip->payload_len) >= 4) {
+		uint32_t ports;
+
+		memcpy(&ports, ip + 1, sizeof(ports));
+		h = rte_hash_crc_4byte(ports, h);
+	}
+	return h;
+}
+
+/* FIB value -> next-hop index; connected destinations go through the neighbour table
+ * in one bulk lookup per burst. KEYS point at each packet's destination address. */
+static void resolve(struct burst *b, struct family_batch *f, const struct rte_hash *neigh,
+		    const void **keys, bool v4)
+{
+	const struct route_table *rt = b->rt;
+	uint16_t conn[DP_MAX_BURST];
+	const void *conn_keys[RTE_HASH_LOOKUP_BULK_MAX];
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	unsigned int i, n_conn = 0, done;
+
+	for (i = 0; i < f->n; i++) {
+		uint64_t v = f->fib_value[i];
+		uint32_t hash = 0;
+
+		if (unlikely(v & ROUTE_NH_ECMP))
+			hash = v4 ? flow_hash_ipv4(f->pkts[i]) : flow_hash_ipv6(f->pkts[i]);
+		f->nh[i] = route_nh_index(rt, v, hash);
+		if (unlikely(rt->nh[f->nh[i]].type == NH_CONNECTED))
+			conn[n_conn++] = i;
+	}
+	for (done = 0; done < n_conn; done += RTE_HASH_LOOKUP_BULK_MAX) {
+		unsigned int n = RTE_MIN(n_conn - done, (unsigned int)RTE_HASH_LOOKUP_BULK_MAX);
+		uint64_t hits = 0;
+
+		for (i = 0; i < n; i++)
+			conn_keys[i] = keys[conn[done + i]];
+		rte_hash_lookup_bulk_data(neigh, conn_keys, n, &hits, data);
+		for (i = 0; i < n; i++)
+			f->nh[conn[done + i]] = (hits >> i) & 1 ? (uint32_t)(uintptr_t)data[i]
+							    : NO_NEIGHBOUR_IDX;
+	}
+}
+
+static inline void tx_flush(struct worker *w, uint16_t port)
+{
+	struct tx_buffer *buf = &w->tx[port];
+	struct port_counters *pc = &w->stats.port[port];
+	uint16_t sent, i;
+
+	sent = rte_eth_tx_burst(w->dp->ports[port].port_id, w->txq, buf->pkts, buf->n);
+	if (unlikely(sent < buf->n)) {
+		for (i = sent; i < buf->n; i++)
+			pc->tx_bytes -= rte_pktmbuf_pkt_len(buf->pkts[i]);
+		pc->tx_packets -= buf->n - sent;
+		w->stats.drops[DROP_TX_FULL] += buf->n - sent;
+		rte_pktmbuf_free_bulk(&buf->pkts[sent], buf->n - sent);
+	}
+	buf->n = 0;
+}
+
+/* Counted as sent when buffered; tx_flush takes back what the NIC refused. */
+static inline void tx_enqueue(struct worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	struct tx_buffer *buf = &w->tx[port];
+	struct port_counters *pc = &w->stats.port[port];
+
+	pc->tx_packets++;
+	pc->tx_bytes += rte_pktmbuf_pkt_len(m);
+	buf->pkts[buf->n++] = m;
+	if (unlikely(buf->n >= w->dp->burst))
+		tx_flush(w, port);
+}
+
+/* The next hop for packet I, or NULL after counting why it cannot be forwarded. */
+static inline const struct nexthop *forward_nh(struct burst *b, struct family_batch *f,
+					       unsigned int i)
+{
+	const struct nexthop *nh;
+	uint32_t ip_len;
+
+	if (unlikely(f->nh[i] == NO_NEIGHBOUR_IDX)) {
+		drop(b, f->pkts[i], DROP_NO_NEIGHBOUR);
+		return NULL;
+	}
+	nh = &b->rt->nh[f->nh[i]];
+	if (unlikely(nh->type != NH_FORWARD)) {
+		drop(b, f->pkts[i], nh_drop_reason[nh->type]);
+		return NULL;
+	}
+	ip_len = rte_pktmbuf_pkt_len(f->pkts[i]) - RTE_ETHER_HDR_LEN;
+	if (unlikely(ip_len > nh->mtu)) {
+		drop(b, f->pkts[i], DROP_MTU_EXCEEDED);
+		return NULL;
+	}
+	return nh;
+}
+
+/* Destination and source MAC are adjacent in both the header and the next hop. */
+static inline void rewrite_l2(struct rte_mbuf *m, const struct nexthop *nh)
+{
+	memcpy(rte_pktmbuf_mtod(m, struct rte_ether_hdr *), &nh->dst_mac,
+	       2 * RTE_ETHER_ADDR_LEN);
+}
+
+static void forward_ipv4(struct burst *b)
+{
+	struct family_batch *f = &b->v4;
+	const void *keys[DP_MAX_BURST];
+	unsigned int i;
+
+	rte_fib_lookup_bulk(b->rt->fib4, b->dst4, f->fib_value, f->n);
+	for (i = 0; i < f->n; i++)
+		keys[i] = &b->dst4[i];
+	resolve(b, f, b->rt->neigh4, keys, true);
+	for (i = 0; i < f->n; i++) {
+		const struct nexthop *nh = forward_nh(b, f, i);
+
+		if (!nh)
+			continue;
+		pkt_ipv4_ttl_dec(ipv4_hdr(f->pkts[i]));
+		rewrite_l2(f->pkts[i], nh);
+		tx_enqueue(b->w, nh->port, f->pkts[i]);
+	}
+}
+
+static void forward_ipv6(struct burst *b)
+{
+	struct family_batch *f = &b->v6;
+	const void *keys[DP_MAX_BURST];
+	unsigned int i;
+
+	rte_fib6_lookup_bulk(b->rt->fib6, b->dst6, f->fib_value, f->n);
+	for (i = 0; i < f->n; i++)
+		keys[i] = b->dst6[i];
+	resolve(b, f, b->rt->neigh6, keys, false);
+	for (i = 0; i < f->n; i++) {
+		const struct nexthop *nh = forward_nh(b, f, i);
+
+		if (!nh)
+			continue;
+		ipv6_hdr(f->pkts[i])->hop_limits--; /* no checksum in the IPv6 header */
+		rewrite_l2(f->pkts[i], nh);
+		tx_enqueue(b->w, nh->port, f->pkts[i]);
+	}
+}
+
+static void process_burst(struct worker *w, const struct route_table *rt,
+			  const struct dp_rxq *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct dp_port *in = &w->dp->ports[q->port];
+	struct port_counters *pc = &w->stats.port[q->port];
+	struct burst b;
+	uint16_t i;
+
+	b.w = w;
+	b.rt = rt;
+	b.n_drop = 0;
+	b.v4.n = 0;
+	b.v6.n = 0;
+	for (i = 0; i < RTE_MIN(n, PREFETCH_AHEAD); i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
+		pc->rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+		classify(&b, pkts[i], in);
+	}
+	pc->rx_packets += n;
+	if (b.v4.n)
+		forward_ipv4(&b);
+	if (b.v6.n)
+		forward_ipv6(&b);
+	if (b.n_drop)
+		rte_pktmbuf_free_bulk(b.drop, b.n_drop);
+}
+
+static void flush_all(struct worker *w)
+{
+	uint16_t p;
+
+	for (p = 0; p < w->dp->n_ports; p++)
+		if (w->tx[p].n)
+			tx_flush(w, p);
+}
+
+int dataplane_worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct dataplane *dp = w->dp;
+	struct rte_mbuf *pkts[DP_MAX_BURST];
+
+	while (!dp->stop) {
+		/* One table set per loop: a reload publishes a new pointer, and this worker
+		 * sees either the old set or the new one, never a mix. */
+		const struct route_table *rt = __atomic_load_n(&dp->routes, __ATOMIC_ACQUIRE);
+		bool busy = false;
+		uint64_t start = rte_rdtsc();
+		unsigned int q;
+
+		for (q = 0; q < w->n_rxq; q++) {
+			const struct dp_rxq *rxq = &w->rxq[q];
+			uint16_t n = rte_eth_rx_burst(rxq->port_id, rxq->queue, pkts, dp->burst);
+
+			if (n) {
+				process_burst(w, rt, rxq, pkts, n);
+				busy = true;
+			}
+		}
+		flush_all(w);
+		w->stats.loops++;
+		if (busy) {
+			w->stats.busy_loops++;
+			w->stats.busy_cycles += rte_rdtsc() - start;
+		}
+	}
+	flush_all(w);
+	return 0;
+}
+
+void dataplane_stats_sum(const struct dataplane *dp, struct worker_stats *sum)
+{
+	unsigned int i, j;
+
+	memset(sum, 0, sizeof(*sum));
+	for (i = 0; i < dp->n_workers; i++) {
+		const struct worker_stats *s = &dp->workers[i]->stats;
+
+		for (j = 0; j < DROP_REASON_COUNT; j++)
+			sum->drops[j] += s->drops[j];
+		for (j = 0; j < dp->n_ports; j++) {
+			sum->port[j].rx_packets += s->port[j].rx_packets;
+			sum->port[j].rx_bytes += s->port[j].rx_bytes;
+			sum->port[j].tx_packets += s->port[j].tx_packets;
+			sum->port[j].tx_bytes += s->port[j].tx_bytes;
+		}
+		sum->loops += s->loops;
+		sum->busy_loops += s->busy_loops;
+		sum->busy_cycles += s->busy_cycles;
+	}
+}

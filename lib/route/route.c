@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Building route tables from a validated config. Runs on the control thread only.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+
+#include "route.h"
+
+#define NEIGH_TABLE_MIN 4096u /* room for the neighbours ARP/ND will learn */
+#define FIB_TBL8_MIN 1024
+
+struct build {
+	struct route_table *rt;
+	const struct config *cfg;
+	const struct rte_ether_addr *port_macs;
+	uint32_t nh_cap;
+	uint32_t nh_local; /* shared next hops, one of each kind */
+	uint32_t nh_blackhole;
+	uint32_t nh_unreachable;
+	uint32_t *nh_connected; /* per port */
+	char *err;
+	size_t err_len;
+};
+
+static const char *const nh_type_names[] = {
+	[NH_NO_ROUTE] = "no_route",   [NH_FORWARD] = "forward",
+	[NH_CONNECTED] = "connected", [NH_UNRESOLVED] = "unresolved",
+	[NH_LOCAL] = "local",         [NH_BLACKHOLE] = "blackhole",
+	[NH_UNREACHABLE] = "unreachable",
+};
+
+const char *nh_type_name(enum nh_type type)
+{
+	if ((unsigned int)type >= RTE_DIM(nh_type_names))
+		return "?";
+	return nh_type_names[type];
+}
+
+static uint32_t nh_add(struct build *b, enum nh_type type, unsigned int port,
+		       const uint8_t *dst_mac)
+{
+	struct route_table *rt = b->rt;
+	struct nexthop *nh = &rt->nh[rt->n_nh];
+
+	RTE_VERIFY(rt->n_nh < b->nh_cap);
+	nh->type = type;
+	nh->port = port;
+	if (type != NH_LOCAL && type != NH_BLACKHOLE && type != NH_UNREACHABLE) {
+		nh->mtu = b->cfg->ports[port].mtu;
+		rte_ether_addr_copy(&b->port_macs[port], &nh->src_mac);
+	}
+	if (dst_mac)
+		memcpy(nh->dst_mac.addr_bytes, dst_mac, RTE_ETHER_ADDR_LEN);
+	return rt->n_nh++;
+}
+
+static int fail(struct build *b, const char *what, int rc)
+{
+	snprintf(b->err, b->err_len, "%s: %s", what, rte_strerror(rc < 0 ? -rc : rte_errno));
+	return -1;
+}
+
+static int fib_add(struct build *b, const struct cfg_prefix *p, uint64_t value)
+{
+	int rc;
+
+	if (p->addr.family == AF_INET)
+		rc = rte_fib_add(b->rt->fib4, p->addr.v4, p->len, value);
+	else
+		rc = rte_fib6_add(b->rt->fib6, p->addr.v6, p->len, value);
+	return rc < 0 ? fail(b, "adding a route to the FIB", rc) : 0;
+}
+
+/* A prefix with its host bits cleared. */
+static struct cfg_prefix prefix_network(const struct cfg_prefix *p)
+{
+	struct cfg_prefix net = *p;
+	unsigned int i;
+
+	if (p->addr.family == AF_INET) {
+		net.addr.v4 = p->len ? p->addr.v4 & ~(UINT32_MAX >> p->len) : 0;
+		return net;
+	}
+	for (i = 0; i < 16; i++) {
+		unsigned int bits = p->len > i * 8 ? p->len - i * 8 : 0;
+
+		if (bits < 8)
+			net.addr.v6[i] &= (uint8_t)(0xff00 >> bits);
+	}
+	return net;
+}
+
+static struct cfg_prefix host_prefix(const struct cfg_ip *ip)
+{
+	struct cfg_prefix p = { .addr = *ip, .len = ip->family == AF_INET ? 32 : 128 };
+
+	return p;
+}
+
+static struct rte_hash *neigh_table(struct build *b, int family, int socket_id)
+{
+	static uint32_t seq;
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters params = {
+		.name = name,
+		.entries = RTE_MAX(NEIGH_TABLE_MIN, b->cfg->n_neighbours * 2u),
+		.key_len = family == AF_INET ? 4 : 16,
+		.hash_func = route_key_hash,
+		.socket_id = socket_id,
+	};
+
+	snprintf(name, sizeof(name), "neigh%d_%u", family == AF_INET ? 4 : 6, seq++);
+	return rte_hash_create(&params);
+}
+
+static int neigh_add(struct build *b, const struct cfg_neighbour *n)
+{
+	struct route_table *rt = b->rt;
+	uint32_t idx = nh_add(b, NH_FORWARD, n->port, n->mac);
+	void *data = (void *)(uintptr_t)idx;
+	int rc;
+
+	if (n->ip.family == AF_INET)
+		rc = rte_hash_add_key_data(rt->neigh4, &n->ip.v4, data);
+	else
+		rc = rte_hash_add_key_data(rt->neigh6, n->ip.v6, data);
+	return rc < 0 ? fail(b, "adding a neighbour", rc) : 0;
+}
+
+static const struct cfg_neighbour *neigh_find(const struct config *cfg, const struct cfg_ip *ip)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg->n_neighbours; i++) {
+		const struct cfg_ip *n = &cfg->neighbours[i].ip;
+
+		if (n->family == ip->family &&
+		    (ip->family == AF_INET ? n->v4 == ip->v4 : !memcmp(n->v6, ip->v6, 16)))
+			return &cfg->neighbours[i];
+	}
+	return NULL;
+}
+
+/* The next hop for one gateway address: its static neighbour's MAC if there is one. */
+static uint32_t via_nh(struct build *b, const struct cfg_route *r, unsigned int i)
+{
+	const struct cfg_neighbour *n = neigh_find(b->cfg, &r->via[i]);
+
+	if (n)
+		return nh_add(b, NH_FORWARD, n->port, n->mac);
+	return nh_add(b, NH_UNRESOLVED, r->via_port[i], NULL);
+}
+
+static uint64_t route_value(struct build *b, const struct cfg_route *r)
+{
+	struct route_table *rt = b->rt;
+	struct ecmp_group *g;
+	unsigned int i;
+
+	if (r->action == CFG_ROUTE_BLACKHOLE)
+		return b->nh_blackhole;
+	if (r->action == CFG_ROUTE_UNREACHABLE)
+		return b->nh_unreachable;
+	if (r->n_via == 1)
+		return via_nh(b, r, 0);
+	g = &rt->ecmp[rt->n_ecmp];
+	for (i = 0; i < r->n_via; i++)
+		g->nh[i] = via_nh(b, r, i);
+	g->n = r->n_via;
+	return ROUTE_NH_ECMP | rt->n_ecmp++;
+}
+
+/* Connected subnets first, then configured routes (a configured route for the same
+ * prefix replaces the connected one), then our own addresses as host routes, which
+ * nothing may override. */
+static int fill_tables(struct build *b)
+{
+	const struct config *cfg = b->cfg;
+	unsigned int p, i;
+
+	for (p = 0; p < cfg->n_ports; p++) {
+		const struct cfg_port *port = &cfg->ports[p];
+		struct cfg_prefix net;
+
+		b->nh_connected[p] = nh_add(b, NH_CONNECTED, p, NULL);
+		for (i = 0; i < port->n_ipv4 + port->n_ipv6; i++) {
+			net = prefix_network(i < port->n_ipv4 ? &port->ipv4[i]
+							      : &port->ipv6[i - port->n_ipv4]);
+			if (fib_add(b, &net, b->nh_connected[p]))
+				return -1;
+		}
+	}
+	for (i = 0; i < cfg->n_neighbours; i++)
+		if (neigh_add(b, &cfg->neighbours[i]))
+			return -1;
+	for (i = 0; i < cfg->n_routes; i++)
+		if (fib_add(b, &cfg->routes[i].prefix, route_value(b, &cfg->routes[i])))
+			return -1;
+	for (p = 0; p < cfg->n_ports; p++) {
+		const struct cfg_port *port = &cfg->ports[p];
+
+		for (i = 0; i < port->n_ipv4 + port->n_ipv6; i++) {
+			const struct cfg_prefix *a = i < port->n_ipv4 ? &port->ipv4[i]
+								      : &port->ipv6[i - port->n_ipv4];
+			struct cfg_prefix host = host_prefix(&a->addr);
+
+			if (fib_add(b, &host, b->nh_local))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int create_fibs(struct build *b, int socket_id)
+{
+	static uint32_t seq;
+	const struct config *cfg = b->cfg;
+	int max_routes = (int)(cfg->n_routes + cfg->n_ports * CFG_MAX_PORT_ADDRS * 4 + 16);
+	struct rte_fib_conf conf4 = {
+		.type = RTE_FIB_DIR24_8,
+		.default_nh = 0,
+		.max_routes = max_routes,
+		.dir24_8 = { .nh_sz = RTE_FIB_DIR24_8_4B,
+			     .num_tbl8 = RTE_MAX(FIB_TBL8_MIN, max_routes) },
+	};
+	struct rte_fib6_conf conf6 = {
+		.type = RTE_FIB6_TRIE,
+		.default_nh = 0,
+		.max_routes = max_routes,
+		.trie = { .nh_sz = RTE_FIB6_TRIE_4B,
+			  .num_tbl8 = RTE_MAX(FIB_TBL8_MIN, max_routes * 4) },
+	};
+	char name[64];
+
+	snprintf(name, sizeof(name), "fib4_%u", seq);
+	b->rt->fib4 = rte_fib_create(name, socket_id, &conf4);
+	if (!b->rt->fib4)
+		return fail(b, "creating the IPv4 FIB", 0);
+	snprintf(name, sizeof(name), "fib6_%u", seq++);
+	b->rt->fib6 = rte_fib6_create(name, socket_id, &conf6);
+	if (!b->rt->fib6)
+		return fail(b, "creating the IPv6 FIB", 0);
+	return 0;
+}
+
+static int alloc_arrays(struct build *b, int socket_id)
+{
+	const struct config *cfg = b->cfg;
+	struct route_table *rt = b->rt;
+	uint32_t i;
+
+	/* default + local + blackhole + unreachable, one connected per port, one per
+	 * neighbour, one per gateway. */
+	b->nh_cap = 4 + cfg->n_ports + cfg->n_neighbours;
+	for (i = 0; i < cfg->n_routes; i++)
+		b->nh_cap += cfg->routes[i].n_via;
+	rt->nh = rte_zmalloc_socket("nexthops", b->nh_cap * sizeof(*rt->nh),
+				    RTE_CACHE_LINE_SIZE, socket_id);
+	rt->ecmp = rte_zmalloc_socket("ecmp", (cfg->n_routes + 1) * sizeof(*rt->ecmp),
+				      RTE_CACHE_LINE_SIZE, socket_id);
+	b->nh_connected = calloc(cfg->n_ports + 1, sizeof(*b->nh_connected));
+	rt->neigh4 = neigh_table(b, AF_INET, socket_id);
+	rt->neigh6 = neigh_table(b, AF_INET6, socket_id);
+	if (!rt->nh || !rt->ecmp || !b->nh_connected || !rt->neigh4 || !rt->neigh6)
+		return fail(b, "allocating route tables", -ENOMEM);
+	return 0;
+}
+
+struct route_table *route_table_build(const struct config *cfg,
+				      const struct rte_ether_addr *port_macs, int socket_id,
+				      char *err, size_t err_len)
+{
+	struct build b = { .cfg = cfg, .port_macs = port_macs, .err = err, .err_len = err_len };
+	int rc;
+
+	b.rt = rte_zmalloc_socket("route_table", sizeof(*b.rt), RTE_CACHE_LINE_SIZE, socket_id);
+	if (!b.rt) {
+		snprintf(err, err_len, "allocating route tables: out of memory");
+		return NULL;
+	}
+	rc = alloc_arrays(&b, socket_id);
+	if (!rc)
+		rc = create_fibs(&b, socket_id);
+	if (!rc) {
+		nh_add(&b, NH_NO_ROUTE, 0, NULL); /* index 0: the FIB default */
+		b.nh_local = nh_add(&b, NH_LOCAL, 0, NULL);
+		b.nh_blackhole = nh_add(&b, NH_BLACKHOLE, 0, NULL);
+		b.nh_unreachable = nh_add(&b, NH_UNREACHABLE, 0, NULL);
+		rc = fill_tables(&b);
+	}
+	free(b.nh_connected);
+	if (rc) {
+		route_table_free(b.rt);
+		return NULL;
+	}
+	return b.rt;
+}
+
+void route_table_free(struct route_table *rt)
+{
+	if (!rt)
+		return;
+	rte_fib_free(rt->fib4);
+	rte_fib6_free(rt->fib6);
+	rte_hash_free(rt->neigh4);
+	rte_hash_free(rt->neigh6);
+	rte_free(rt->nh);
+	rte_free(rt->ecmp);
+	rte_free(rt);
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Route tables: the FIBs, next hops, ECMP groups and neighbours built from a config.
+ *
+ * A table set is built whole by the control thread and then only read by workers, so
+ * nothing in here locks. rte_fib / rte_fib6 map a destination to a 64-bit value that
+ * is either a next-hop index or, with ROUTE_NH_ECMP set, an ECMP group index.
+ */
+#ifndef DPFWD_ROUTE_H
+#define DPFWD_ROUTE_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_fib.h>
+#include <rte_fib6.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+
+#include "config.h"
+
+/* What a next hop tells the worker to do with a packet. */
+enum nh_type {
+	NH_NO_ROUTE = 0, /* the FIB default: no route covers the destination */
+	NH_FORWARD,      /* send to dst_mac on port */
+	NH_CONNECTED,    /* destination is on port's subnet: its own neighbour entry decides */
+	NH_UNRESOLVED,   /* gateway without a known MAC (ARP/ND come with the slow path) */
+	NH_LOCAL,        /* one of dpfwd's own addresses */
+	NH_BLACKHOLE,    /* `action: blackhole` */
+	NH_UNREACHABLE,  /* `action: unreachable` */
+};
+
+/* Next hop as the worker reads it: both MACs together so the rewrite is one copy. */
+struct nexthop {
+	struct rte_ether_addr dst_mac;
+	struct rte_ether_addr src_mac; /* the egress port's MAC */
+	uint16_t port;                 /* config port index */
+	uint16_t mtu;                  /* the egress port's MTU */
+	uint8_t type;                  /* enum nh_type */
+} __rte_aligned(32);
+
+#define ROUTE_NH_ECMP (UINT64_C(1) << 30)
+
+struct ecmp_group {
+	uint32_t n;
+	uint32_t nh[CFG_MAX_ECMP];
+};
+
+struct route_table {
+	struct rte_fib *fib4;
+	struct rte_fib6 *fib6;
+	struct nexthop *nh; /* index 0 is the NH_NO_ROUTE default */
+	uint32_t n_nh;
+	struct ecmp_group *ecmp;
+	uint32_t n_ecmp;
+	struct rte_hash *neigh4; /* host-order IPv4 -> next-hop index */
+	struct rte_hash *neigh6; /* 16-byte IPv6 -> next-hop index */
+};
+
+/*
+ * Build a complete table set from CFG. PORT_MACS[i] is the MAC of config port i.
+ * Returns NULL and a message in ERR on failure (out of memory, FIB limits).
+ */
+struct route_table *route_table_build(const struct config *cfg,
+				      const struct rte_ether_addr *port_macs, int socket_id,
+				      char *err, size_t err_len);
+
+void route_table_free(struct route_table *rt);
+
+/* The next-hop index a FIB value stands for; FLOW_HASH picks among ECMP members so
+ * that one flow always takes the same path. */
+static inline uint32_t route_nh_index(const struct route_table *rt, uint64_t fib_value,
+				      uint32_t flow_hash)
+{
+	const struct ecmp_group *g;
+
+	if (likely(!(fib_value & ROUTE_NH_ECMP)))
+		return (uint32_t)fib_value;
+	g = &rt->ecmp[fib_value & ~ROUTE_NH_ECMP];
+	/* Multiply-shift maps the hash onto [0, n) without a division. */
+	return g->nh[((uint64_t)flow_hash * g->n) >> 32];
+}
+
+/* CRC32 of a 4- or 16-byte key (or any multiple of 4) that need not be aligned:
+ * rte_hash_crc() loads 8 bytes at a time through a cast, which is undefined on
+ * an unaligned key (an IPv6 address inside a packet is one). */
+static inline uint32_t route_key_hash(const void *key, uint32_t len, uint32_t init)
+{
+	const uint8_t *p = key;
+	uint64_t w8;
+	uint32_t w4;
+
+	for (; len >= 8; len -= 8, p += 8) {
+		memcpy(&w8, p, sizeof(w8));
+		init = rte_hash_crc_8byte(w8, init);
+	}
+	if (len >= 4) {
+		memcpy(&w4, p, sizeof(w4));
+		init = rte_hash_crc_4byte(w4, init);
+	}
+	return init;
+}
+
+/* The name users see for a next-hop type ("forward", "blackhole", ...). */
+const char *nh_type_name(enum nh_type type);
+
+#endif

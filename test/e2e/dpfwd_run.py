@@ -1,0 +1,157 @@
+"""Run dpfwd on net_pcap ports and collect what came out.
+
+Every run checks conservation before returning: packets received equal packets
+transmitted plus packets dropped (summed over reasons), every mbuf is back in its
+pool, and each output capture holds exactly what dpfwd counted as transmitted.
+"""
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+from scapy.all import PcapReader, PcapWriter  # noqa: F401  (PcapWriter re-exported)
+from scapy.utils import wrpcap
+
+REPO = Path(__file__).resolve().parents[2]
+DPFWD = Path(os.environ.get("DPFWD_BIN", REPO / "build" / "app" / "dpfwd" / "dpfwd"))
+
+# Addresses of the standard two-port test topology (see two_port_config()).
+LAN_MAC = "02:00:00:00:01:01"
+WAN_MAC = "02:00:00:00:02:01"
+HOST_MAC = "02:00:00:00:00:10"   # 192.168.1.10 / 2001:db8:1::10 on lan
+HOST2_MAC = "02:00:00:00:00:11"  # 192.168.1.11 on lan
+GW_MAC = "02:00:00:00:00:fe"     # 203.0.113.254 / 2001:db8:ff::fe on wan
+CLIENT_MAC = "02:00:00:00:00:99"  # a sender on any port
+
+TWO_PORT_CONFIG = """\
+ports:
+  - name: lan
+    device: net_pcap0
+    mac: "02:00:00:00:01:01"
+    ipv4: [192.168.1.1/24]
+    ipv6: ["2001:db8:1::1/64"]
+  - name: wan
+    device: net_pcap1
+    mac: "02:00:00:00:02:01"
+    mtu: 1500
+    ipv4: [203.0.113.1/24]
+    ipv6: ["2001:db8:ff::1/64"]
+neighbours:
+  - {ip: 203.0.113.254, mac: "02:00:00:00:00:fe", port: wan}
+  - {ip: "2001:db8:ff::fe", mac: "02:00:00:00:00:fe", port: wan}
+  - {ip: 192.168.1.10, mac: "02:00:00:00:00:10", port: lan}
+  - {ip: 192.168.1.11, mac: "02:00:00:00:00:11", port: lan}
+  - {ip: "2001:db8:1::10", mac: "02:00:00:00:00:10", port: lan}
+routes:
+  - {prefix: 0.0.0.0/0, via: 203.0.113.254}
+  - {prefix: "::/0", via: "2001:db8:ff::fe"}
+  - {prefix: 10.20.0.0/16, via: 192.168.1.10}
+  - {prefix: 10.20.30.0/24, via: 192.168.1.11}
+  - {prefix: 10.30.0.0/16, via: [192.168.1.10, 192.168.1.11]}
+  - {prefix: "2001:db8:30::/48", via: "2001:db8:1::10"}
+  - {prefix: 198.51.100.0/24, action: blackhole}
+  - {prefix: 100.64.0.0/10, action: unreachable}
+  - {prefix: 172.16.0.0/12, via: 192.168.1.99}
+dataplane:
+  burst: 32
+  mbufs: 8191
+"""
+
+
+class Result:
+    def __init__(self, rc, stdout, stderr, stats, outputs, workdir):
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.stats = stats
+        self.out = outputs  # port name -> list of scapy packets
+        self.workdir = workdir
+
+    def drops(self, reason):
+        return self.stats["drops"][reason]
+
+    def nonzero_drops(self):
+        return {k: v for k, v in self.stats["drops"].items() if v}
+
+
+def eal_args(tmp, vdevs, lcores="0-1"):
+    args = ["--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--log-level", "pmd.net.pcap:error",
+            "--file-prefix", "dpfwd_test_" + uuid.uuid4().hex[:12]]
+    args += ["--lcores", lcores] if "@" in lcores or "(" in lcores else ["-l", lcores]
+    for v in vdevs:
+        args += ["--vdev", v]
+    return args
+
+
+def run_config_only(tmp, config_text, extra_app_args=(), vdev_ports=2, lcores="0-1", timeout=60):
+    """Run dpfwd with CONFIG_TEXT on empty pcap ports; returns the CompletedProcess."""
+    tmp = Path(tmp)
+    cfg = tmp / "dpfwd.yaml"
+    cfg.write_text(config_text)
+    vdevs = []
+    for i in range(vdev_ports):
+        empty = tmp / f"empty{i}.pcap"
+        wrpcap(str(empty), [])
+        vdevs.append(f"net_pcap{i},rx_pcap={empty},tx_pcap={tmp / f'null{i}.pcap'}")
+    cmd = [str(DPFWD)] + eal_args(tmp, vdevs, lcores) + ["--", "-c", str(cfg),
+                                                        "--idle-exit", "200"] + list(extra_app_args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def run_dpfwd(tmp, inputs, config_text=TWO_PORT_CONFIG, ports=("lan", "wan"), lcores="0-1",
+              queues=1, idle_ms=300, timeout=120, check=True):
+    """Feed INPUTS (port name -> list of packets) to dpfwd and return a Result.
+
+    Port i of PORTS is net_pcap<i>. With QUEUES > 1 each port gets that many RX and TX
+    pcap files (one queue each): input packets are dealt round-robin over the RX files
+    and the TX files are read back in order and concatenated.
+    """
+    tmp = Path(tmp)
+    tmp.mkdir(parents=True, exist_ok=True)
+    cfg = tmp / "dpfwd.yaml"
+    cfg.write_text(config_text)
+    vdevs = []
+    for i, name in enumerate(ports):
+        pkts = list(inputs.get(name, []))
+        args = [f"net_pcap{i}"]
+        for q in range(queues):
+            rx = tmp / f"in_{name}_{q}.pcap"
+            wrpcap(str(rx), pkts[q::queues])
+            args.append(f"rx_pcap={rx}")
+        for q in range(queues):
+            args.append(f"tx_pcap={tmp / f'out_{name}_{q}.pcap'}")
+        vdevs.append(",".join(args))
+    stats_path = tmp / "stats.json"
+    cmd = [str(DPFWD)] + eal_args(tmp, vdevs, lcores) + [
+        "--", "-c", str(cfg), "--idle-exit", str(idle_ms), "--stats-json", str(stats_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"dpfwd failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    stats = json.loads(stats_path.read_text())
+    outputs = {}
+    for name in ports:
+        pkts = []
+        for q in range(queues):
+            path = tmp / f"out_{name}_{q}.pcap"
+            if path.exists() and path.stat().st_size > 0:
+                with PcapReader(str(path)) as r:
+                    pkts += list(r)
+        outputs[name] = pkts
+    result = Result(proc.returncode, proc.stdout, proc.stderr, stats, outputs, tmp)
+    if check:
+        check_conservation(result, inputs)
+    return result
+
+
+def check_conservation(result, inputs):
+    s = result.stats
+    sent_in = sum(len(v) for v in inputs.values())
+    t = s["totals"]
+    assert t["rx_packets"] == sent_in, f"dpfwd received {t['rx_packets']} of {sent_in}"
+    assert t["rx_packets"] == t["tx_packets"] + t["dropped"], f"conservation broken: {t}"
+    assert t["dropped"] == sum(s["drops"].values())
+    assert s["mbufs_in_use"] == 0, f"{s['mbufs_in_use']} mbufs leaked"
+    for name, pkts in result.out.items():
+        assert len(pkts) == s["ports"][name]["tx_packets"], \
+            f"{name}: capture has {len(pkts)}, counted {s['ports'][name]['tx_packets']}"
+        assert sum(len(p) for p in pkts) == s["ports"][name]["tx_bytes"]

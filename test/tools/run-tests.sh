@@ -1,0 +1,63 @@
+#!/bin/bash
+# Install what is missing, build, and run every test suite:
+#   unit tests (cmocka), the same under ASan+UBSan, end-to-end tests (pytest + scapy).
+# Ends with one line "N passed, N failed" over all suites; exits non-zero on a failure.
+set -u
+cd "$(dirname "$0")/../.."
+test/tools/install-deps.sh --tests || exit 1
+
+passed=0
+failed=0
+count_cmocka() { # LOG: add cmocka's per-group PASSED/FAILED counts
+	local p f
+	p=$(grep -ho '^\[  PASSED  \] [0-9]*' "$1" | awk '{s += $4} END {print s + 0}')
+	f=$(grep -ho '^\[  FAILED  \] [0-9]*' "$1" | awk '{s += $4} END {print s + 0}')
+	passed=$((passed + p))
+	failed=$((failed + f))
+	echo "$2: $p passed, $f failed"
+}
+build() { # DIR [meson options]: configure (again) and build
+	local dir=$1
+	shift
+	if [ -f "$dir/build.ninja" ]; then
+		meson setup --reconfigure "$dir" -Dtests=enabled "$@" >/dev/null
+	else
+		meson setup "$dir" -Dtests=enabled "$@" >/dev/null
+	fi && ninja -C "$dir" >/dev/null
+}
+unit() { # DIR NAME: run the cmocka programs, count their cases
+	local rc
+	meson test -C "$1" --no-rebuild --print-errorlogs >"$1/unit.log" 2>&1
+	rc=$?
+	count_cmocka "$1/meson-logs/testlog.txt" "$2"
+	# A program that crashed before printing its summary still counts as a failure.
+	if [ $rc -ne 0 ] && ! grep -q '^\[  FAILED  \]' "$1/meson-logs/testlog.txt"; then
+		failed=$((failed + 1))
+		cat "$1/unit.log"
+	fi
+}
+
+if build build; then
+	unit build "unit"
+else
+	echo "build failed"; failed=$((failed + 1))
+fi
+if build build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false; then
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		unit build-asan "unit (ASan+UBSan)"
+else
+	echo "sanitizer build failed"; failed=$((failed + 1))
+fi
+
+if [ -x build/app/dpfwd/dpfwd ]; then
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider test/e2e 2>&1 | tee build/e2e.log
+	p=$(tail -n 3 build/e2e.log | grep -o '[0-9]* passed' | awk '{print $1}')
+	f=$(tail -n 3 build/e2e.log | grep -oE '[0-9]+ (failed|error)' | awk '{s += $1} END {print s + 0}')
+	[ -z "$p" ] && [ "$f" -eq 0 ] && f=1 # pytest ran nothing or crashed
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + f))
+	echo "e2e: ${p:-0} passed, $f failed"
+fi
+
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]
