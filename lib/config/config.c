@@ -44,6 +44,7 @@ static struct cfg_loc loc_of(const yaml_node_t *node)
 	return loc;
 }
 
+__attribute__((format(printf, 4, 0)))
 static int error_at_mark(struct loader *l, size_t line, size_t column, const char *fmt,
 			 va_list ap)
 {
@@ -150,6 +151,7 @@ static int parse_uint(struct loader *l, yaml_node_t *node, unsigned long min, un
 	const char *s;
 	char *end;
 
+	*out = 0;
 	if (node->type != YAML_SCALAR_NODE)
 		return error_at(l, node, "expected an integer from %lu to %lu", min, max);
 	s = scalar(node);
@@ -423,9 +425,20 @@ static int check_host_address(struct loader *l, yaml_node_t *node, const struct 
 	return 0;
 }
 
-/* One FIB holds all connected subnets, so the same address or subnet on two ports would
- * make one of them unreachable. IPv6 link-local (fe80::/10) is the same on every link by
- * design; only its addresses must differ. */
+/* "port 'lan'" for messages; the port being parsed may not have its name yet. */
+static const char *port_label(const struct cfg_port *port, const struct cfg_port *self,
+			      char *buf, size_t len)
+{
+	if (port == self)
+		return "this port";
+	snprintf(buf, len, "port '%s'", port->name);
+	return buf;
+}
+
+/* One FIB holds all connected subnets, so the same address anywhere, or the same subnet
+ * on two ports, would make one of them unreachable. A second address in a subnet of the
+ * same port is fine, and so is IPv6 link-local (fe80::/10), the same on every link by
+ * design. */
 static int check_address_unique(struct loader *l, yaml_node_t *node,
 				const struct cfg_prefix *a, const struct cfg_port *self)
 {
@@ -433,7 +446,7 @@ static int check_address_unique(struct loader *l, yaml_node_t *node,
 	bool link_local = a->addr.family == AF_INET6 && a->addr.v6[0] == 0xfe &&
 			  (a->addr.v6[1] & 0xc0) == 0x80;
 	struct cfg_prefix net = *a, other;
-	char buf[INET6_ADDRSTRLEN + 4];
+	char buf[INET6_ADDRSTRLEN + 4], label[CFG_NAME_MAX + 8];
 	unsigned int p, i, n;
 
 	ip_mask(&net.addr, net.len);
@@ -444,14 +457,15 @@ static int check_address_unique(struct loader *l, yaml_node_t *node,
 		n = a->addr.family == AF_INET ? port->n_ipv4 : port->n_ipv6;
 		for (i = 0; i < n; i++) {
 			if (ip_equal(&addrs[i].addr, &a->addr))
-				return error_at(l, node, "address %s is already on port '%s'",
+				return error_at(l, node, "address %s is already on %s",
 						cfg_ip_format(&a->addr, buf, sizeof(buf)),
-						port->name);
+						port_label(port, self, label, sizeof(label)));
 			other = addrs[i];
 			ip_mask(&other.addr, other.len);
-			if (!link_local && prefix_equal(&other, &net))
-				return error_at(l, node, "subnet %s is already connected on port '%s'",
-						prefix_format(&net, buf, sizeof(buf)), port->name);
+			if (port != self && !link_local && prefix_equal(&other, &net))
+				return error_at(l, node, "subnet %s is already connected on %s",
+						prefix_format(&net, buf, sizeof(buf)),
+						port_label(port, self, label, sizeof(label)));
 		}
 	}
 	return 0;
@@ -716,6 +730,13 @@ static int route_resolve_via(struct loader *l, struct route_ctx *c, unsigned int
 	return 0;
 }
 
+static yaml_node_t *later(yaml_node_t *a, yaml_node_t *b)
+{
+	if (a->start_mark.index > b->start_mark.index)
+		return a;
+	return b;
+}
+
 static int parse_route(struct loader *l, yaml_node_t *node)
 {
 	static const struct field fields[] = {
@@ -730,10 +751,7 @@ static int parse_route(struct loader *l, yaml_node_t *node)
 	if (parse_mapping(l, node, fields, &c))
 		return -1;
 	if (c.via_key && c.action_key)
-		return error_at(l, c.via_key->start_mark.line > c.action_key->start_mark.line ||
-					   (c.via_key->start_mark.line == c.action_key->start_mark.line &&
-					    c.via_key->start_mark.column > c.action_key->start_mark.column)
-				       ? c.via_key : c.action_key,
+		return error_at(l, later(c.via_key, c.action_key),
 				"a route takes 'via' or 'action', not both");
 	if (!c.via_key && !c.action_key)
 		return error_at(l, node, "a route needs 'via' or 'action'");
@@ -824,16 +842,17 @@ static int load_ports(struct loader *l, yaml_node_t *v)
 	return 0;
 }
 
-/* Allocate *ARRAY for every item of list V, then parse them. */
-static int load_array(struct loader *l, yaml_node_t *v, void **array, size_t size,
-		      int (*parse)(struct loader *, yaml_node_t *))
+/* Room for every item of list V; NULL after writing the error. */
+static void *alloc_for_list(struct loader *l, yaml_node_t *v, size_t size)
 {
+	void *array;
+
 	if (expect(l, v, YAML_SEQUENCE_NODE))
-		return -1;
-	*array = calloc(list_len(v) ? list_len(v) : 1, size);
-	if (!*array)
-		return error_at(l, v, "out of memory");
-	return parse_list(l, v, parse);
+		return NULL;
+	array = calloc(list_len(v) ? list_len(v) : 1, size);
+	if (!array)
+		error_at(l, v, "out of memory");
+	return array;
 }
 
 static int parse_top(struct loader *l, yaml_node_t *root)
@@ -853,12 +872,16 @@ static int parse_top(struct loader *l, yaml_node_t *root)
 		return error_at(l, NULL, "empty configuration: 'ports' is required");
 	if (parse_mapping(l, root, fields, &s) || load_ports(l, s.ports))
 		return -1;
-	if (s.neighbours && load_array(l, s.neighbours, (void **)&cfg->neighbours,
-				       sizeof(*cfg->neighbours), parse_neighbour))
-		return -1;
-	if (s.routes &&
-	    load_array(l, s.routes, (void **)&cfg->routes, sizeof(*cfg->routes), parse_route))
-		return -1;
+	if (s.neighbours) {
+		cfg->neighbours = alloc_for_list(l, s.neighbours, sizeof(*cfg->neighbours));
+		if (!cfg->neighbours || parse_list(l, s.neighbours, parse_neighbour))
+			return -1;
+	}
+	if (s.routes) {
+		cfg->routes = alloc_for_list(l, s.routes, sizeof(*cfg->routes));
+		if (!cfg->routes || parse_list(l, s.routes, parse_route))
+			return -1;
+	}
 	if (s.dataplane && parse_mapping(l, s.dataplane, dp_fields, &cfg->dataplane))
 		return -1;
 	return 0;

@@ -151,3 +151,13 @@ def test_three_workers_on_two_cpus_same_result(tmp_path):
         assert sorted(bytes(p) for p in one.out[port]) == sorted(bytes(p) for p in three.out[port])
     assert one.stats["drops"] == three.stats["drops"]
     assert one.stats["drops"]["blackhole"] == 30
+
+
+def test_fewer_tx_queues_than_workers_runs_fewer_workers(tmp_path):
+    """Three worker lcores, but each pcap port has one TX queue: dpfwd runs one worker,
+    says so, and forwards everything."""
+    sent = [from_lan(IP(src="192.168.1.10", dst=f"8.8.{i}.8") / UDP(sport=i)) for i in range(50)]
+    r = run_dpfwd(tmp_path, {"lan": sent}, lcores="0@0,1@1,2@0,3@1")
+    assert len(r.stats["workers"]) == 1
+    assert "offers 1 TX queues: running 1 of 3 workers" in r.stderr + r.stdout
+    assert len(r.out["wan"]) == 50
