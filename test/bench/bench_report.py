@@ -4,8 +4,8 @@
     bench_report.py OUTDIR ROUNDS WARMUP WINDOW
 
 Reads NAME-SCEN.R.rate.json (telemetry_rate.py's output for program NAME, scenario
-SCEN, round R) and dpfwd-SCEN.R.stats.json (dpfwd's --stats-json), prints the table
-and the notes below it. Missing files show as n/a: a program that was not built or
+SCEN, round R) and dpfwd-SCEN.R.stats.json (dpfwd's --stats-json), prints the tables
+and the notes below them. Missing files show as n/a: a program that was not built or
 failed to run leaves a hole, not an error.
 """
 import json
@@ -17,15 +17,20 @@ import sys
 import time
 
 SCENARIOS = (("v4", "IPv4 UDP 64B"), ("v6", "IPv6 UDP 66B"))
-# A round counts as clean when the forwarding thread had its core for at least this
-# share of the window and the hypervisor stole at most STEAL_MAX of it.
+PROGRAMS = ("dpfwd", "l3fwd", "testpmd")
+# A round is clean when, during its window, the forwarding thread had its core for at
+# least SHARE_MIN of the time, the hypervisor stole at most STEAL_MAX of that core and
+# the other CPU (maybe its hyperthread sibling) was at most OTHER_MAX busy.
 SHARE_MIN = 0.97
 STEAL_MAX = 0.03
+OTHER_MAX = 0.10
+PEAK_PCT = 90  # the "undisturbed" rate: this percentile of all 0.5 s slices
 
 
 def clean(r):
     return (r.get("fwd_thread_share", 1.0) >= SHARE_MIN
-            and r.get("steal_share", 0.0) <= STEAL_MAX)
+            and r.get("steal_share", 0.0) <= STEAL_MAX
+            and r.get("other_cpu_busy", 0.0) <= OTHER_MAX)
 
 
 def load(path):
@@ -36,29 +41,39 @@ def load(path):
         return None
 
 
-def rates(out, rounds, name, scen):
-    """Median forwarded Mpps over the clean rounds (over all if none is clean), whether
-    it is over clean rounds, every round's result, and forwarded/received."""
-    rs = [load(f"{out}/{name}-{scen}.{r}.rate.json") for r in range(1, rounds + 1)]
-    rs = [r for r in rs if r]
-    if not rs:
-        return None, False, [], None
-    good = [r["tx_mpps"] for r in rs if clean(r)]
-    mpps = good or [r["tx_mpps"] for r in rs]
-    fwd = sum(r["tx_packets"] for r in rs) / max(1, sum(r["rx_packets"] for r in rs))
-    return statistics.median(mpps), bool(good), rs, fwd
+class Result:
+    """One program in one scenario, over the rounds."""
+
+    def __init__(self, out, rounds, name, scen):
+        self.rounds = [(r, load(f"{out}/{name}-{scen}.{r}.rate.json"))
+                       for r in range(1, rounds + 1)]
+        self.rounds = [(r, x) for r, x in self.rounds if x]
+        good = [x["tx_mpps"] for _, x in self.rounds if clean(x)]
+        every = [x["tx_mpps"] for _, x in self.rounds]
+        self.all_disturbed = bool(every) and not good
+        # Median of the clean rounds' window rates; of all rounds if none is clean.
+        self.mpps = statistics.median(good or every) if every else None
+        slices = sorted(s for _, x in self.rounds for s in x.get("slice_tx_mpps", []))
+        self.peak = (slices[min(len(slices) - 1, len(slices) * PEAK_PCT // 100)]
+                     if slices else None)
+        rx = sum(x["rx_packets"] for _, x in self.rounds)
+        self.sent_share = sum(x["tx_packets"] for _, x in self.rounds) / rx if rx else None
+
+    def clean_rounds(self):
+        return {r for r, x in self.rounds if clean(x)}
+
+    def per_round(self):
+        """'29.64' per round, with what disturbed it after a '!'."""
+        def one(x):
+            if clean(x):
+                return f"{x['tx_mpps']:.2f}"
+            return (f"{x['tx_mpps']:.2f}! (core {x.get('fwd_thread_share', 1):.2f}, "
+                    f"steal {x.get('steal_share', 0):.2f}, "
+                    f"other cpu {x.get('other_cpu_busy', 0):.2f})")
+        return "[" + ", ".join(one(x) for _, x in self.rounds) + "]"
 
 
-def per_round(rs):
-    """'29.64 (cpu 1.00)' per round; '!' marks a disturbed one."""
-    return "[" + ", ".join(
-        f"{r['tx_mpps']:.2f}" + ("" if clean(r) else
-                                 f"! (core {r.get('fwd_thread_share', 1):.2f},"
-                                 f" steal {r.get('steal_share', 0):.2f})")
-        for r in rs) + "]"
-
-
-def dpfwd_stats(out, rounds, scen):
+def dpfwd_stats(out, rounds, scen, clean_rounds):
     """Median busy_cycles / rx_packets of the worker (over the clean rounds, if any: the
     TSC runs on while the thread is preempted), summed drops, whole-run Mpps."""
     cyc, cyc_clean, drops, run_mpps = [], [], {}, []
@@ -69,7 +84,7 @@ def dpfwd_stats(out, rounds, scen):
         w = s["workers"][0]
         if w["rx_packets"]:
             cyc.append(w["busy_cycles"] / w["rx_packets"])
-            if clean(load(f"{out}/dpfwd-{scen}.{r}.rate.json") or {}):
+            if r in clean_rounds:
                 cyc_clean.append(cyc[-1])
         if s["seconds"]:
             run_mpps.append(s["totals"]["tx_packets"] / s["seconds"] / 1e6)
@@ -88,6 +103,10 @@ def fmt(v, spec, ok=True):
     return format(v, f"{width - 1}.{spec.split('.')[1]}") + (" " if ok else "*")
 
 
+def ratio(a, b):
+    return a / b if a and b else None
+
+
 def cpu_info():
     model, mhz = "?", None
     with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -100,6 +119,14 @@ def cpu_info():
     return model, mhz
 
 
+def table(cols, rows):
+    hdr = "  ".join(f"{c:<{w}}" if i == 0 else f"{c:>{w}}" for i, (c, w) in enumerate(cols))
+    print(hdr)
+    print("-" * len(hdr))
+    for row in rows:
+        print("  ".join(row))
+
+
 def main():
     out, rounds, warmup, window = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     model, mhz = cpu_info()
@@ -109,48 +136,65 @@ def main():
     print(f"CPU: {model}, {os.cpu_count()} CPUs, {mhz or '?'} MHz; DPDK {dpdk}; 2 MB hugepages")
     print("one forwarding lcore each, 2 x net_pcap (infinite_rx, TX dropped by the PMD);")
     print(f"Mpps = packets forwarded in a {window} s telemetry window after {warmup} s of "
-          f"traffic; {rounds} round(s), median of the clean ones")
+          f"traffic; {rounds} round(s)")
     print()
-    cols = [("scenario", 14), ("dpfwd Mpps", 10), ("dpfwd cyc/pkt", 13),
-            ("l3fwd Mpps", 10), ("dpfwd/l3fwd", 11), ("testpmd io Mpps", 15)]
-    hdr = "  ".join(f"{c:<{w}}" if i == 0 else f"{c:>{w}}" for i, (c, w) in enumerate(cols))
-    print(hdr)
-    print("-" * len(hdr))
-    notes = []
+
+    res = {(n, s): Result(out, rounds, n, s) for n in PROGRAMS for s, _ in SCENARIOS}
+    rows, peak_rows, notes = [], [], []
     disturbed = False
     for scen, label in SCENARIOS:
-        d, d_ok, d_all, d_fwd = rates(out, rounds, "dpfwd", scen)
-        l, l_ok, l_all, l_fwd = rates(out, rounds, "l3fwd", scen)
-        t, t_ok, t_all, _ = rates(out, rounds, "testpmd", scen)
-        cyc, drops, run_mpps = dpfwd_stats(out, rounds, scen)
-        ratio = d / l if d and l else None
-        print("  ".join([f"{label:<14}", fmt(d, "10.2f", d_ok), fmt(cyc, "13.1f"),
-                         fmt(l, "10.2f", l_ok), fmt(ratio, "11.2f", d_ok and l_ok),
-                         fmt(t, "15.2f", t_ok)]))
-        disturbed |= not all(clean(r) for r in d_all + l_all + t_all)
-        rnd = lambda xs: "[" + ", ".join(f"{x:.2f}" for x in xs) + "]"  # noqa: E731
-        notes.append(f"{label}: Mpps per round: dpfwd {per_round(d_all)}, "
-                     f"l3fwd {per_round(l_all)}, testpmd {per_round(t_all)}")
-        if d_fwd is not None:
-            notes.append(f"{label}: dpfwd sent {100 * d_fwd:.2f}% of what it received; "
+        d, l, t = (res[(n, scen)] for n in PROGRAMS)
+        cyc, drops, run_mpps = dpfwd_stats(out, rounds, scen, d.clean_rounds())
+        rows.append([f"{label:<14}", fmt(d.mpps, "10.2f", not d.all_disturbed),
+                     fmt(cyc, "13.1f", not d.all_disturbed),
+                     fmt(l.mpps, "10.2f", not l.all_disturbed),
+                     fmt(ratio(d.mpps, l.mpps), "11.2f", not (d.all_disturbed or l.all_disturbed)),
+                     fmt(t.mpps, "15.2f", not t.all_disturbed)])
+        peak_rows.append([f"{label:<14}", fmt(d.peak, "10.2f"),
+                          fmt(mhz / d.peak if mhz and d.peak else None, "13.1f"),
+                          fmt(l.peak, "10.2f"),
+                          fmt(mhz / l.peak if mhz and l.peak else None, "13.1f"),
+                          fmt(ratio(d.peak, l.peak), "11.2f"), fmt(t.peak, "15.2f")])
+        disturbed |= any(not clean(x) for r in (d, l, t) for _, x in r.rounds)
+        notes.append(f"{label}: Mpps per round: dpfwd {d.per_round()}, "
+                     f"l3fwd {l.per_round()}, testpmd {t.per_round()}")
+        if d.sent_share is not None:
+            notes.append(f"{label}: dpfwd sent {100 * d.sent_share:.2f}% of what it received; "
                          f"drops {drops or 'none'}; whole-run Mpps from --stats-json "
-                         f"(start-up included) {rnd(run_mpps)}")
-        if l_fwd is not None:
-            cyc_l = f", ~{mhz / l:.0f} cycles/pkt at {mhz:.0f} MHz" if mhz and l else ""
-            notes.append(f"{label}: l3fwd sent {100 * l_fwd:.2f}% of what it received{cyc_l}")
+                         f"(start-up included) "
+                         f"[{', '.join(f'{x:.2f}' for x in run_mpps)}]")
+        if l.sent_share is not None:
+            notes.append(f"{label}: l3fwd sent {100 * l.sent_share:.2f}% of what it received")
+        if mhz and t.peak and (d.peak or l.peak):
+            # testpmd io pays for the harness only (the pcap PMD copying each frame into
+            # a fresh mbuf, the TX drop freeing it): what a program takes beyond that is,
+            # roughly, the cost of its own forwarding code.
+            own = lambda r: f"{mhz / r.peak - mhz / t.peak:.0f}" if r.peak else "n/a"  # noqa: E731
+            notes.append(f"{label}: undisturbed, the harness alone takes {mhz / t.peak:.0f} "
+                         f"cycles/pkt (testpmd io); beyond that dpfwd spends {own(d)} and "
+                         f"l3fwd {own(l)}")
+
+    print("Steady state: median over the clean rounds ('*': no clean round, all of them)")
+    table([("scenario", 14), ("dpfwd Mpps", 10), ("dpfwd cyc/pkt", 13), ("l3fwd Mpps", 10),
+           ("dpfwd/l3fwd", 11), ("testpmd io Mpps", 15)], rows)
+    print()
+    print(f"Undisturbed: {PEAK_PCT}th percentile of the 0.5 s slices of all rounds; "
+          f"cyc/pkt = {mhz or 0:.0f} MHz / rate")
+    table([("scenario", 14), ("dpfwd Mpps", 10), ("dpfwd cyc/pkt", 13), ("l3fwd Mpps", 10),
+           ("l3fwd cyc/pkt", 13), ("dpfwd/l3fwd", 11), ("testpmd io Mpps", 15)], peak_rows)
     print()
     print("64B/66B are wire sizes with the FCS (60 and 62 bytes in the capture; IPv6 is")
     print("Ether/IPv6/UDP without payload, the smallest). 1024 flows per port, 256 hosts,")
     print("every frame routed to the other port by both programs.")
-    print("cyc/pkt = dpfwd worker busy_cycles / rx_packets (TSC cycles, whole run).")
+    print("Steady-state cyc/pkt = dpfwd worker busy_cycles / rx_packets over the run (TSC).")
     print("testpmd io = the harness ceiling: forwarding without looking at the packets.")
-    print(f"Medians are over clean rounds: the forwarding thread had its core for >= "
-          f"{SHARE_MIN:.0%} of the window")
-    print(f"and the hypervisor stole <= {STEAL_MAX:.0%}; '*' = no clean round, median of all.")
+    print(f"A round is clean when its forwarding thread had the core >= {SHARE_MIN:.0%} of "
+          f"the window, steal <= {STEAL_MAX:.0%}")
+    print(f"and the other CPU was <= {OTHER_MAX:.0%} busy. On a shared host the rate also "
+          "swings with load Linux")
+    print("cannot see (other guests): compare the two tables, and rerun on a quiet machine.")
     if disturbed:
-        print("WARNING: some rounds were disturbed (marked '!' below): something else ran on")
-        print("the forwarding core, or the hypervisor took it. Figures from a quiet machine")
-        print("are worth more; BENCH_ROUNDS=5 helps.")
+        print("WARNING: some rounds were disturbed (marked '!' below).")
     for n in notes:
         print("  " + n)
 
