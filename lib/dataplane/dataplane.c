@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The worker loop. One burst goes through three passes: classify (L2 and IP checks,
- * sorting packets by family), one bulk FIB lookup per family, then resolve and
- * transmit. Per-burst arrays live on the stack; nothing here allocates or locks.
+ * sorting packets by family), one bulk FIB lookup per family, then next hop,
+ * rewrite and transmit. Per-burst arrays live on the stack; nothing here allocates or locks.
  */
 #include <string.h>
 
@@ -14,7 +14,6 @@
 #include "dataplane.h"
 
 #define PREFETCH_AHEAD 4
-#define NO_NEIGHBOUR_IDX UINT32_MAX
 
 static const char *const drop_names[DROP_REASON_COUNT] = {
 	[DROP_NONE] = "none",
@@ -53,7 +52,6 @@ struct family_batch {
 	uint16_t n;
 	struct rte_mbuf *pkts[DP_MAX_BURST];
 	uint64_t fib_value[DP_MAX_BURST];
-	uint32_t nh[DP_MAX_BURST];
 };
 
 struct burst {
@@ -189,40 +187,6 @@ static inline uint32_t flow_hash_ipv6(const struct rte_mbuf *m)
 	return h;
 }
 
-/* FIB value -> next-hop index; connected destinations go through the neighbour table
- * in one bulk lookup per burst. KEYS point at each packet's destination address. */
-static void resolve(struct burst *b, struct family_batch *f, const struct rte_hash *neigh,
-		    const void **keys, bool v4)
-{
-	const struct route_table *rt = b->rt;
-	uint16_t conn[DP_MAX_BURST];
-	const void *conn_keys[RTE_HASH_LOOKUP_BULK_MAX];
-	void *data[RTE_HASH_LOOKUP_BULK_MAX];
-	unsigned int i, n_conn = 0, done;
-
-	for (i = 0; i < f->n; i++) {
-		uint64_t v = f->fib_value[i];
-		uint32_t hash = 0;
-
-		if (unlikely(v & ROUTE_NH_ECMP))
-			hash = v4 ? flow_hash_ipv4(f->pkts[i]) : flow_hash_ipv6(f->pkts[i]);
-		f->nh[i] = route_nh_index(rt, v, hash);
-		if (unlikely(rt->nh[f->nh[i]].type == NH_CONNECTED))
-			conn[n_conn++] = i;
-	}
-	for (done = 0; done < n_conn; done += RTE_HASH_LOOKUP_BULK_MAX) {
-		unsigned int n = RTE_MIN(n_conn - done, (unsigned int)RTE_HASH_LOOKUP_BULK_MAX);
-		uint64_t hits = 0;
-
-		for (i = 0; i < n; i++)
-			conn_keys[i] = keys[conn[done + i]];
-		rte_hash_lookup_bulk_data(neigh, conn_keys, n, &hits, data);
-		for (i = 0; i < n; i++)
-			f->nh[conn[done + i]] = (hits >> i) & 1 ? (uint32_t)(uintptr_t)data[i]
-							    : NO_NEIGHBOUR_IDX;
-	}
-}
-
 static inline void tx_flush(struct worker *w, uint16_t port)
 {
 	struct tx_buffer *buf = &w->tx[port];
@@ -253,30 +217,6 @@ static inline void tx_enqueue(struct worker *w, uint16_t port, struct rte_mbuf *
 		tx_flush(w, port);
 }
 
-/* The next hop for packet I, or NULL after counting why it cannot be forwarded. */
-static inline const struct nexthop *forward_nh(struct burst *b, struct family_batch *f,
-					       unsigned int i)
-{
-	const struct nexthop *nh;
-	uint32_t ip_len;
-
-	if (unlikely(f->nh[i] == NO_NEIGHBOUR_IDX)) {
-		drop(b, f->pkts[i], DROP_NO_NEIGHBOUR);
-		return NULL;
-	}
-	nh = &b->rt->nh[f->nh[i]];
-	if (unlikely(nh->type != NH_FORWARD)) {
-		drop(b, f->pkts[i], nh_drop_reason[nh->type]);
-		return NULL;
-	}
-	ip_len = rte_pktmbuf_pkt_len(f->pkts[i]) - RTE_ETHER_HDR_LEN;
-	if (unlikely(ip_len > nh->mtu)) {
-		drop(b, f->pkts[i], DROP_MTU_EXCEEDED);
-		return NULL;
-	}
-	return nh;
-}
-
 /* Destination and source MAC are adjacent in both the header and the next hop. */
 static inline void rewrite_l2(struct rte_mbuf *m, const struct nexthop *nh)
 {
@@ -284,49 +224,89 @@ static inline void rewrite_l2(struct rte_mbuf *m, const struct nexthop *nh)
 	       2 * RTE_ETHER_ADDR_LEN);
 }
 
+/* Transmit M to NH, or count why it cannot go. */
+static inline void forward_one(struct burst *b, struct rte_mbuf *m, const struct nexthop *nh,
+			       bool v4)
+{
+	if (unlikely(nh->type != NH_FORWARD))
+		return drop(b, m, nh_drop_reason[nh->type]);
+	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > nh->mtu))
+		return drop(b, m, DROP_MTU_EXCEEDED);
+	if (v4)
+		pkt_ipv4_ttl_dec(ipv4_hdr(m));
+	else
+		ipv6_hdr(m)->hop_limits--; /* no checksum in the IPv6 header */
+	rewrite_l2(m, nh);
+	tx_enqueue(b->w, nh->port, m);
+}
+
+/* Destinations on a connected subnet: their own neighbour entries, in bulk. */
+static void forward_connected(struct burst *b, struct family_batch *f, const uint16_t *idx,
+			      unsigned int n_idx, bool v4)
+{
+	const struct rte_hash *neigh = v4 ? b->rt->neigh4 : b->rt->neigh6;
+	const void *keys[RTE_HASH_LOOKUP_BULK_MAX];
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	unsigned int done, i;
+
+	for (done = 0; done < n_idx; done += RTE_HASH_LOOKUP_BULK_MAX) {
+		unsigned int n = RTE_MIN(n_idx - done, (unsigned int)RTE_HASH_LOOKUP_BULK_MAX);
+		uint64_t hits = 0;
+
+		for (i = 0; i < n; i++)
+			keys[i] = v4 ? (const void *)&b->dst4[idx[done + i]]
+				     : (const void *)b->dst6[idx[done + i]];
+		rte_hash_lookup_bulk_data(neigh, keys, n, &hits, data);
+		for (i = 0; i < n; i++) {
+			struct rte_mbuf *m = f->pkts[idx[done + i]];
+
+			if ((hits >> i) & 1)
+				forward_one(b, m, &b->rt->nh[(uintptr_t)data[i]], v4);
+			else
+				drop(b, m, DROP_NO_NEIGHBOUR);
+		}
+	}
+}
+
+/* FIB values -> next hops -> transmit. ECMP members are picked by flow hash; packets
+ * for connected destinations are set aside for one bulk neighbour lookup. */
+static void forward_batch(struct burst *b, struct family_batch *f, bool v4)
+{
+	const struct route_table *rt = b->rt;
+	uint16_t conn[DP_MAX_BURST];
+	unsigned int i, n_conn = 0;
+
+	for (i = 0; i < f->n; i++) {
+		uint64_t v = f->fib_value[i];
+		const struct nexthop *nh;
+		uint32_t hash = 0;
+
+		if (unlikely(v & ROUTE_NH_ECMP))
+			hash = v4 ? flow_hash_ipv4(f->pkts[i]) : flow_hash_ipv6(f->pkts[i]);
+		nh = &rt->nh[route_nh_index(rt, v, hash)];
+		if (unlikely(nh->type == NH_CONNECTED)) {
+			conn[n_conn++] = i;
+			continue;
+		}
+		forward_one(b, f->pkts[i], nh, v4);
+	}
+	if (unlikely(n_conn))
+		forward_connected(b, f, conn, n_conn, v4);
+}
+
 static void forward_ipv4(struct burst *b)
 {
-	struct family_batch *f = &b->v4;
-	const void *keys[DP_MAX_BURST];
-	unsigned int i;
-
-	rte_fib_lookup_bulk(b->rt->fib4, b->dst4, f->fib_value, f->n);
-	for (i = 0; i < f->n; i++)
-		keys[i] = &b->dst4[i];
-	resolve(b, f, b->rt->neigh4, keys, true);
-	for (i = 0; i < f->n; i++) {
-		const struct nexthop *nh = forward_nh(b, f, i);
-
-		if (!nh)
-			continue;
-		pkt_ipv4_ttl_dec(ipv4_hdr(f->pkts[i]));
-		rewrite_l2(f->pkts[i], nh);
-		tx_enqueue(b->w, nh->port, f->pkts[i]);
-	}
+	rte_fib_lookup_bulk(b->rt->fib4, b->dst4, b->v4.fib_value, b->v4.n);
+	forward_batch(b, &b->v4, true);
 }
 
 static void forward_ipv6(struct burst *b)
 {
-	struct family_batch *f = &b->v6;
-	const void *keys[DP_MAX_BURST];
-	unsigned int i;
-
-	rte_fib6_lookup_bulk(b->rt->fib6, b->dst6, f->fib_value, f->n);
-	for (i = 0; i < f->n; i++)
-		keys[i] = b->dst6[i];
-	resolve(b, f, b->rt->neigh6, keys, false);
-	for (i = 0; i < f->n; i++) {
-		const struct nexthop *nh = forward_nh(b, f, i);
-
-		if (!nh)
-			continue;
-		ipv6_hdr(f->pkts[i])->hop_limits--; /* no checksum in the IPv6 header */
-		rewrite_l2(f->pkts[i], nh);
-		tx_enqueue(b->w, nh->port, f->pkts[i]);
-	}
+	rte_fib6_lookup_bulk(b->rt->fib6, b->dst6, b->v6.fib_value, b->v6.n);
+	forward_batch(b, &b->v6, false);
 }
 
-static void process_burst(struct worker *w, const struct route_table *rt,
+static __rte_noinline void process_burst(struct worker *w, const struct route_table *rt,
 			  const struct dp_rxq *q, struct rte_mbuf **pkts, uint16_t n)
 {
 	const struct dp_port *in = &w->dp->ports[q->port];

@@ -42,7 +42,7 @@ if build build; then
 else
 	echo "build failed"; failed=$((failed + 1))
 fi
-if build build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false; then
+if build build-asan -Dbuildtype=debug -Db_lto=false -Db_sanitize=address,undefined -Db_lundef=false; then
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		unit build-asan "unit (ASan+UBSan)"
 else
