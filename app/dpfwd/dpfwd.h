@@ -8,6 +8,7 @@
 #include <rte_mempool.h>
 
 #include "config.h"
+#include "control.h"
 #include "dataplane.h"
 
 #define DPFWD_LOG(level, fmt, ...) \
@@ -28,9 +29,10 @@ void ports_close(const struct dataplane *dp);
 
 /* The summary on stdout, and with PATH the same in JSON. MBUFS_IN_USE: pool size minus
  * what is back in the pool after the ports closed. */
-void stats_print(const struct config *cfg, const struct dataplane *dp, double seconds,
-		 unsigned int mbufs_in_use, FILE *out);
+void stats_print(const struct config *cfg, const struct dataplane *dp,
+		 const struct control_stats *cs, double seconds, unsigned int mbufs_in_use,
+		 FILE *out);
 int stats_write_json(const char *path, const struct config *cfg, const struct dataplane *dp,
-		     double seconds, unsigned int mbufs_in_use);
+		     const struct control_stats *cs, double seconds, unsigned int mbufs_in_use);
 
 #endif

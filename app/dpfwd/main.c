@@ -22,7 +22,9 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
+#include <rte_pause.h>
 
+#include "control.h"
 #include "dpfwd.h"
 
 RTE_LOG_REGISTER(dpfwd_logtype, dpfwd, INFO);
@@ -143,13 +145,15 @@ static uint64_t rx_total(const struct dataplane *dp)
 	return n;
 }
 
-/* The control thread's loop: wait for a signal or for the ports to fall idle. */
-static void control_loop(const struct dataplane *dp, const struct options *opt)
+/* The control thread's loop: the slow path, until a signal or idle ports. */
+static void control_loop(const struct dataplane *dp, struct control *ctl,
+			 const struct options *opt)
 {
 	uint64_t hz = rte_get_tsc_hz(), last_change = rte_rdtsc(), last_rx = 0;
 
 	while (!quit_signal) {
-		usleep(1000);
+		usleep(100);
+		control_poll(ctl);
 		if (!opt->idle_exit_ms)
 			continue;
 		if (rx_total(dp) != last_rx) {
@@ -159,6 +163,21 @@ static void control_loop(const struct dataplane *dp, const struct options *opt)
 			break;
 		}
 	}
+}
+
+/* Workers stop receiving first, so that the slow path can finish what they punted
+ * and they can still transmit its last packets; then they stop. */
+static void workers_stop(struct dataplane *dp, struct control *ctl)
+{
+	unsigned int i;
+
+	dp->rx_stop = true;
+	for (i = 0; i < dp->n_workers; i++)
+		while (!dp->workers[i]->rx_stopped)
+			rte_pause();
+	control_drain(ctl);
+	dp->stop = true;
+	rte_eal_mp_wait_lcore(); /* workers flush their TX buffers before returning */
 }
 
 static void workers_launch(struct dataplane *dp)
@@ -175,6 +194,7 @@ static int run(const struct config *cfg, const struct options *opt)
 	static struct dataplane dp;
 	struct rte_ether_addr macs[CFG_MAX_PORTS];
 	struct rte_mempool *pool = NULL;
+	struct control *ctl = NULL;
 	char err[CFG_ERR_MAX];
 	unsigned int i, in_use = 0;
 	uint64_t start;
@@ -190,14 +210,18 @@ static int run(const struct config *cfg, const struct options *opt)
 		fprintf(stderr, "dpfwd: %s\n", err);
 		goto out;
 	}
+	ctl = control_create(&dp, cfg, pool);
+	if (!ctl) {
+		fprintf(stderr, "dpfwd: cannot create the slow-path rings\n");
+		goto out;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	DPFWD_LOG(INFO, "forwarding with %u worker(s) on %u port(s)", dp.n_workers, dp.n_ports);
 	start = rte_rdtsc();
 	workers_launch(&dp);
-	control_loop(&dp, opt);
-	dp.stop = true;
-	rte_eal_mp_wait_lcore(); /* workers flush their TX buffers before returning */
+	control_loop(&dp, ctl, opt);
+	workers_stop(&dp, ctl);
 	rc = 0;
 out:
 	ports_close(&dp);
@@ -206,13 +230,17 @@ out:
 	if (rc == 0) {
 		double secs = (double)(rte_rdtsc() - start) / rte_get_tsc_hz();
 
-		stats_print(cfg, &dp, secs, in_use, stdout);
-		if (opt->stats_json && stats_write_json(opt->stats_json, cfg, &dp, secs, in_use)) {
+		const struct control_stats *cs = control_stats_get(ctl);
+
+		stats_print(cfg, &dp, cs, secs, in_use, stdout);
+		if (opt->stats_json &&
+		    stats_write_json(opt->stats_json, cfg, &dp, cs, secs, in_use)) {
 			fprintf(stderr, "dpfwd: cannot write %s: %s\n", opt->stats_json,
 				strerror(errno));
 			rc = 1;
 		}
 	}
+	control_free(ctl);
 	route_table_free(dp.routes);
 	for (i = 0; i < dp.n_workers; i++)
 		rte_free(dp.workers[i]);

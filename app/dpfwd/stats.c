@@ -26,8 +26,9 @@ static void totals(const struct dataplane *dp, const struct worker_stats *s, uin
 	}
 }
 
-void stats_print(const struct config *cfg, const struct dataplane *dp, double seconds,
-		 unsigned int mbufs_in_use, FILE *out)
+void stats_print(const struct config *cfg, const struct dataplane *dp,
+		 const struct control_stats *cs, double seconds, unsigned int mbufs_in_use,
+		 FILE *out)
 {
 	struct worker_stats s;
 	uint64_t rx, tx, dropped;
@@ -48,8 +49,16 @@ void stats_print(const struct config *cfg, const struct dataplane *dp, double se
 		if (s.drops[r])
 			fprintf(out, "  %-24s %12" PRIu64 "  %s\n", drop_reason_name(r), s.drops[r],
 				drop_reason_help(r));
-	fprintf(out, "received %" PRIu64 " = transmitted %" PRIu64 " + dropped %" PRIu64 "%s\n",
-		rx, tx, dropped, rx == tx + dropped ? "" : "  (MISMATCH)");
+	fprintf(out, "slow path: %" PRIu64 " ARP replies, %" PRIu64 " ARP requests, %" PRIu64
+		" echo replies, %" PRIu64 " neighbours learned, %" PRIu64 " held packets sent\n",
+		cs->arp_replies, cs->arp_requests, cs->echo_replies, cs->neighbours_learned,
+		cs->released);
+	/* Every packet in (received, or made by the slow path) left exactly one way. */
+	fprintf(out,
+		"received %" PRIu64 " + generated %" PRIu64 " = transmitted %" PRIu64
+		" + dropped %" PRIu64 " + consumed %" PRIu64 "%s\n",
+		rx, cs->generated, tx, dropped, cs->consumed,
+		rx + cs->generated == tx + dropped + cs->consumed ? "" : "  (MISMATCH)");
 	fprintf(out, "mbufs in use at exit: %u\n", mbufs_in_use);
 }
 
@@ -102,8 +111,19 @@ static void json_workers(FILE *f, const struct dataplane *dp)
 	fprintf(f, "  ],\n");
 }
 
+static void json_slow_path(FILE *f, const struct control_stats *cs, uint64_t punted)
+{
+	fprintf(f,
+		"  \"slow_path\": {\"punted\": %" PRIu64 ", \"consumed\": %" PRIu64
+		", \"generated\": %" PRIu64 ", \"released\": %" PRIu64
+		", \"arp_requests\": %" PRIu64 ", \"arp_replies\": %" PRIu64
+		", \"echo_replies\": %" PRIu64 ", \"neighbours_learned\": %" PRIu64 "},\n",
+		punted, cs->consumed, cs->generated, cs->released, cs->arp_requests,
+		cs->arp_replies, cs->echo_replies, cs->neighbours_learned);
+}
+
 int stats_write_json(const char *path, const struct config *cfg, const struct dataplane *dp,
-		     double seconds, unsigned int mbufs_in_use)
+		     const struct control_stats *cs, double seconds, unsigned int mbufs_in_use)
 {
 	struct worker_stats s;
 	uint64_t rx, tx;
@@ -117,10 +137,12 @@ int stats_write_json(const char *path, const struct config *cfg, const struct da
 	json_ports(f, cfg, dp, &s);
 	json_drops(f, &s);
 	json_workers(f, dp);
+	json_slow_path(f, cs, s.punted);
 	fprintf(f,
 		"  \"totals\": {\"rx_packets\": %" PRIu64 ", \"tx_packets\": %" PRIu64
-		", \"dropped\": %" PRIu64 "},\n",
-		rx, tx, drops_total(&s));
+		", \"dropped\": %" PRIu64 ", \"generated\": %" PRIu64 ", \"consumed\": %" PRIu64
+		"},\n",
+		rx, tx, drops_total(&s), cs->generated, cs->consumed);
 	fprintf(f, "  \"mbufs_in_use\": %u\n}\n", mbufs_in_use);
 	return fclose(f);
 }

@@ -10,6 +10,7 @@
 #include <rte_ethdev.h>
 #include <rte_hash_crc.h>
 #include <rte_prefetch.h>
+#include <rte_ring.h>
 
 #include "dataplane.h"
 
@@ -57,8 +58,10 @@ struct family_batch {
 struct burst {
 	struct worker *w;
 	const struct route_table *rt;
-	uint16_t n_drop;
+	uint16_t in_port;
+	uint16_t n_drop, n_punt;
 	struct rte_mbuf *drop[DP_MAX_BURST];
+	struct rte_mbuf *punt[DP_MAX_BURST];
 	struct family_batch v4, v6;
 	uint32_t dst4[DP_MAX_BURST];
 	uint8_t dst6[DP_MAX_BURST][16];
@@ -68,6 +71,13 @@ static inline void drop(struct burst *b, struct rte_mbuf *m, enum drop_reason re
 {
 	b->w->stats.drops[reason]++;
 	b->drop[b->n_drop++] = m;
+}
+
+static inline void punt(struct burst *b, struct rte_mbuf *m, enum punt_kind kind,
+			uint16_t in_port, uint32_t nh)
+{
+	punt_meta_set(m, kind, in_port, nh);
+	b->punt[b->n_punt++] = m;
 }
 
 static inline struct rte_ipv4_hdr *ipv4_hdr(struct rte_mbuf *m)
@@ -121,7 +131,20 @@ static inline void accept_ipv6(struct burst *b, struct rte_mbuf *m)
 	b->v6.pkts[b->v6.n++] = m;
 }
 
-static inline void classify(struct burst *b, struct rte_mbuf *m, const struct dp_port *in)
+/* Frames not for our MAC: ARP broadcasts go to the slow path, the rest are dropped. */
+static inline void classify_other_l2(struct burst *b, struct rte_mbuf *m, uint16_t in_port,
+				     const struct rte_ether_hdr *eth)
+{
+	if (!rte_is_multicast_ether_addr(&eth->dst_addr))
+		return drop(b, m, DROP_L2_OTHER_HOST);
+	if (rte_is_broadcast_ether_addr(&eth->dst_addr) &&
+	    eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
+		return punt(b, m, PUNT_ARP, in_port, 0);
+	return drop(b, m, DROP_L2_MULTICAST);
+}
+
+static inline void classify(struct burst *b, struct rte_mbuf *m, const struct dp_port *in,
+			    uint16_t in_port)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 
@@ -129,13 +152,14 @@ static inline void classify(struct burst *b, struct rte_mbuf *m, const struct dp
 		     rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN))
 		return drop(b, m, DROP_L2_RUNT);
 	if (unlikely(!rte_is_same_ether_addr(&eth->dst_addr, &in->mac)))
-		return drop(b, m, rte_is_multicast_ether_addr(&eth->dst_addr) ? DROP_L2_MULTICAST
-										 : DROP_L2_OTHER_HOST);
+		return classify_other_l2(b, m, in_port, eth);
 	switch (eth->ether_type) {
 	case RTE_BE16(RTE_ETHER_TYPE_IPV4):
 		return accept_ipv4(b, m, in);
 	case RTE_BE16(RTE_ETHER_TYPE_IPV6):
 		return accept_ipv6(b, m);
+	case RTE_BE16(RTE_ETHER_TYPE_ARP):
+		return punt(b, m, PUNT_ARP, in_port, 0);
 	case RTE_BE16(RTE_ETHER_TYPE_VLAN):
 	case RTE_BE16(RTE_ETHER_TYPE_QINQ):
 		return drop(b, m, DROP_L2_VLAN);
@@ -224,12 +248,31 @@ static inline void rewrite_l2(struct rte_mbuf *m, const struct nexthop *nh)
 	       2 * RTE_ETHER_ADDR_LEN);
 }
 
-/* Transmit M to NH, or count why it cannot go. */
-static inline void forward_one(struct burst *b, struct rte_mbuf *m, const struct nexthop *nh,
-			       bool v4)
+/* Next hops that cannot transmit: our own addresses and unresolved IPv4 neighbours
+ * go to the slow path (ND for IPv6 is not there yet), the rest are dropped. Returns
+ * true when the next hop was resolved meanwhile and M should go after all. */
+static bool forward_not(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
 {
-	if (unlikely(nh->type != NH_FORWARD))
-		return drop(b, m, nh_drop_reason[nh->type]);
+	uint8_t type = __atomic_load_n(&b->rt->nh[nh_idx].type, __ATOMIC_ACQUIRE);
+
+	if (type == NH_FORWARD) /* the control thread put its MAC in place first */
+		return true;
+	if (type == NH_LOCAL)
+		punt(b, m, PUNT_LOCAL, b->in_port, nh_idx);
+	else if ((type == NH_UNRESOLVED || type == NH_CONNECTED) && v4)
+		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
+	else
+		drop(b, m, nh_drop_reason[type]);
+	return false;
+}
+
+/* Transmit M to next hop NH_IDX, or hand it on / count why it cannot go. */
+static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
+{
+	const struct nexthop *nh = &b->rt->nh[nh_idx];
+
+	if (unlikely(nh->type != NH_FORWARD) && !forward_not(b, m, nh_idx, v4))
+		return;
 	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > nh->mtu))
 		return drop(b, m, DROP_MTU_EXCEEDED);
 	if (v4)
@@ -242,7 +285,7 @@ static inline void forward_one(struct burst *b, struct rte_mbuf *m, const struct
 
 /* Destinations on a connected subnet: their own neighbour entries, in bulk. */
 static void forward_connected(struct burst *b, struct family_batch *f, const uint16_t *idx,
-			      unsigned int n_idx, bool v4)
+			      const uint32_t *conn_nh, unsigned int n_idx, bool v4)
 {
 	const struct rte_hash *neigh = v4 ? b->rt->neigh4 : b->rt->neigh6;
 	const void *keys[RTE_HASH_LOOKUP_BULK_MAX];
@@ -261,7 +304,9 @@ static void forward_connected(struct burst *b, struct family_batch *f, const uin
 			struct rte_mbuf *m = f->pkts[idx[done + i]];
 
 			if ((hits >> i) & 1)
-				forward_one(b, m, &b->rt->nh[(uintptr_t)data[i]], v4);
+				forward_one(b, m, (uint32_t)(uintptr_t)data[i], v4);
+			else if (v4)
+				punt(b, m, PUNT_RESOLVE, b->in_port, conn_nh[done + i]);
 			else
 				drop(b, m, DROP_NO_NEIGHBOUR);
 		}
@@ -274,24 +319,25 @@ static void forward_batch(struct burst *b, struct family_batch *f, bool v4)
 {
 	const struct route_table *rt = b->rt;
 	uint16_t conn[DP_MAX_BURST];
+	uint32_t conn_nh[DP_MAX_BURST];
 	unsigned int i, n_conn = 0;
 
 	for (i = 0; i < f->n; i++) {
 		uint64_t v = f->fib_value[i];
-		const struct nexthop *nh;
-		uint32_t hash = 0;
+		uint32_t hash = 0, nh;
 
 		if (unlikely(v & ROUTE_NH_ECMP))
 			hash = v4 ? flow_hash_ipv4(f->pkts[i]) : flow_hash_ipv6(f->pkts[i]);
-		nh = &rt->nh[route_nh_index(rt, v, hash)];
-		if (unlikely(nh->type == NH_CONNECTED)) {
+		nh = route_nh_index(rt, v, hash);
+		if (unlikely(rt->nh[nh].type == NH_CONNECTED)) {
+			conn_nh[n_conn] = nh;
 			conn[n_conn++] = i;
 			continue;
 		}
 		forward_one(b, f->pkts[i], nh, v4);
 	}
 	if (unlikely(n_conn))
-		forward_connected(b, f, conn, n_conn, v4);
+		forward_connected(b, f, conn, conn_nh, n_conn, v4);
 }
 
 static void forward_ipv4(struct burst *b)
@@ -306,6 +352,16 @@ static void forward_ipv6(struct burst *b)
 	forward_batch(b, &b->v6, false);
 }
 
+/* Hand the burst's slow-path packets over; what the ring cannot take is dropped. */
+static void punt_flush(struct burst *b)
+{
+	unsigned int n = rte_ring_sp_enqueue_burst(b->w->punt, (void **)b->punt, b->n_punt, NULL);
+
+	b->w->stats.punted += n;
+	while (n < b->n_punt)
+		drop(b, b->punt[n++], DROP_PUNT_FULL);
+}
+
 static __rte_noinline void process_burst(struct worker *w, const struct route_table *rt,
 			  const struct dp_rxq *q, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -316,7 +372,9 @@ static __rte_noinline void process_burst(struct worker *w, const struct route_ta
 
 	b.w = w;
 	b.rt = rt;
+	b.in_port = q->port;
 	b.n_drop = 0;
+	b.n_punt = 0;
 	b.v4.n = 0;
 	b.v6.n = 0;
 	for (i = 0; i < RTE_MIN(n, PREFETCH_AHEAD); i++)
@@ -325,13 +383,15 @@ static __rte_noinline void process_burst(struct worker *w, const struct route_ta
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		pc->rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
-		classify(&b, pkts[i], in);
+		classify(&b, pkts[i], in, q->port);
 	}
 	pc->rx_packets += n;
 	if (b.v4.n)
 		forward_ipv4(&b);
 	if (b.v6.n)
 		forward_ipv6(&b);
+	if (unlikely(b.n_punt))
+		punt_flush(&b);
 	if (b.n_drop)
 		rte_pktmbuf_free_bulk(b.drop, b.n_drop);
 }
@@ -343,6 +403,17 @@ static void flush_all(struct worker *w)
 	for (p = 0; p < w->dp->n_ports; p++)
 		if (w->tx[p].n)
 			tx_flush(w, p);
+}
+
+/* Packets the control thread built or released, transmitted like forwarded ones. */
+static void inject_drain(struct worker *w)
+{
+	struct rte_mbuf *pkts[DP_MAX_BURST];
+	unsigned int n, i;
+
+	n = rte_ring_sc_dequeue_burst(w->inject, (void **)pkts, DP_MAX_BURST, NULL);
+	for (i = 0; i < n; i++)
+		tx_enqueue(w, pkts[i]->port, pkts[i]);
 }
 
 int dataplane_worker_main(void *arg)
@@ -359,7 +430,9 @@ int dataplane_worker_main(void *arg)
 		uint64_t start = rte_rdtsc();
 		unsigned int q;
 
-		for (q = 0; q < w->n_rxq; q++) {
+		if (unlikely(dp->rx_stop))
+			w->rx_stopped = true;
+		for (q = 0; q < w->n_rxq && !w->rx_stopped; q++) {
 			const struct dp_rxq *rxq = &w->rxq[q];
 			uint16_t n = rte_eth_rx_burst(rxq->port_id, rxq->queue, pkts, dp->burst);
 
@@ -368,6 +441,8 @@ int dataplane_worker_main(void *arg)
 				busy = true;
 			}
 		}
+		if (unlikely(!rte_ring_empty(w->inject)))
+			inject_drain(w);
 		flush_all(w);
 		w->stats.loops++;
 		if (busy) {
@@ -375,6 +450,7 @@ int dataplane_worker_main(void *arg)
 			w->stats.busy_cycles += rte_rdtsc() - start;
 		}
 	}
+	inject_drain(w);
 	flush_all(w);
 	return 0;
 }
@@ -384,6 +460,9 @@ void dataplane_stats_sum(const struct dataplane *dp, struct worker_stats *sum)
 	unsigned int i, j;
 
 	memset(sum, 0, sizeof(*sum));
+	if (dp->extra_stats)
+		for (j = 0; j < DROP_REASON_COUNT; j++)
+			sum->drops[j] += dp->extra_stats->drops[j];
 	for (i = 0; i < dp->n_workers; i++) {
 		const struct worker_stats *s = &dp->workers[i]->stats;
 
@@ -395,6 +474,7 @@ void dataplane_stats_sum(const struct dataplane *dp, struct worker_stats *sum)
 			sum->port[j].tx_packets += s->port[j].tx_packets;
 			sum->port[j].tx_bytes += s->port[j].tx_bytes;
 		}
+		sum->punted += s->punted;
 		sum->loops += s->loops;
 		sum->busy_loops += s->busy_loops;
 		sum->busy_cycles += s->busy_cycles;

@@ -30,11 +30,19 @@
 	X(L2_VLAN, "l2_vlan", "VLAN-tagged frame (802.1Q/802.1ad): not supported yet")      \
 	X(L2_ETHERTYPE, "l2_unknown_ethertype", "neither IPv4 nor IPv6 (ARP included, for now)") \
 	X(LOCAL, "local_destination",                                                        \
-	  "addressed to one of dpfwd's own addresses (answered by the slow path, later)")   \
+	  "for one of dpfwd's own addresses, but nothing there answers it (only ICMP echo "  \
+	  "and ARP do, for now)")                                                            \
 	X(NO_ROUTE, "no_route", "no route covers the destination")                           \
 	X(BLACKHOLE, "blackhole", "route with action: blackhole")                            \
 	X(UNREACHABLE, "unreachable", "route with action: unreachable")                      \
-	X(NO_NEIGHBOUR, "no_neighbour", "next hop or connected destination has no known MAC") \
+	X(NO_NEIGHBOUR, "no_neighbour",                                                      \
+	  "IPv6 next hop or connected destination without a known MAC (ND comes later)")    \
+	X(HOLD_FULL, "neighbour_hold_full",                                                  \
+	  "already 8 packets waiting for this neighbour to resolve")                         \
+	X(UNRESOLVED, "neighbour_unresolved",                                                \
+	  "the neighbour did not answer 3 ARP requests (or dpfwd stopped first)")           \
+	X(ARP_INVALID, "arp_invalid", "ARP packet that is not Ethernet/IPv4 or is truncated") \
+	X(PUNT_FULL, "punt_ring_full", "the slow path's queue was full")                      \
 	X(MTU_EXCEEDED, "mtu_exceeded", "packet larger than the egress port's MTU")          \
 	X(TX_FULL, "tx_full", "the egress queue did not take the packet")
 
@@ -62,6 +70,7 @@ struct port_counters {
 /* One worker's counters: written by that worker alone, summed by readers. */
 struct worker_stats {
 	uint64_t drops[DROP_REASON_COUNT];
+	uint64_t punted; /* handed to the control thread */
 	struct port_counters port[DP_MAX_PORTS];
 	uint64_t loops, busy_loops;
 	uint64_t busy_cycles; /* TSC cycles spent on bursts that carried packets */
@@ -92,15 +101,52 @@ struct worker {
 	uint16_t txq; /* this worker's TX queue, the same number on every port */
 	unsigned int n_rxq;
 	struct dp_rxq rxq[DP_MAX_RXQ_PER_WORKER];
+	struct rte_ring *punt;   /* to the control thread: ARP, local, unresolved */
+	struct rte_ring *inject; /* from the control thread: packets to transmit */
+	volatile bool rx_stopped; /* saw dp->rx_stop: punts nothing more */
 	struct worker_stats stats;
 	struct tx_buffer tx[DP_MAX_PORTS];
 } __rte_cache_aligned;
+
+/*
+ * Why a packet went to the slow path, kept in the mbuf's hash.usr with the config
+ * port it arrived on and, for PUNT_RESOLVE, the next hop it waits for.
+ * Injected packets carry their egress config port in mbuf->port.
+ */
+enum punt_kind {
+	PUNT_ARP = 1,  /* ARP for this port */
+	PUNT_LOCAL,    /* IP packet for one of our addresses */
+	PUNT_RESOLVE,  /* next hop or connected destination without a MAC yet */
+};
+
+static inline void punt_meta_set(struct rte_mbuf *m, enum punt_kind kind, uint16_t in_port,
+				 uint32_t nh)
+{
+	m->hash.usr = (uint32_t)kind << 29 | (uint32_t)in_port << 24 | (nh & 0xffffff);
+}
+
+static inline enum punt_kind punt_meta_kind(const struct rte_mbuf *m)
+{
+	return (enum punt_kind)(m->hash.usr >> 29);
+}
+
+static inline uint16_t punt_meta_port(const struct rte_mbuf *m)
+{
+	return (m->hash.usr >> 24) & 0x1f;
+}
+
+static inline uint32_t punt_meta_nh(const struct rte_mbuf *m)
+{
+	return m->hash.usr & 0xffffff;
+}
 
 struct dataplane {
 	unsigned int n_ports;
 	struct dp_port ports[DP_MAX_PORTS];
 	uint16_t burst;
 	struct route_table *routes; /* read once per burst by workers */
+	struct worker_stats *extra_stats; /* the control thread's drops, summed in */
+	volatile bool rx_stop; /* shutting down: receive no more, keep transmitting */
 	volatile bool stop;
 	unsigned int n_workers;
 	struct worker *workers[RTE_MAX_LCORE];

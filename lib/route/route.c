@@ -18,7 +18,6 @@ struct build {
 	struct route_table *rt;
 	const struct config *cfg;
 	const struct rte_ether_addr *port_macs;
-	uint32_t nh_cap;
 	uint32_t nh_local; /* shared next hops, one of each kind */
 	uint32_t nh_blackhole;
 	uint32_t nh_unreachable;
@@ -41,22 +40,31 @@ const char *nh_type_name(enum nh_type type)
 	return nh_type_names[type];
 }
 
-static uint32_t nh_add(struct build *b, enum nh_type type, unsigned int port,
-		       const uint8_t *dst_mac)
+/* A new next hop, written whole before n_nh counts it. */
+static uint32_t nh_new(struct route_table *rt, enum nh_type type, unsigned int port,
+		       const uint8_t *dst_mac, const struct cfg_ip *ip, bool is_static)
 {
-	struct route_table *rt = b->rt;
 	struct nexthop *nh = &rt->nh[rt->n_nh];
 
-	RTE_VERIFY(rt->n_nh < b->nh_cap);
+	RTE_VERIFY(rt->n_nh < rt->nh_cap);
 	nh->type = type;
 	nh->port = port;
 	if (type != NH_LOCAL && type != NH_BLACKHOLE && type != NH_UNREACHABLE) {
-		nh->mtu = b->cfg->ports[port].mtu;
-		rte_ether_addr_copy(&b->port_macs[port], &nh->src_mac);
+		nh->mtu = rt->port_mtu[port];
+		rte_ether_addr_copy(&rt->port_mac[port], &nh->src_mac);
 	}
 	if (dst_mac)
 		memcpy(nh->dst_mac.addr_bytes, dst_mac, RTE_ETHER_ADDR_LEN);
+	if (ip)
+		rt->nh_meta[rt->n_nh].ip = *ip;
+	rt->nh_meta[rt->n_nh].is_static = is_static;
 	return rt->n_nh++;
+}
+
+static uint32_t nh_add(struct build *b, enum nh_type type, unsigned int port,
+		       const uint8_t *dst_mac)
+{
+	return nh_new(b->rt, type, port, dst_mac, NULL, false);
 }
 
 static int fail(struct build *b, const char *what, int rc)
@@ -112,6 +120,8 @@ static struct rte_hash *neigh_table(struct build *b, int family, int socket_id)
 		.key_len = family == AF_INET ? 4 : 16,
 		.hash_func = route_key_hash,
 		.socket_id = socket_id,
+		/* Workers read while the control thread adds learned neighbours. */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
 	};
 
 	snprintf(name, sizeof(name), "neigh%d_%u", family == AF_INET ? 4 : 6, seq++);
@@ -121,7 +131,7 @@ static struct rte_hash *neigh_table(struct build *b, int family, int socket_id)
 static int neigh_add(struct build *b, const struct cfg_neighbour *n)
 {
 	struct route_table *rt = b->rt;
-	uint32_t idx = nh_add(b, NH_FORWARD, n->port, n->mac);
+	uint32_t idx = nh_new(rt, NH_FORWARD, n->port, n->mac, &n->ip, true);
 	void *data = (void *)(uintptr_t)idx;
 	int rc;
 
@@ -152,8 +162,8 @@ static uint32_t via_nh(struct build *b, const struct cfg_route *r, unsigned int 
 	const struct cfg_neighbour *n = neigh_find(b->cfg, &r->via[i]);
 
 	if (n)
-		return nh_add(b, NH_FORWARD, n->port, n->mac);
-	return nh_add(b, NH_UNRESOLVED, r->via_port[i], NULL);
+		return nh_new(b->rt, NH_FORWARD, n->port, n->mac, &r->via[i], true);
+	return nh_new(b->rt, NH_UNRESOLVED, r->via_port[i], NULL, &r->via[i], false);
 }
 
 static uint64_t route_value(struct build *b, const struct cfg_route *r)
@@ -255,18 +265,25 @@ static int alloc_arrays(struct build *b, int socket_id)
 	uint32_t i;
 
 	/* default + local + blackhole + unreachable, one connected per port, one per
-	 * neighbour, one per gateway. */
-	b->nh_cap = 4 + cfg->n_ports + cfg->n_neighbours;
+	 * neighbour, one per gateway, and room for the neighbours learned later. */
+	rt->nh_cap = 4 + cfg->n_ports + cfg->n_neighbours + NEIGH_TABLE_MIN;
 	for (i = 0; i < cfg->n_routes; i++)
-		b->nh_cap += cfg->routes[i].n_via;
-	rt->nh = rte_zmalloc_socket("nexthops", b->nh_cap * sizeof(*rt->nh),
+		rt->nh_cap += cfg->routes[i].n_via;
+	rt->nh = rte_zmalloc_socket("nexthops", rt->nh_cap * sizeof(*rt->nh),
 				    RTE_CACHE_LINE_SIZE, socket_id);
+	rt->nh_meta = rte_zmalloc_socket("nexthop_meta", rt->nh_cap * sizeof(*rt->nh_meta), 0,
+					 socket_id);
+	for (i = 0; i < cfg->n_ports; i++) {
+		rt->port_mtu[i] = cfg->ports[i].mtu;
+		rte_ether_addr_copy(&b->port_macs[i], &rt->port_mac[i]);
+	}
 	rt->ecmp = rte_zmalloc_socket("ecmp", (cfg->n_routes + 1) * sizeof(*rt->ecmp),
 				      RTE_CACHE_LINE_SIZE, socket_id);
 	b->nh_connected = calloc(cfg->n_ports + 1, sizeof(*b->nh_connected));
 	rt->neigh4 = neigh_table(b, AF_INET, socket_id);
 	rt->neigh6 = neigh_table(b, AF_INET6, socket_id);
-	if (!rt->nh || !rt->ecmp || !b->nh_connected || !rt->neigh4 || !rt->neigh6)
+	if (!rt->nh || !rt->nh_meta || !rt->ecmp || !b->nh_connected || !rt->neigh4 ||
+	    !rt->neigh6)
 		return fail(b, "allocating route tables", -ENOMEM);
 	return 0;
 }
@@ -310,6 +327,94 @@ void route_table_free(struct route_table *rt)
 	rte_hash_free(rt->neigh4);
 	rte_hash_free(rt->neigh6);
 	rte_free(rt->nh);
+	rte_free(rt->nh_meta);
 	rte_free(rt->ecmp);
 	rte_free(rt);
+}
+
+static bool ip_equal(const struct cfg_ip *a, const struct cfg_ip *b)
+{
+	if (a->family != b->family)
+		return false;
+	return a->family == AF_INET ? a->v4 == b->v4 : !memcmp(a->v6, b->v6, 16);
+}
+
+static int neigh_lookup(const struct route_table *rt, const struct cfg_ip *ip)
+{
+	void *data;
+
+	if (ip->family == AF_INET) {
+		if (rte_hash_lookup_data(rt->neigh4, &ip->v4, &data) < 0)
+			return -1;
+	} else if (rte_hash_lookup_data(rt->neigh6, ip->v6, &data) < 0) {
+		return -1;
+	}
+	return (int)(uintptr_t)data;
+}
+
+const struct nexthop *route_neighbour_find(const struct route_table *rt, const struct cfg_ip *ip)
+{
+	int idx = neigh_lookup(rt, ip);
+
+	return idx < 0 ? NULL : &rt->nh[idx];
+}
+
+/* dst_mac is the first 6 bytes of a 32-byte aligned next hop: one 8-byte store
+ * replaces it (the 2 bytes after it, the start of src_mac, are written unchanged). */
+static void nh_set_mac(struct nexthop *nh, const struct rte_ether_addr *mac)
+{
+	uint64_t word;
+
+	memcpy(&word, nh, sizeof(word));
+	memcpy(&word, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+	__atomic_store_n((uint64_t *)(void *)nh, word, __ATOMIC_RELEASE);
+}
+
+static int neigh_insert(struct route_table *rt, const struct cfg_ip *ip, unsigned int port,
+			const struct rte_ether_addr *mac)
+{
+	uint32_t idx;
+	int rc;
+
+	if (rt->n_nh == rt->nh_cap)
+		return -1;
+	idx = nh_new(rt, NH_FORWARD, port, mac->addr_bytes, ip, false);
+	if (ip->family == AF_INET)
+		rc = rte_hash_add_key_data(rt->neigh4, &ip->v4, (void *)(uintptr_t)idx);
+	else
+		rc = rte_hash_add_key_data(rt->neigh6, ip->v6, (void *)(uintptr_t)idx);
+	return rc < 0 ? -1 : 1;
+}
+
+int route_neighbour_learn(struct route_table *rt, const struct cfg_ip *ip, unsigned int port,
+			  const struct rte_ether_addr *mac)
+{
+	int idx = neigh_lookup(rt, ip), changed = 0;
+	uint32_t i;
+
+	if (idx >= 0) {
+		struct nexthop *nh = &rt->nh[idx];
+
+		if (rt->nh_meta[idx].is_static || rte_is_same_ether_addr(&nh->dst_mac, mac))
+			return 0;
+		nh_set_mac(nh, mac);
+		changed++;
+	} else if (neigh_insert(rt, ip, port, mac) < 0) {
+		return -1;
+	} else {
+		changed++;
+	}
+	/* Gateways through this neighbour. */
+	for (i = 0; i < rt->n_nh; i++) {
+		struct nexthop *nh = &rt->nh[i];
+
+		if (rt->nh_meta[i].is_static || !ip_equal(&rt->nh_meta[i].ip, ip) ||
+		    (nh->type != NH_UNRESOLVED && nh->type != NH_FORWARD) ||
+		    (nh->type == NH_FORWARD && rte_is_same_ether_addr(&nh->dst_mac, mac)))
+			continue;
+		nh_set_mac(nh, mac);
+		__atomic_store_n(&nh->type, NH_FORWARD, __ATOMIC_RELEASE);
+		changed++;
+	}
+	return changed;
 }

@@ -9,6 +9,7 @@
 #ifndef DPFWD_ROUTE_H
 #define DPFWD_ROUTE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -48,15 +49,24 @@ struct ecmp_group {
 	uint32_t nh[CFG_MAX_ECMP];
 };
 
+/* What the control thread keeps beside each next hop (workers never read it). */
+struct nexthop_meta {
+	struct cfg_ip ip; /* the gateway or neighbour address; family 0 for none */
+	bool is_static;   /* from the config: learning never overrides it */
+};
+
 struct route_table {
 	struct rte_fib *fib4;
 	struct rte_fib6 *fib6;
 	struct nexthop *nh; /* index 0 is the NH_NO_ROUTE default */
-	uint32_t n_nh;
+	uint32_t n_nh, nh_cap; /* room is kept for neighbours learned at run time */
+	struct nexthop_meta *nh_meta;
 	struct ecmp_group *ecmp;
 	uint32_t n_ecmp;
 	struct rte_hash *neigh4; /* host-order IPv4 -> next-hop index */
 	struct rte_hash *neigh6; /* 16-byte IPv6 -> next-hop index */
+	uint16_t port_mtu[CFG_MAX_PORTS];
+	struct rte_ether_addr port_mac[CFG_MAX_PORTS];
 };
 
 /*
@@ -68,6 +78,20 @@ struct route_table *route_table_build(const struct config *cfg,
 				      char *err, size_t err_len);
 
 void route_table_free(struct route_table *rt);
+
+/*
+ * Control thread only: IP on config port PORT is at MAC (learned by ARP or ND). Adds
+ * or refreshes its neighbour entry (static ones are never overridden) and completes
+ * every gateway next hop waiting for it. Workers see each change whole: a new entry
+ * is written before the hash publishes it, a MAC changes in one 8-byte store and a
+ * gateway turns NH_FORWARD only after its MAC is in place. Returns the number of next
+ * hops changed (0 if nothing changed), or -1 when the tables are full.
+ */
+int route_neighbour_learn(struct route_table *rt, const struct cfg_ip *ip, unsigned int port,
+			  const struct rte_ether_addr *mac);
+
+/* Control thread only: the neighbour entry for IP, or NULL. */
+const struct nexthop *route_neighbour_find(const struct route_table *rt, const struct cfg_ip *ip);
 
 /* The next-hop index a FIB value stands for; FLOW_HASH picks among ECMP members so
  * that one flow always takes the same path. */

@@ -118,4 +118,4 @@ def test_signal_stops_cleanly_and_writes_stats(tmp_path, sig):
     s = json.loads(stats.read_text())
     assert s["totals"]["rx_packets"] == 50 and s["totals"]["tx_packets"] == 50
     assert s["mbufs_in_use"] == 0
-    assert "received 50 = transmitted 50 + dropped 0" in out
+    assert "received 50 + generated 0 = transmitted 50 + dropped 0 + consumed 0" in out

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The slow path on the control thread. It owns the neighbour state machine (pending
+ * resolutions and their held packets); the tables workers read are changed only
+ * through route_neighbour_learn(), which publishes each change whole.
+ */
+#include <string.h>
+#include <sys/socket.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_ring.h>
+
+#include "control.h"
+
+#define PENDING_MAX 256 /* neighbours being resolved at once */
+
+/* A neighbour being resolved: ARP requests sent so far and the packets waiting. */
+struct pending {
+	uint32_t ip; /* host order; 0: free slot */
+	uint16_t port;
+	uint8_t tries;
+	uint8_t n_held;
+	uint64_t next_tsc; /* when to ask again, or give up */
+	struct rte_mbuf *held[CONTROL_HOLD_MAX];
+};
+
+struct control {
+	struct dataplane *dp;
+	const struct config *cfg;
+	struct rte_mempool *pool;
+	struct control_stats stats;
+	struct worker_stats counters; /* drops, summed with the workers' */
+	uint64_t arp_interval_tsc;
+	struct pending pending[PENDING_MAX];
+};
+
+static void drop(struct control *c, struct rte_mbuf *m, enum drop_reason reason)
+{
+	c->counters.drops[reason]++;
+	rte_pktmbuf_free(m);
+}
+
+static void consume(struct control *c, struct rte_mbuf *m)
+{
+	c->stats.consumed++;
+	rte_pktmbuf_free(m);
+}
+
+/* Transmit M on config port PORT through the worker that owns that port's slot. */
+static void inject(struct control *c, struct rte_mbuf *m, uint16_t port)
+{
+	struct worker *w = c->dp->workers[port % c->dp->n_workers];
+
+	m->port = port;
+	if (rte_ring_sp_enqueue(w->inject, m) != 0)
+		drop(c, m, DROP_TX_FULL);
+}
+
+static bool port_has_ipv4(const struct cfg_port *p, uint32_t ip)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_ipv4; i++)
+		if (p->ipv4[i].addr.v4 == ip)
+			return true;
+	return false;
+}
+
+static bool port_on_link(const struct cfg_port *p, uint32_t ip)
+{
+	struct cfg_ip a = { .family = AF_INET, .v4 = ip };
+	unsigned int i;
+
+	for (i = 0; i < p->n_ipv4; i++)
+		if (cfg_prefix_contains(&p->ipv4[i], &a))
+			return true;
+	return false;
+}
+
+/* The port's own address on the subnet of IP: the source of our ARP requests. */
+static uint32_t port_source_for(const struct cfg_port *p, uint32_t ip)
+{
+	struct cfg_ip a = { .family = AF_INET, .v4 = ip };
+	unsigned int i;
+
+	for (i = 0; i < p->n_ipv4; i++)
+		if (cfg_prefix_contains(&p->ipv4[i], &a))
+			return p->ipv4[i].addr.v4;
+	return p->n_ipv4 ? p->ipv4[0].addr.v4 : 0;
+}
+
+static struct pending *pending_find(struct control *c, uint32_t ip)
+{
+	unsigned int i;
+
+	for (i = 0; i < PENDING_MAX; i++)
+		if (c->pending[i].ip == ip)
+			return &c->pending[i];
+	return NULL;
+}
+
+/* ---- sending ---- */
+
+static void arp_fill(struct rte_arp_hdr *arp, uint16_t op, const struct rte_ether_addr *sha,
+		     uint32_t sip, const struct rte_ether_addr *tha, uint32_t tip)
+{
+	arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(op);
+	arp->arp_data.arp_sha = *sha;
+	arp->arp_data.arp_sip = rte_cpu_to_be_32(sip);
+	arp->arp_data.arp_tha = *tha;
+	arp->arp_data.arp_tip = rte_cpu_to_be_32(tip);
+}
+
+/* RFC 826: a broadcast "who has IP" from our address on that subnet. */
+static void arp_request_send(struct control *c, uint16_t port, uint32_t ip)
+{
+	const struct rte_ether_addr *mac = &c->dp->ports[port].mac;
+	static const struct rte_ether_addr zero, bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	struct rte_mbuf *m = rte_pktmbuf_alloc(c->pool);
+	struct rte_ether_hdr *eth;
+
+	if (!m)
+		return; /* the next retry asks again */
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(struct rte_arp_hdr));
+	eth->dst_addr = bcast;
+	eth->src_addr = *mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+	arp_fill((struct rte_arp_hdr *)(eth + 1), RTE_ARP_OP_REQUEST, mac,
+		 port_source_for(&c->cfg->ports[port], ip), &zero, ip);
+	c->stats.generated++;
+	c->stats.arp_requests++;
+	inject(c, m, port);
+}
+
+/* Send a held or late IPv4 packet to MAC: the rewrite a worker would have done. */
+static void forward_to(struct control *c, struct rte_mbuf *m, uint16_t port,
+		       const struct rte_ether_addr *mac)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+	if (rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > c->cfg->ports[port].mtu)
+		return drop(c, m, DROP_MTU_EXCEEDED);
+	pkt_ipv4_ttl_dec((struct rte_ipv4_hdr *)(eth + 1));
+	eth->dst_addr = *mac;
+	eth->src_addr = c->dp->ports[port].mac;
+	c->stats.released++;
+	inject(c, m, port);
+}
+
+/* ---- neighbours ---- */
+
+static void pending_release(struct control *c, struct pending *p, const struct rte_ether_addr *mac)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_held; i++)
+		forward_to(c, p->held[i], p->port, mac);
+	memset(p, 0, sizeof(*p));
+}
+
+static void pending_fail(struct control *c, struct pending *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_held; i++)
+		drop(c, p->held[i], DROP_UNRESOLVED);
+	memset(p, 0, sizeof(*p));
+}
+
+/* IP on PORT is at MAC: tell the tables and send what waited for it. */
+static void neighbour_learn(struct control *c, uint16_t port, uint32_t ip,
+			    const struct rte_ether_addr *mac)
+{
+	struct cfg_ip a = { .family = AF_INET, .v4 = ip };
+	struct pending *p = pending_find(c, ip);
+
+	if (route_neighbour_learn(c->dp->routes, &a, port, mac) > 0)
+		c->stats.neighbours_learned++;
+	if (p)
+		pending_release(c, p, mac);
+}
+
+/* The MAC a resolve punt can use right away, if the tables know it by now. */
+static const struct rte_ether_addr *resolved_mac(struct control *c, uint32_t nh_idx, uint32_t ip)
+{
+	const struct route_table *rt = c->dp->routes;
+	const struct nexthop *nh = &rt->nh[nh_idx];
+	struct cfg_ip a = { .family = AF_INET, .v4 = ip };
+
+	if (__atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) == NH_FORWARD)
+		return &nh->dst_mac;
+	nh = route_neighbour_find(rt, &a);
+	return nh && nh->type == NH_FORWARD ? &nh->dst_mac : NULL;
+}
+
+/* A packet whose next hop has no MAC yet: hold it and ask (RFC 1812 3.3.2). */
+static void handle_resolve(struct control *c, struct rte_mbuf *m)
+{
+	const struct route_table *rt = c->dp->routes;
+	uint32_t nh_idx = punt_meta_nh(m);
+	const struct nexthop *nh = &rt->nh[nh_idx];
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+								 RTE_ETHER_HDR_LEN);
+	uint32_t target = nh->type == NH_CONNECTED ? rte_be_to_cpu_32(ip->dst_addr)
+						    : rt->nh_meta[nh_idx].ip.v4;
+	const struct rte_ether_addr *mac = resolved_mac(c, nh_idx, target);
+	struct pending *p;
+
+	if (mac)
+		return forward_to(c, m, nh->port, mac);
+	p = pending_find(c, target);
+	if (!p) {
+		p = pending_find(c, 0);
+		if (!p)
+			return drop(c, m, DROP_HOLD_FULL);
+		p->ip = target;
+		p->port = nh->port;
+		p->tries = 1;
+		p->next_tsc = rte_rdtsc() + c->arp_interval_tsc;
+		arp_request_send(c, nh->port, target);
+	}
+	if (p->n_held == CONTROL_HOLD_MAX)
+		return drop(c, m, DROP_HOLD_FULL);
+	p->held[p->n_held++] = m;
+}
+
+/* RFC 826 "packet reception", for Ethernet/IPv4 only. */
+static void handle_arp(struct control *c, struct rte_mbuf *m)
+{
+	uint16_t port = punt_meta_port(m);
+	const struct cfg_port *cp = &c->cfg->ports[port];
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+	struct rte_ether_addr sender;
+	uint32_t sip, tip;
+	bool for_us;
+
+	if (rte_pktmbuf_data_len(m) < sizeof(*eth) + sizeof(*arp) ||
+	    arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
+	    arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)
+		return drop(c, m, DROP_ARP_INVALID);
+	sip = rte_be_to_cpu_32(arp->arp_data.arp_sip);
+	tip = rte_be_to_cpu_32(arp->arp_data.arp_tip);
+	for_us = port_has_ipv4(cp, tip);
+	/* Merge: update a sender we know (or wait for); add it if the packet is for us.
+	 * A gratuitous ARP (sip == tip) therefore only refreshes existing entries. */
+	if (sip && port_on_link(cp, sip) && !port_has_ipv4(cp, sip) &&
+	    rte_is_unicast_ether_addr(&arp->arp_data.arp_sha)) {
+		struct cfg_ip a = { .family = AF_INET, .v4 = sip };
+
+		if ((for_us && sip != tip) || route_neighbour_find(c->dp->routes, &a) ||
+		    pending_find(c, sip))
+			neighbour_learn(c, port, sip, &arp->arp_data.arp_sha);
+	}
+	if (!for_us || arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST))
+		return consume(c, m);
+	/* Answer in place: the request becomes the reply. */
+	sender = arp->arp_data.arp_sha;
+	arp_fill(arp, RTE_ARP_OP_REPLY, &c->dp->ports[port].mac, tip, &sender, sip);
+	eth->dst_addr = sender;
+	eth->src_addr = c->dp->ports[port].mac;
+	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - sizeof(*eth) - sizeof(*arp));
+	c->stats.consumed++;
+	c->stats.generated++;
+	c->stats.arp_replies++;
+	inject(c, m, port);
+}
+
+/* RFC 792 echo: the request becomes the reply, sent back where it came from. */
+static void handle_local(struct control *c, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_icmp_hdr *icmp;
+	uint16_t port = punt_meta_port(m), ip_len;
+	rte_be32_t addr;
+
+	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) || ip->next_proto_id != IPPROTO_ICMP ||
+	    (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)))
+		return drop(c, m, DROP_LOCAL);
+	ip_len = rte_be_to_cpu_16(ip->total_length);
+	icmp = (struct rte_icmp_hdr *)((uint8_t *)ip + rte_ipv4_hdr_len(ip));
+	if (ip_len < rte_ipv4_hdr_len(ip) + sizeof(*icmp) ||
+	    icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0 ||
+	    rte_raw_cksum(icmp, ip_len - rte_ipv4_hdr_len(ip)) != 0xffff)
+		return drop(c, m, DROP_LOCAL);
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	icmp->icmp_cksum = pkt_cksum_update16(icmp->icmp_cksum,
+					      RTE_BE16(RTE_IP_ICMP_ECHO_REQUEST << 8),
+					      RTE_BE16(RTE_IP_ICMP_ECHO_REPLY << 8));
+	addr = ip->src_addr;
+	ip->src_addr = ip->dst_addr;
+	ip->dst_addr = addr;
+	ip->time_to_live = 64;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = pkt_ipv4_header_checksum(ip);
+	eth->dst_addr = eth->src_addr;
+	eth->src_addr = c->dp->ports[port].mac;
+	c->stats.consumed++;
+	c->stats.generated++;
+	c->stats.echo_replies++;
+	inject(c, m, port);
+}
+
+static void handle(struct control *c, struct rte_mbuf *m)
+{
+	switch (punt_meta_kind(m)) {
+	case PUNT_ARP:
+		return handle_arp(c, m);
+	case PUNT_LOCAL:
+		return handle_local(c, m);
+	case PUNT_RESOLVE:
+		return handle_resolve(c, m);
+	}
+	drop(c, m, DROP_LOCAL);
+}
+
+/* Ask again, or give up on neighbours that did not answer. */
+static void timers_run(struct control *c, uint64_t now)
+{
+	unsigned int i;
+
+	for (i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &c->pending[i];
+
+		if (!p->ip || now < p->next_tsc)
+			continue;
+		if (p->tries == CONTROL_ARP_TRIES) {
+			pending_fail(c, p);
+			continue;
+		}
+		p->tries++;
+		p->next_tsc = now + c->arp_interval_tsc;
+		arp_request_send(c, p->port, p->ip);
+	}
+}
+
+static unsigned int punts_handle(struct control *c)
+{
+	struct rte_mbuf *pkts[64];
+	unsigned int w, n, i, total = 0;
+
+	for (w = 0; w < c->dp->n_workers; w++) {
+		n = rte_ring_sc_dequeue_burst(c->dp->workers[w]->punt, (void **)pkts, RTE_DIM(pkts),
+					      NULL);
+		for (i = 0; i < n; i++)
+			handle(c, pkts[i]);
+		total += n;
+	}
+	return total;
+}
+
+void control_poll(struct control *c)
+{
+	punts_handle(c);
+	timers_run(c, rte_rdtsc());
+}
+
+void control_drain(struct control *c)
+{
+	unsigned int i;
+
+	while (punts_handle(c))
+		;
+	for (i = 0; i < PENDING_MAX; i++)
+		if (c->pending[i].ip)
+			pending_fail(c, &c->pending[i]);
+}
+
+const struct control_stats *control_stats_get(const struct control *c)
+{
+	return &c->stats;
+}
+
+struct control *control_create(struct dataplane *dp, const struct config *cfg,
+			       struct rte_mempool *pool)
+{
+	struct control *c = rte_zmalloc("control", sizeof(*c), RTE_CACHE_LINE_SIZE);
+	unsigned int i;
+	char name[RTE_RING_NAMESIZE];
+
+	if (!c)
+		return NULL;
+	c->dp = dp;
+	c->cfg = cfg;
+	c->pool = pool;
+	c->arp_interval_tsc = rte_get_tsc_hz() * CONTROL_ARP_INTERVAL_MS / 1000;
+	for (i = 0; i < dp->n_workers; i++) {
+		struct worker *w = dp->workers[i];
+
+		snprintf(name, sizeof(name), "punt%u", i);
+		w->punt = rte_ring_create(name, CONTROL_RING_SIZE, rte_socket_id(),
+					  RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "inject%u", i);
+		w->inject = rte_ring_create(name, CONTROL_RING_SIZE, rte_socket_id(),
+					    RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (!w->punt || !w->inject) {
+			control_free(c);
+			return NULL;
+		}
+	}
+	dp->extra_stats = &c->counters;
+	return c;
+}
+
+void control_free(struct control *c)
+{
+	unsigned int i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->dp->n_workers; i++) {
+		rte_ring_free(c->dp->workers[i]->punt);
+		rte_ring_free(c->dp->workers[i]->inject);
+		c->dp->workers[i]->punt = c->dp->workers[i]->inject = NULL;
+	}
+	c->dp->extra_stats = NULL;
+	rte_free(c);
+}
