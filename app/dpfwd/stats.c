@@ -50,9 +50,10 @@ void stats_print(const struct config *cfg, const struct dataplane *dp,
 			fprintf(out, "  %-24s %12" PRIu64 "  %s\n", drop_reason_name(r), s.drops[r],
 				drop_reason_help(r));
 	fprintf(out, "slow path: %" PRIu64 " ARP replies, %" PRIu64 " ARP requests, %" PRIu64
-		" echo replies, %" PRIu64 " neighbours learned, %" PRIu64 " held packets sent\n",
+		" echo replies, %" PRIu64 " neighbours learned, %" PRIu64 " held packets sent, %"
+		PRIu64 " ICMP errors (%" PRIu64 " rate-limited), %" PRIu64 " fragments\n",
 		cs->arp_replies, cs->arp_requests, cs->echo_replies, cs->neighbours_learned,
-		cs->released);
+		cs->released, cs->icmp_errors, cs->icmp_rate_limited, cs->fragments);
 	/* Every packet in (received, or made by the slow path) left exactly one way. */
 	fprintf(out,
 		"received %" PRIu64 " + generated %" PRIu64 " = transmitted %" PRIu64
@@ -117,9 +118,12 @@ static void json_slow_path(FILE *f, const struct control_stats *cs, uint64_t pun
 		"  \"slow_path\": {\"punted\": %" PRIu64 ", \"consumed\": %" PRIu64
 		", \"generated\": %" PRIu64 ", \"released\": %" PRIu64
 		", \"arp_requests\": %" PRIu64 ", \"arp_replies\": %" PRIu64
-		", \"echo_replies\": %" PRIu64 ", \"neighbours_learned\": %" PRIu64 "},\n",
+		", \"echo_replies\": %" PRIu64 ", \"neighbours_learned\": %" PRIu64
+		", \"icmp_errors\": %" PRIu64 ", \"icmp_rate_limited\": %" PRIu64
+		", \"fragments\": %" PRIu64 "},\n",
 		punted, cs->consumed, cs->generated, cs->released, cs->arp_requests,
-		cs->arp_replies, cs->echo_replies, cs->neighbours_learned);
+		cs->arp_replies, cs->echo_replies, cs->neighbours_learned, cs->icmp_errors,
+		cs->icmp_rate_limited, cs->fragments);
 }
 
 int stats_write_json(const char *path, const struct config *cfg, const struct dataplane *dp,

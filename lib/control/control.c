@@ -14,7 +14,10 @@
 #include <rte_malloc.h>
 #include <rte_ring.h>
 
+#include <rte_ip_frag.h>
+
 #include "control.h"
+#include "icmp.h"
 
 #define PENDING_MAX 256 /* neighbours being resolved at once */
 
@@ -35,6 +38,7 @@ struct control {
 	struct control_stats stats;
 	struct worker_stats counters; /* drops, summed with the workers' */
 	uint64_t arp_interval_tsc;
+	struct icmp_bucket icmp_bucket;
 	struct pending pending[PENDING_MAX];
 };
 
@@ -58,6 +62,119 @@ static void inject(struct control *c, struct rte_mbuf *m, uint16_t port)
 	m->port = port;
 	if (rte_ring_sp_enqueue(w->inject, m) != 0)
 		drop(c, m, DROP_TX_FULL);
+}
+
+/* ---- ICMP errors ---- */
+
+/* Send an ICMP or ICMPv6 error about M (which the caller then drops) out of the port M
+ * came in on, from that port's first address, within the rate limit. */
+static void error_send(struct control *c, const struct rte_mbuf *m, uint8_t type, uint8_t code,
+		       uint32_t rest)
+{
+	uint16_t port = punt_meta_port(m);
+	const struct cfg_port *cp = &c->cfg->ports[port];
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const void *l3 = eth + 1;
+	struct rte_mbuf *err = NULL;
+
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
+		if (!cp->n_ipv4 || !icmp4_error_allowed(l3))
+			return;
+	} else if (!cp->n_ipv6 || !icmp6_error_allowed(l3)) {
+		return;
+	}
+	if (!icmp_bucket_take(&c->icmp_bucket)) {
+		c->stats.icmp_rate_limited++;
+		return;
+	}
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4))
+		err = icmp4_error_build(c->pool, m, type, code, rest, &c->dp->ports[port].mac,
+					cp->ipv4[0].addr.v4);
+	else
+		err = icmp6_error_build(c->pool, m, type, code, rest, &c->dp->ports[port].mac,
+					cp->ipv6[0].addr.v6);
+	if (!err)
+		return;
+	c->stats.generated++;
+	c->stats.icmp_errors++;
+	inject(c, err, port);
+}
+
+static bool is_ipv4(const struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod(m, const struct rte_ether_hdr *)->ether_type ==
+	       RTE_BE16(RTE_ETHER_TYPE_IPV4);
+}
+
+/* Dropped by a worker for REASON: time exceeded (RFC 1812 5.3.1, RFC 4443 3.3) or
+ * destination unreachable (RFC 1812 5.2.7.1, RFC 4443 3.1). */
+static void handle_error(struct control *c, struct rte_mbuf *m)
+{
+	enum drop_reason reason = (enum drop_reason)punt_meta_nh(m);
+	bool v4 = is_ipv4(m);
+
+	switch (reason) {
+	case DROP_IPV4_TTL:
+	case DROP_IPV6_HOP_LIMIT:
+		error_send(c, m, v4 ? ICMP4_TIME_EXCEEDED : ICMP6_TIME_EXCEEDED, 0, 0);
+		break;
+	case DROP_NO_ROUTE:
+		error_send(c, m, v4 ? ICMP4_DEST_UNREACH : ICMP6_DEST_UNREACH,
+			   v4 ? ICMP4_NET_UNREACH : ICMP6_NO_ROUTE, 0);
+		break;
+	case DROP_UNREACHABLE:
+		error_send(c, m, v4 ? ICMP4_DEST_UNREACH : ICMP6_DEST_UNREACH,
+			   v4 ? ICMP4_HOST_UNREACH : ICMP6_REJECT_ROUTE, 0);
+		break;
+	default:
+		break;
+	}
+	drop(c, m, reason < DROP_REASON_COUNT ? reason : DROP_LOCAL);
+}
+
+/* RFC 791 / RFC 1812 5.2.6: cut an IPv4 packet without DF into fragments that fit. */
+static void fragment_send(struct control *c, struct rte_mbuf *m, const struct nexthop *nh)
+{
+	struct rte_mbuf *frags[64];
+	int n, i;
+
+	pkt_ipv4_ttl_dec(rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN));
+	rte_pktmbuf_adj(m, RTE_ETHER_HDR_LEN);
+	n = rte_ipv4_fragment_copy_nonseg_packet(m, frags, RTE_DIM(frags), nh->mtu, c->pool);
+	if (n < 0)
+		return drop(c, m, DROP_MTU_EXCEEDED);
+	for (i = 0; i < n; i++) {
+		struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(
+			frags[i], RTE_ETHER_HDR_LEN);
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+
+		ip->hdr_checksum = 0; /* the library leaves it to the NIC or to us */
+		ip->hdr_checksum = pkt_ipv4_header_checksum(ip);
+		memcpy(eth, &nh->dst_mac, 2 * RTE_ETHER_ADDR_LEN);
+		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+		inject(c, frags[i], nh->port);
+	}
+	c->stats.generated += n;
+	c->stats.fragments += n;
+	consume(c, m);
+}
+
+/* Over the egress MTU: fragment (IPv4 without DF), else "fragmentation needed" with the
+ * next-hop MTU (RFC 1191) or "packet too big" (RFC 8201, RFC 4443 3.2). */
+static void handle_too_big(struct control *c, struct rte_mbuf *m)
+{
+	const struct nexthop *nh = &c->dp->routes->nh[punt_meta_nh(m)];
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+								 RTE_ETHER_HDR_LEN);
+
+	if (!is_ipv4(m)) {
+		error_send(c, m, ICMP6_PACKET_TOO_BIG, 0, nh->mtu);
+		return drop(c, m, DROP_MTU_EXCEEDED);
+	}
+	if (!(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)))
+		return fragment_send(c, m, nh);
+	error_send(c, m, ICMP4_DEST_UNREACH, ICMP4_FRAG_NEEDED, nh->mtu);
+	drop(c, m, DROP_MTU_EXCEEDED);
 }
 
 static bool port_has_ipv4(const struct cfg_port *p, uint32_t ip)
@@ -170,8 +287,11 @@ static void pending_fail(struct control *c, struct pending *p)
 {
 	unsigned int i;
 
-	for (i = 0; i < p->n_held; i++)
+	for (i = 0; i < p->n_held; i++) {
+		/* RFC 1812 4.3.3.1: host unreachable for what could not be delivered. */
+		error_send(c, p->held[i], ICMP4_DEST_UNREACH, ICMP4_HOST_UNREACH, 0);
 		drop(c, p->held[i], DROP_UNRESOLVED);
+	}
 	memset(p, 0, sizeof(*p));
 }
 
@@ -275,23 +395,36 @@ static void handle_arp(struct control *c, struct rte_mbuf *m)
 	inject(c, m, port);
 }
 
-/* RFC 792 echo: the request becomes the reply, sent back where it came from. */
-static void handle_local(struct control *c, struct rte_mbuf *m)
+/* Both echo replies go back to the sender's MAC out of the port the request came in. */
+static void echo_reply_send(struct control *c, struct rte_mbuf *m)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_icmp_hdr *icmp;
-	uint16_t port = punt_meta_port(m), ip_len;
+	uint16_t port = punt_meta_port(m);
+
+	eth->dst_addr = eth->src_addr;
+	eth->src_addr = c->dp->ports[port].mac;
+	c->stats.consumed++;
+	c->stats.generated++;
+	c->stats.echo_replies++;
+	inject(c, m, port);
+}
+
+/* RFC 792 echo: the request becomes the reply. UDP gets port unreachable (RFC 1812
+ * 4.3.2.1: we run no UDP service); anything else for us is dropped. */
+static void local_ipv4(struct control *c, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+							   RTE_ETHER_HDR_LEN);
+	uint16_t ip_len = rte_be_to_cpu_16(ip->total_length), hlen = rte_ipv4_hdr_len(ip);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)((uint8_t *)ip + hlen);
 	rte_be32_t addr;
 
-	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) || ip->next_proto_id != IPPROTO_ICMP ||
-	    (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)))
-		return drop(c, m, DROP_LOCAL);
-	ip_len = rte_be_to_cpu_16(ip->total_length);
-	icmp = (struct rte_icmp_hdr *)((uint8_t *)ip + rte_ipv4_hdr_len(ip));
-	if (ip_len < rte_ipv4_hdr_len(ip) + sizeof(*icmp) ||
+	if (ip->next_proto_id == IPPROTO_UDP)
+		error_send(c, m, ICMP4_DEST_UNREACH, ICMP4_PORT_UNREACH, 0);
+	if (ip->next_proto_id != IPPROTO_ICMP || ip_len < hlen + sizeof(*icmp) ||
+	    (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) ||
 	    icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0 ||
-	    rte_raw_cksum(icmp, ip_len - rte_ipv4_hdr_len(ip)) != 0xffff)
+	    rte_raw_cksum(icmp, ip_len - hlen) != 0xffff)
 		return drop(c, m, DROP_LOCAL);
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	icmp->icmp_cksum = pkt_cksum_update16(icmp->icmp_cksum,
@@ -301,14 +434,40 @@ static void handle_local(struct control *c, struct rte_mbuf *m)
 	ip->src_addr = ip->dst_addr;
 	ip->dst_addr = addr;
 	ip->time_to_live = 64;
-	ip->hdr_checksum = 0;
 	ip->hdr_checksum = pkt_ipv4_header_checksum(ip);
-	eth->dst_addr = eth->src_addr;
-	eth->src_addr = c->dp->ports[port].mac;
-	c->stats.consumed++;
-	c->stats.generated++;
-	c->stats.echo_replies++;
-	inject(c, m, port);
+	echo_reply_send(c, m);
+}
+
+/* RFC 4443 4.1/4.2 echo; UDP gets port unreachable (3.1 code 4). Swapping source and
+ * destination leaves the pseudo-header sum as it was: only the type word changes. */
+static void local_ipv6(struct control *c, struct rte_mbuf *m)
+{
+	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *,
+							   RTE_ETHER_HDR_LEN);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
+	uint8_t addr[16];
+
+	if (ip->proto == IPPROTO_UDP)
+		error_send(c, m, ICMP6_DEST_UNREACH, ICMP6_PORT_UNREACH, 0);
+	if (ip->proto != IPPROTO_ICMPV6 || rte_be_to_cpu_16(ip->payload_len) < sizeof(*icmp) ||
+	    icmp->icmp_type != ICMP6_ECHO_REQUEST || icmp->icmp_code != 0 ||
+	    rte_ipv6_udptcp_cksum_verify(ip, icmp) != 0)
+		return drop(c, m, DROP_LOCAL);
+	icmp->icmp_type = ICMP6_ECHO_REPLY;
+	icmp->icmp_cksum = pkt_cksum_update16(icmp->icmp_cksum, RTE_BE16(ICMP6_ECHO_REQUEST << 8),
+					      RTE_BE16(ICMP6_ECHO_REPLY << 8));
+	memcpy(addr, ip->src_addr, 16);
+	memcpy(ip->src_addr, ip->dst_addr, 16);
+	memcpy(ip->dst_addr, addr, 16);
+	ip->hop_limits = 64;
+	echo_reply_send(c, m);
+}
+
+static void handle_local(struct control *c, struct rte_mbuf *m)
+{
+	if (is_ipv4(m))
+		return local_ipv4(c, m);
+	local_ipv6(c, m);
 }
 
 static void handle(struct control *c, struct rte_mbuf *m)
@@ -320,6 +479,10 @@ static void handle(struct control *c, struct rte_mbuf *m)
 		return handle_local(c, m);
 	case PUNT_RESOLVE:
 		return handle_resolve(c, m);
+	case PUNT_ERROR:
+		return handle_error(c, m);
+	case PUNT_TOO_BIG:
+		return handle_too_big(c, m);
 	}
 	drop(c, m, DROP_LOCAL);
 }
@@ -394,6 +557,7 @@ struct control *control_create(struct dataplane *dp, const struct config *cfg,
 	c->cfg = cfg;
 	c->pool = pool;
 	c->arp_interval_tsc = rte_get_tsc_hz() * CONTROL_ARP_INTERVAL_MS / 1000;
+	icmp_bucket_init(&c->icmp_bucket, CONTROL_ICMP_RATE, CONTROL_ICMP_BURST);
 	for (i = 0; i < dp->n_workers; i++) {
 		struct worker *w = dp->workers[i];
 

@@ -6,8 +6,8 @@
  * exactly one writer.
  *
  * Implemented so far: ARP (RFC 826) replies for our addresses, learning, requests on a
- * miss with up to 8 packets held per neighbour, and ICMP echo replies (RFC 792) for
- * our IPv4 addresses. Not yet: ND, ICMP errors, aging.
+ * miss with up to 8 packets held per neighbour, ICMP echo replies (RFC 792), ICMP and
+ * ICMPv6 errors (rate-limited), IPv4 fragmentation. Not yet: ND, aging.
  */
 #ifndef DPFWD_CONTROL_H
 #define DPFWD_CONTROL_H
@@ -23,12 +23,15 @@
 #define CONTROL_HOLD_MAX 8        /* packets held per unresolved neighbour */
 #define CONTROL_ARP_TRIES 3       /* requests before a neighbour counts as unreachable */
 #define CONTROL_ARP_INTERVAL_MS 1000
+#define CONTROL_ICMP_RATE 100     /* ICMP errors per second, all ports together */
+#define CONTROL_ICMP_BURST 50
 
 struct control_stats {
 	uint64_t consumed;  /* punted packets that ended here (answered or not) */
 	uint64_t generated; /* packets this thread created and sent */
 	uint64_t released;  /* held packets sent once their neighbour resolved */
 	uint64_t arp_requests, arp_replies, echo_replies, neighbours_learned;
+	uint64_t icmp_errors, icmp_rate_limited, fragments;
 };
 
 struct control;

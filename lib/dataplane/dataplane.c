@@ -99,6 +99,19 @@ static inline void trim_to(struct rte_mbuf *m, uint32_t ip_len)
 		rte_pktmbuf_trim(m, (uint16_t)(l3_len - ip_len));
 }
 
+/* An expired TTL / hop limit is the last check, so such a packet is otherwise valid:
+ * the slow path drops it and answers with time exceeded. */
+static void check_failed(struct burst *b, struct rte_mbuf *m, enum pkt_check check)
+{
+	if (check == PKT_IPV4_TTL)
+		trim_to(m, rte_be_to_cpu_16(ipv4_hdr(m)->total_length));
+	else if (check == PKT_IPV6_HOP_LIMIT)
+		trim_to(m, sizeof(struct rte_ipv6_hdr) + rte_be_to_cpu_16(ipv6_hdr(m)->payload_len));
+	else
+		return drop(b, m, DROP_FROM_CHECK(check));
+	punt(b, m, PUNT_ERROR, b->in_port, DROP_FROM_CHECK(check));
+}
+
 static inline void accept_ipv4(struct burst *b, struct rte_mbuf *m, const struct dp_port *in)
 {
 	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
@@ -111,7 +124,7 @@ static inline void accept_ipv4(struct burst *b, struct rte_mbuf *m, const struct
 	check = pkt_ipv4_check(ip, rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN,
 			       cksum == RTE_MBUF_F_RX_IP_CKSUM_GOOD, &ip_len);
 	if (unlikely(check != PKT_OK))
-		return drop(b, m, DROP_FROM_CHECK(check));
+		return check_failed(b, m, check);
 	trim_to(m, ip_len);
 	b->dst4[b->v4.n] = rte_be_to_cpu_32(ip->dst_addr);
 	b->v4.pkts[b->v4.n++] = m;
@@ -125,7 +138,7 @@ static inline void accept_ipv6(struct burst *b, struct rte_mbuf *m)
 
 	check = pkt_ipv6_check(ip, rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN, &ip_len);
 	if (unlikely(check != PKT_OK))
-		return drop(b, m, DROP_FROM_CHECK(check));
+		return check_failed(b, m, check);
 	trim_to(m, ip_len);
 	memcpy(b->dst6[b->v6.n], ip->dst_addr, 16);
 	b->v6.pkts[b->v6.n++] = m;
@@ -261,6 +274,8 @@ static bool forward_not(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bo
 		punt(b, m, PUNT_LOCAL, b->in_port, nh_idx);
 	else if ((type == NH_UNRESOLVED || type == NH_CONNECTED) && v4)
 		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
+	else if (type == NH_NO_ROUTE || type == NH_UNREACHABLE)
+		punt(b, m, PUNT_ERROR, b->in_port, nh_drop_reason[type]);
 	else
 		drop(b, m, nh_drop_reason[type]);
 	return false;
@@ -274,7 +289,7 @@ static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_
 	if (unlikely(nh->type != NH_FORWARD) && !forward_not(b, m, nh_idx, v4))
 		return;
 	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > nh->mtu))
-		return drop(b, m, DROP_MTU_EXCEEDED);
+		return punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
 	if (v4)
 		pkt_ipv4_ttl_dec(ipv4_hdr(m));
 	else

@@ -117,6 +117,8 @@ enum punt_kind {
 	PUNT_ARP = 1,  /* ARP for this port */
 	PUNT_LOCAL,    /* IP packet for one of our addresses */
 	PUNT_RESOLVE,  /* next hop or connected destination without a MAC yet */
+	PUNT_ERROR,    /* dropped, and worth an ICMP error: the nh field is the reason */
+	PUNT_TOO_BIG,  /* over the egress MTU: fragment or ICMP error; nh as for RESOLVE */
 };
 
 static inline void punt_meta_set(struct rte_mbuf *m, enum punt_kind kind, uint16_t in_port,

@@ -127,9 +127,11 @@ def test_ethernet_padding_is_trimmed(tmp_path):
     assert r.stats["ports"]["wan"]["tx_bytes"] == 42
 
 
-def test_mtu_limit_counts_oversized(tmp_path):
-    fits = from_lan(IP(src="192.168.1.10", dst="8.8.8.8") / UDP() / Raw(b"x" * (1500 - 28)))
-    over = from_lan(IP(src="192.168.1.10", dst="8.8.8.8") / UDP() / Raw(b"x" * (1501 - 28)))
+def test_mtu_limit_with_df_counts_oversized(tmp_path):
+    fits = from_lan(IP(src="192.168.1.10", dst="8.8.8.8", flags="DF") / UDP() /
+                    Raw(b"x" * (1500 - 28)))
+    over = from_lan(IP(src="192.168.1.10", dst="8.8.8.8", flags="DF") / UDP() /
+                    Raw(b"x" * (1501 - 28)))
     r = run_dpfwd(tmp_path, {"lan": [fits, over]})
     assert len(r.out["wan"]) == 1 and len(r.out["wan"][0][IP]) == 1500
     assert r.nonzero_drops() == {"mtu_exceeded": 1}

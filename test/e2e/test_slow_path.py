@@ -70,6 +70,10 @@ def test_miss_sends_request_and_drops_when_unanswered(tmp_path):
     a = req[ARP]
     assert (a.op, a.hwsrc, a.psrc, a.pdst) == (1, LAN_MAC, "192.168.1.1", "192.168.1.77")
     assert r.nonzero_drops() == {"neighbour_unresolved": 1}
+    # The sender hears that the host is unreachable (RFC 1812 4.3.3.1).
+    [unreach] = r.out["wan"]
+    assert (unreach[ICMP].type, unreach[ICMP].code) == (3, 1)
+    assert unreach[IP].src == "203.0.113.1" and unreach[IP].dst == "8.8.8.8"
 
 
 def test_request_is_repeated_three_times_then_given_up(tmp_path):
@@ -142,5 +146,6 @@ def test_other_traffic_for_us_is_counted(tmp_path):
             Ether(src=CLIENT_MAC, dst=LAN_MAC) / IP(src="192.168.1.10", dst="192.168.1.1") /
             ICMP(type=0)]
     r = run_dpfwd(tmp_path, {"lan": sent})
-    assert r.out["lan"] == []
+    [unreach] = r.out["lan"]  # UDP: port unreachable (test_icmp.py)
+    assert unreach[ICMP].type == 3 and unreach[ICMP].code == 3
     assert r.nonzero_drops() == {"local_destination": 3}

@@ -66,7 +66,7 @@ CASES = {
     # IPv4 next hops without a MAC are resolved by ARP (test_slow_path.py); IPv6 ones
     # wait for ND.
     "no_neighbour": [v6(dst="2001:db8:1::77"), v6(dst="2001:db8:1::78")],
-    "mtu_exceeded": [eth() / IP(src="192.168.1.10", dst="8.8.8.8") / Raw(b"x" * 1481)],
+    "mtu_exceeded": [eth() / IP(src="192.168.1.10", dst="8.8.8.8", flags="DF") / Raw(b"x" * 1481)],
 }
 
 # A config without default routes, so that "no route" can happen.
