@@ -32,6 +32,8 @@ void ports_close(const struct dataplane *dp);
 void stats_print(const struct config *cfg, const struct dataplane *dp,
 		 const struct control_stats *cs, double seconds, unsigned int mbufs_in_use,
 		 FILE *out);
+/* Conservation: received + generated = transmitted + dropped + consumed. */
+bool stats_balanced(const struct dataplane *dp, const struct control_stats *cs);
 int stats_write_json(const char *path, const struct config *cfg, const struct dataplane *dp,
 		     const struct control_stats *cs, double seconds, unsigned int mbufs_in_use);
 

@@ -88,7 +88,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		case 'i':
 			errno = 0;
 			opt->idle_exit_ms = strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg) {
+			if (errno || *end || *optarg < '0' || *optarg > '9') {
 				fprintf(stderr, "dpfwd: --idle-exit takes milliseconds\n");
 				return -1;
 			}
@@ -149,17 +149,22 @@ static uint64_t rx_total(const struct dataplane *dp)
 static void control_loop(const struct dataplane *dp, struct control *ctl,
 			 const struct options *opt)
 {
-	uint64_t hz = rte_get_tsc_hz(), last_change = rte_rdtsc(), last_rx = 0;
+	uint64_t hz = rte_get_tsc_hz(), now, last_change = rte_rdtsc(), last_check = 0;
+	uint64_t last_rx = 0, rx;
 
 	while (!quit_signal) {
 		usleep(100);
 		control_poll(ctl);
-		if (!opt->idle_exit_ms)
+		now = rte_rdtsc();
+		/* Reading the workers' counters pulls their cache lines: every 10 ms only. */
+		if (!opt->idle_exit_ms || now - last_check < hz / 100)
 			continue;
-		if (rx_total(dp) != last_rx) {
-			last_rx = rx_total(dp);
-			last_change = rte_rdtsc();
-		} else if ((rte_rdtsc() - last_change) * 1000 / hz >= opt->idle_exit_ms) {
+		last_check = now;
+		rx = rx_total(dp);
+		if (rx != last_rx) {
+			last_rx = rx;
+			last_change = now;
+		} else if ((now - last_change) * 1000 / hz >= opt->idle_exit_ms) {
 			break;
 		}
 	}
@@ -237,6 +242,11 @@ out:
 		    stats_write_json(opt->stats_json, cfg, &dp, cs, secs, in_use)) {
 			fprintf(stderr, "dpfwd: cannot write %s: %s\n", opt->stats_json,
 				strerror(errno));
+			rc = 1;
+		}
+		/* A leak or an uncounted packet is a bug: make it fail loudly. */
+		if (in_use || !stats_balanced(&dp, cs)) {
+			fprintf(stderr, "dpfwd: counters do not balance or %u mbufs leaked\n", in_use);
 			rc = 1;
 		}
 	}

@@ -26,6 +26,16 @@ static void totals(const struct dataplane *dp, const struct worker_stats *s, uin
 	}
 }
 
+bool stats_balanced(const struct dataplane *dp, const struct control_stats *cs)
+{
+	struct worker_stats s;
+	uint64_t rx, tx;
+
+	dataplane_stats_sum(dp, &s);
+	totals(dp, &s, &rx, &tx);
+	return rx + cs->generated == tx + drops_total(&s) + cs->consumed;
+}
+
 void stats_print(const struct config *cfg, const struct dataplane *dp,
 		 const struct control_stats *cs, double seconds, unsigned int mbufs_in_use,
 		 FILE *out)

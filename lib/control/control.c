@@ -106,6 +106,31 @@ static bool is_ipv4(const struct rte_mbuf *m)
 	       RTE_BE16(RTE_ETHER_TYPE_IPV4);
 }
 
+static void handle_local(struct control *c, struct rte_mbuf *m);
+
+/* Whether M's destination is one of our addresses (the FIB's local host routes). */
+static bool is_for_us(struct control *c, const struct rte_mbuf *m, bool v4)
+{
+	const struct route_table *rt = c->dp->routes;
+	uint64_t value = 0;
+
+	if (v4) {
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+			m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+		uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+
+		rte_fib_lookup_bulk(rt->fib4, &dst, &value, 1);
+	} else {
+		const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(
+			m, const struct rte_ipv6_hdr *, RTE_ETHER_HDR_LEN);
+		uint8_t dst[1][16];
+
+		memcpy(dst[0], ip->dst_addr, 16);
+		rte_fib6_lookup_bulk(rt->fib6, dst, &value, 1);
+	}
+	return !(value & ROUTE_NH_ECMP) && rt->nh[value].type == NH_LOCAL;
+}
+
 /* Dropped by a worker for REASON: time exceeded (RFC 1812 5.3.1, RFC 4443 3.3) or
  * destination unreachable (RFC 1812 5.2.7.1, RFC 4443 3.1). */
 static void handle_error(struct control *c, struct rte_mbuf *m)
@@ -116,6 +141,9 @@ static void handle_error(struct control *c, struct rte_mbuf *m)
 	switch (reason) {
 	case DROP_IPV4_TTL:
 	case DROP_IPV6_HOP_LIMIT:
+		/* RFC 1812 4.2.2.9: a packet for us is ours whatever its TTL. */
+		if (is_for_us(c, m, v4))
+			return handle_local(c, m);
 		error_send(c, m, v4 ? ICMP4_TIME_EXCEEDED : ICMP6_TIME_EXCEEDED, 0, 0);
 		break;
 	case DROP_NO_ROUTE:
@@ -208,6 +236,23 @@ static uint32_t port_source_for(const struct cfg_port *p, uint32_t ip)
 		if (cfg_prefix_contains(&p->ipv4[i], &a))
 			return p->ipv4[i].addr.v4;
 	return p->n_ipv4 ? p->ipv4[0].addr.v4 : 0;
+}
+
+/* The network or broadcast address of one of the port's subnets (below /31, where
+ * both exist). RFC 1812 5.3.5.2: directed broadcasts are not forwarded by default. */
+static bool is_subnet_edge(const struct cfg_port *p, uint32_t ip)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_ipv4; i++) {
+		const struct cfg_prefix *a = &p->ipv4[i];
+		uint32_t host_mask = a->len ? UINT32_MAX >> a->len : UINT32_MAX;
+
+		if (a->len < 31 && (ip & ~host_mask) == (a->addr.v4 & ~host_mask) &&
+		    ((ip & host_mask) == 0 || (ip & host_mask) == host_mask))
+			return true;
+	}
+	return false;
 }
 
 static struct pending *pending_find(struct control *c, uint32_t ip)
@@ -334,6 +379,8 @@ static void handle_resolve(struct control *c, struct rte_mbuf *m)
 	const struct rte_ether_addr *mac = resolved_mac(c, nh_idx, target);
 	struct pending *p;
 
+	if (nh->type == NH_CONNECTED && is_subnet_edge(&c->cfg->ports[nh->port], target))
+		return drop(c, m, DROP_DIRECTED_BCAST);
 	if (mac)
 		return forward_to(c, m, nh->port, mac);
 	p = pending_find(c, target);
@@ -395,6 +442,15 @@ static void handle_arp(struct control *c, struct rte_mbuf *m)
 	inject(c, m, port);
 }
 
+/* The ICMP checksum over the whole message, which may span chained segments. */
+static bool icmp4_cksum_ok(const struct rte_mbuf *m, uint16_t ip_hlen, uint32_t len)
+{
+	uint16_t sum;
+
+	return rte_raw_cksum_mbuf(m, RTE_ETHER_HDR_LEN + ip_hlen, len, &sum) == 0 &&
+	       sum == 0xffff;
+}
+
 /* Both echo replies go back to the sender's MAC out of the port the request came in. */
 static void echo_reply_send(struct control *c, struct rte_mbuf *m)
 {
@@ -424,7 +480,7 @@ static void local_ipv4(struct control *c, struct rte_mbuf *m)
 	if (ip->next_proto_id != IPPROTO_ICMP || ip_len < hlen + sizeof(*icmp) ||
 	    (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) ||
 	    icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0 ||
-	    rte_raw_cksum(icmp, ip_len - hlen) != 0xffff)
+	    !icmp4_cksum_ok(m, hlen, ip_len - hlen))
 		return drop(c, m, DROP_LOCAL);
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	icmp->icmp_cksum = pkt_cksum_update16(icmp->icmp_cksum,
@@ -451,7 +507,7 @@ static void local_ipv6(struct control *c, struct rte_mbuf *m)
 		error_send(c, m, ICMP6_DEST_UNREACH, ICMP6_PORT_UNREACH, 0);
 	if (ip->proto != IPPROTO_ICMPV6 || rte_be_to_cpu_16(ip->payload_len) < sizeof(*icmp) ||
 	    icmp->icmp_type != ICMP6_ECHO_REQUEST || icmp->icmp_code != 0 ||
-	    rte_ipv6_udptcp_cksum_verify(ip, icmp) != 0)
+	    rte_ipv6_udptcp_cksum_mbuf_verify(m, ip, RTE_ETHER_HDR_LEN + sizeof(*ip)) != 0)
 		return drop(c, m, DROP_LOCAL);
 	icmp->icmp_type = ICMP6_ECHO_REPLY;
 	icmp->icmp_cksum = pkt_cksum_update16(icmp->icmp_cksum, RTE_BE16(ICMP6_ECHO_REQUEST << 8),
@@ -583,6 +639,15 @@ void control_free(struct control *c)
 	if (!c)
 		return;
 	for (i = 0; i < c->dp->n_workers; i++) {
+		struct rte_mbuf *m;
+
+		/* Normally empty by now (control_drain, workers' last drain). */
+		while (c->dp->workers[i]->punt &&
+		       rte_ring_dequeue(c->dp->workers[i]->punt, (void **)&m) == 0)
+			drop(c, m, DROP_PUNT_FULL);
+		while (c->dp->workers[i]->inject &&
+		       rte_ring_dequeue(c->dp->workers[i]->inject, (void **)&m) == 0)
+			drop(c, m, DROP_TX_FULL);
 		rte_ring_free(c->dp->workers[i]->punt);
 		rte_ring_free(c->dp->workers[i]->inject);
 		c->dp->workers[i]->punt = c->dp->workers[i]->inject = NULL;

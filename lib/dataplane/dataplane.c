@@ -15,6 +15,7 @@
 #include "dataplane.h"
 
 #define PREFETCH_AHEAD 4
+#define HEADERS_MAX (RTE_ETHER_HDR_LEN + 60u + 8u) /* the most of a frame the path reads */
 
 static const char *const drop_names[DROP_REASON_COUNT] = {
 	[DROP_NONE] = "none",
@@ -91,12 +92,32 @@ static inline struct rte_ipv6_hdr *ipv6_hdr(struct rte_mbuf *m)
 }
 
 /* Cut Ethernet padding so that what we transmit is exactly the IP packet. */
+static void trim_chain(struct rte_mbuf *m, uint32_t new_len)
+{
+	struct rte_mbuf *seg = m;
+	uint32_t left = new_len;
+	uint16_t n_segs = 1;
+
+	while (left > seg->data_len) {
+		left -= seg->data_len;
+		seg = seg->next;
+		n_segs++;
+	}
+	seg->data_len = (uint16_t)left;
+	rte_pktmbuf_free(seg->next); /* the segments that held only padding */
+	seg->next = NULL;
+	m->nb_segs = n_segs;
+	m->pkt_len = new_len;
+}
+
 static inline void trim_to(struct rte_mbuf *m, uint32_t ip_len)
 {
 	uint32_t l3_len = rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN;
 
-	if (unlikely(l3_len > ip_len))
-		rte_pktmbuf_trim(m, (uint16_t)(l3_len - ip_len));
+	/* rte_pktmbuf_trim only cuts within the last segment. */
+	if (unlikely(l3_len > ip_len) &&
+	    rte_pktmbuf_trim(m, (uint16_t)(l3_len - ip_len)) != 0)
+		trim_chain(m, RTE_ETHER_HDR_LEN + ip_len);
 }
 
 /* An expired TTL / hop limit is the last check, so such a packet is otherwise valid:
@@ -161,9 +182,11 @@ static inline void classify(struct burst *b, struct rte_mbuf *m, const struct dp
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 
-	if (unlikely(rte_pktmbuf_pkt_len(m) < RTE_ETHER_HDR_LEN ||
-		     rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN))
+	if (unlikely(rte_pktmbuf_pkt_len(m) < RTE_ETHER_HDR_LEN))
 		return drop(b, m, DROP_L2_RUNT);
+	/* Headers are read from the first segment: a chained frame must hold them there. */
+	if (unlikely(rte_pktmbuf_data_len(m) < RTE_MIN(rte_pktmbuf_pkt_len(m), HEADERS_MAX)))
+		return drop(b, m, DROP_L2_SPLIT);
 	if (unlikely(!rte_is_same_ether_addr(&eth->dst_addr, &in->mac)))
 		return classify_other_l2(b, m, in_port, eth);
 	switch (eth->ether_type) {
@@ -286,7 +309,9 @@ static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_
 {
 	const struct nexthop *nh = &b->rt->nh[nh_idx];
 
-	if (unlikely(nh->type != NH_FORWARD) && !forward_not(b, m, nh_idx, v4))
+	/* Acquire: the control thread completes a next hop's MAC before its type. */
+	if (unlikely(__atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) != NH_FORWARD) &&
+	    !forward_not(b, m, nh_idx, v4))
 		return;
 	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > nh->mtu))
 		return punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
@@ -421,7 +446,7 @@ static void flush_all(struct worker *w)
 }
 
 /* Packets the control thread built or released, transmitted like forwarded ones. */
-static void inject_drain(struct worker *w)
+static unsigned int inject_drain(struct worker *w)
 {
 	struct rte_mbuf *pkts[DP_MAX_BURST];
 	unsigned int n, i;
@@ -429,6 +454,7 @@ static void inject_drain(struct worker *w)
 	n = rte_ring_sc_dequeue_burst(w->inject, (void **)pkts, DP_MAX_BURST, NULL);
 	for (i = 0; i < n; i++)
 		tx_enqueue(w, pkts[i]->port, pkts[i]);
+	return n;
 }
 
 int dataplane_worker_main(void *arg)
@@ -465,7 +491,8 @@ int dataplane_worker_main(void *arg)
 			w->stats.busy_cycles += rte_rdtsc() - start;
 		}
 	}
-	inject_drain(w);
+	while (inject_drain(w)) /* the slow path's last packets */
+		;
 	flush_all(w);
 	return 0;
 }

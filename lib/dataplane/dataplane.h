@@ -24,6 +24,8 @@
 /* Reasons the dataplane itself drops for; they follow PKT_CHECK_LIST. */
 #define DP_DROP_LIST(X)                                                                     \
 	X(L2_RUNT, "l2_runt", "frame shorter than an Ethernet header")                       \
+	X(L2_SPLIT, "l2_split_headers",                                                      \
+	  "chained frame whose headers do not fit in its first segment")                    \
 	X(L2_OTHER_HOST, "l2_other_host", "unicast frame for another MAC address")           \
 	X(L2_MULTICAST, "l2_multicast",                                                      \
 	  "broadcast or multicast frame (ARP and ND come with the slow path)")              \
@@ -33,6 +35,8 @@
 	  "for one of dpfwd's own addresses, but nothing there answers it (only ICMP echo "  \
 	  "and ARP do, for now)")                                                            \
 	X(NO_ROUTE, "no_route", "no route covers the destination")                           \
+	X(DIRECTED_BCAST, "ipv4_directed_broadcast",                                         \
+	  "to a connected subnet's network or broadcast address (RFC 1812 5.3.5.2)")         \
 	X(BLACKHOLE, "blackhole", "route with action: blackhole")                            \
 	X(UNREACHABLE, "unreachable", "route with action: unreachable")                      \
 	X(NO_NEIGHBOUR, "no_neighbour",                                                      \

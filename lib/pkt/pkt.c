@@ -106,14 +106,17 @@ uint16_t pkt_ipv4_header_checksum(const struct rte_ipv4_hdr *ip)
  * 0/8 "this network" (RFC 1812 4.2.2.11 (a)/(b), 5.3.7), 127/8 loopback
  * (4.2.2.11 (g), 5.3.7), 224/4 multicast (5.3.7 for the source; a multicast
  * destination is not unicast-forwarded by this router), 240/4 reserved and
- * 255.255.255.255 limited broadcast, which lies in 240/4 (4.2.2.11 (c), 5.3.7).
+ * 255.255.255.255 limited broadcast, which lies in 240/4 (4.2.2.11 (c), 5.3.7),
+ * and 169.254/16 link-local (RFC 3927 7).
  * "a == 0 || a >= 224" is one unsigned compare after subtracting 1 (0 wraps to 255).
  */
 static inline uint32_t ipv4_martian(rte_be32_t addr)
 {
-	uint8_t a = (uint8_t)(rte_be_to_cpu_32(addr) >> 24);
+	uint32_t host = rte_be_to_cpu_32(addr);
+	uint8_t a = (uint8_t)(host >> 24);
 
-	return ((uint8_t)(a - 1) >= 223) | (a == 127);
+	/* 169.254/16 link-local: RFC 3927 7, a router MUST NOT forward it. */
+	return ((uint8_t)(a - 1) >= 223) | (a == 127) | ((host >> 16) == 0xa9fe);
 }
 
 enum pkt_check pkt_ipv4_check(const struct rte_ipv4_hdr *ip, uint32_t len,

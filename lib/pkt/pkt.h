@@ -26,9 +26,9 @@
 	  "total length below IHL*4 or beyond the frame")                                   \
 	X(IPV4_CHECKSUM, "ipv4_bad_checksum", "IPv4 header checksum does not verify")       \
 	X(IPV4_SOURCE, "ipv4_bad_source",                                                   \
-	  "source in 0/8, 127/8, 224/4, 240/4 or 255.255.255.255 (RFC 1812 5.3.7)")         \
+	  "source in 0/8, 127/8, 169.254/16, 224/4, 240/4 or 255.255.255.255 (RFC 1812 5.3.7)") \
 	X(IPV4_DESTINATION, "ipv4_bad_destination",                                         \
-	  "destination in 0/8, 127/8, 224/4 (multicast), 240/4 or 255.255.255.255")         \
+	  "destination in 0/8, 127/8, 169.254/16, 224/4, 240/4 or 255.255.255.255")         \
 	X(IPV4_TTL, "ipv4_ttl_expired", "TTL 0 or 1: not forwarded (RFC 1812 5.3.1)")       \
 	X(IPV6_TRUNCATED, "ipv6_truncated", "IPv6 packet shorter than 40 bytes")            \
 	X(IPV6_VERSION, "ipv6_bad_version", "IPv6 ethertype but version is not 6")          \

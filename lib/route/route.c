@@ -12,7 +12,7 @@
 #include "route.h"
 
 #define NEIGH_TABLE_MIN 4096u /* room for the neighbours ARP/ND will learn */
-#define FIB_TBL8_MIN 1024
+#define FIB_TBL8_MIN 1024u
 
 struct build {
 	struct route_table *rt;
@@ -226,24 +226,56 @@ static int fill_tables(struct build *b)
 	return 0;
 }
 
+/* Second-level tables a prefix may need: one per 8 bits past the 24-bit first level
+ * (DIR24_8 has one level more at most; TRIE up to 13 for a /128). */
+static uint32_t tbl8_need(const struct cfg_prefix *p)
+{
+	return p->len > 24 ? (p->len - 24 + 7) / 8 : 0;
+}
+
+/* Worst case, as if no two prefixes shared a table: configured routes, connected
+ * subnets and our own addresses as host routes. */
+static void tbl8_count(const struct config *cfg, uint32_t *v4, uint32_t *v6)
+{
+	unsigned int i, j;
+
+	*v4 = *v6 = 0;
+	for (i = 0; i < cfg->n_routes; i++) {
+		const struct cfg_prefix *p = &cfg->routes[i].prefix;
+
+		*(p->addr.family == AF_INET ? v4 : v6) += tbl8_need(p);
+	}
+	for (i = 0; i < cfg->n_ports; i++) {
+		const struct cfg_port *port = &cfg->ports[i];
+
+		for (j = 0; j < port->n_ipv4; j++)
+			*v4 += tbl8_need(&port->ipv4[j]) + 1;
+		for (j = 0; j < port->n_ipv6; j++)
+			*v6 += tbl8_need(&port->ipv6[j]) + (128 - 24) / 8;
+	}
+}
+
 static int create_fibs(struct build *b, int socket_id)
 {
 	static uint32_t seq;
 	const struct config *cfg = b->cfg;
 	int max_routes = (int)(cfg->n_routes + cfg->n_ports * CFG_MAX_PORT_ADDRS * 4 + 16);
+	uint32_t tbl8_v4, tbl8_v6;
+
+	tbl8_count(cfg, &tbl8_v4, &tbl8_v6);
 	struct rte_fib_conf conf4 = {
 		.type = RTE_FIB_DIR24_8,
 		.default_nh = 0,
 		.max_routes = max_routes,
 		.dir24_8 = { .nh_sz = RTE_FIB_DIR24_8_4B,
-			     .num_tbl8 = RTE_MAX(FIB_TBL8_MIN, max_routes) },
+			     .num_tbl8 = RTE_MAX(FIB_TBL8_MIN, tbl8_v4 + 64) },
 	};
 	struct rte_fib6_conf conf6 = {
 		.type = RTE_FIB6_TRIE,
 		.default_nh = 0,
 		.max_routes = max_routes,
 		.trie = { .nh_sz = RTE_FIB6_TRIE_4B,
-			  .num_tbl8 = RTE_MAX(FIB_TBL8_MIN, max_routes * 4) },
+			  .num_tbl8 = RTE_MAX(FIB_TBL8_MIN, tbl8_v6 + 64) },
 	};
 	char name[64];
 

@@ -149,3 +149,41 @@ def test_other_traffic_for_us_is_counted(tmp_path):
     [unreach] = r.out["lan"]  # UDP: port unreachable (test_icmp.py)
     assert unreach[ICMP].type == 3 and unreach[ICMP].code == 3
     assert r.nonzero_drops() == {"local_destination": 3}
+
+
+def test_ttl_one_to_our_address_is_answered(tmp_path):
+    """RFC 1812 4.2.2.9: a packet for the router is the router's, whatever its TTL."""
+    req = Ether(src=CLIENT_MAC, dst=LAN_MAC) / IP(src="192.168.1.10", dst="192.168.1.1", ttl=1) / \
+        ICMP(type=8, id=1, seq=1)
+    r = run_dpfwd(tmp_path, {"lan": [req]})
+    [rep] = r.out["lan"]
+    assert rep[ICMP].type == 0 and rep[IP].src == "192.168.1.1"
+    assert r.nonzero_drops() == {}
+
+
+def test_directed_broadcast_is_not_forwarded(tmp_path):
+    sent = [to_lan_host("192.168.1.255"), to_lan_host("192.168.1.0")]
+    r = run_dpfwd(tmp_path, {"wan": sent})
+    assert r.out["lan"] == []  # and no ARP for them either
+    assert r.nonzero_drops() == {"ipv4_directed_broadcast": 2}
+
+
+JUMBO = TWO_PORT_CONFIG.replace("    mac: \"02:00:00:00:01:01\"\n",
+                                "    mac: \"02:00:00:00:01:01\"\n    mtu: 9000\n")
+
+
+def test_chained_frames(tmp_path):
+    """Frames larger than one mbuf arrive as chains: padding is cut across segments and
+    a large echo request is checked and answered across them."""
+    padded = Ether(bytes(Ether(src=GW_MAC, dst=WAN_MAC) /
+                         IP(src="8.8.8.8", dst="192.168.1.10") / UDP() / Raw(b"p" * 10))
+                   + b"\0" * 3000)
+    ping = Ether(src=CLIENT_MAC, dst=LAN_MAC) / IP(src="192.168.1.10", dst="192.168.1.1") / \
+        ICMP(type=8, id=9, seq=9) / Raw(bytes(range(256)) * 16)
+    r = run_dpfwd(tmp_path, {"wan": [padded], "lan": [ping]}, config_text=JUMBO)
+    fwd = [p for p in r.out["lan"] if UDP in p]
+    rep = [p for p in r.out["lan"] if ICMP in p]
+    assert len(fwd) == 1 and len(fwd[0]) == 14 + 38
+    assert len(rep) == 1 and rep[0][ICMP].type == 0
+    assert bytes(rep[0][ICMP].payload) == bytes(ping[ICMP].payload)
+    assert recomputed(rep[0][ICMP]) == rep[0][ICMP].chksum

@@ -50,9 +50,11 @@ CASES = {
     "ipv4_bad_total_length": [raw4(len=19), raw4(len=len(GOOD4) + 1)],
     "ipv4_bad_checksum": [raw4(chksum=0x1234)],
     "ipv4_bad_source": [v4(src=s) for s in
-                        ("0.1.2.3", "127.0.0.1", "224.0.0.1", "240.0.0.1", "255.255.255.255")],
+                        ("0.1.2.3", "127.0.0.1", "169.254.1.1", "224.0.0.1", "240.0.0.1",
+                         "255.255.255.255")],
     "ipv4_bad_destination": [v4(dst=d) for d in
-                             ("0.0.0.1", "127.1.1.1", "239.1.1.1", "250.0.0.1", "255.255.255.255")],
+                             ("0.0.0.1", "127.1.1.1", "169.254.9.9", "239.1.1.1", "250.0.0.1",
+                              "255.255.255.255")],
     "ipv4_ttl_expired": [v4(ttl=1), v4(ttl=0)],
     "ipv6_truncated": [eth(type=0x86dd) / Raw(bytes(GOOD6)[:39])],
     "ipv6_bad_version": [patched(eth() / GOOD6, 14, b"\x40")],

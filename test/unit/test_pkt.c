@@ -296,6 +296,8 @@ static const struct addr_case v4_addrs[] = {
 	{ "192.168.1.255", false },  { "223.255.255.255", false }, { "224.0.0.0", true },
 	{ "224.0.0.1", true },	     { "239.255.255.255", true },  { "240.0.0.0", true },
 	{ "255.255.255.254", true }, { "255.255.255.255", true },
+	{ "169.253.255.255", false }, { "169.254.0.0", true },	  { "169.254.255.255", true },
+	{ "169.255.0.0", false },
 };
 
 static void test_ipv4_source(void **state)

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -190,6 +191,37 @@ static void test_no_route_without_default(void **state)
 	config_free(&c);
 }
 
+/* Many long prefixes: each needs its own second-level tables (up to 13 for a /128). */
+static void test_large_tables_build(void **state)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *y = malloc(cap), err[CFG_ERR_MAX];
+	struct config c;
+	struct route_table *t;
+	unsigned int i;
+
+	len += snprintf(y + len, cap - len,
+			"ports:\n  - {name: a, device: d0, ipv4: [10.0.0.1/8], "
+			"ipv6: [\"2001:db8::1/64\"]}\nroutes:\n");
+	for (i = 0; i < 1000; i++)
+		len += snprintf(y + len, cap - len, "  - {prefix: \"2001:%x:%x::/64\", via: "
+				"\"2001:db8::2\"}\n", i + 1, i * 7);
+	for (i = 0; i < 300; i++)
+		len += snprintf(y + len, cap - len, "  - {prefix: \"2001:ffff::%x/128\", via: "
+				"\"2001:db8::2\"}\n", i * 97 + 1);
+	for (i = 0; i < 100; i++)
+		len += snprintf(y + len, cap - len, "  - {prefix: 172.%u.%u.%u/32, via: 10.0.0.2}\n",
+				16 + i / 65536 % 16, i / 256 % 256, i % 256);
+	assert_int_equal(config_load_string("big.yaml", y, len, &c, err, sizeof(err)), 0);
+	t = route_table_build(&c, port_macs, SOCKET_ID_ANY, err, sizeof(err));
+	if (!t)
+		fprintf(stderr, "%s\n", err);
+	assert_non_null(t);
+	route_table_free(t);
+	config_free(&c);
+	free(y);
+}
+
 static int setup(void **state)
 {
 	char err[CFG_ERR_MAX], prefix[64];
@@ -229,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_routes),
 		cmocka_unit_test(test_ecmp_is_deterministic_and_spreads),
 		cmocka_unit_test(test_no_route_without_default),
+		cmocka_unit_test(test_large_tables_build),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
