@@ -21,9 +21,9 @@
 
 #define PENDING_MAX 256 /* neighbours being resolved at once */
 
-/* A neighbour being resolved: ARP requests sent so far and the packets waiting. */
+/* A neighbour being resolved: requests sent so far and the packets waiting. */
 struct pending {
-	uint32_t ip; /* host order; 0: free slot */
+	struct cfg_ip ip; /* family 0: free slot */
 	uint16_t port;
 	uint8_t tries;
 	uint8_t n_held;
@@ -255,14 +255,40 @@ static bool is_subnet_edge(const struct cfg_port *p, uint32_t ip)
 	return false;
 }
 
-static struct pending *pending_find(struct control *c, uint32_t ip)
+static bool ip_equal(const struct cfg_ip *a, const struct cfg_ip *b)
+{
+	if (a->family != b->family)
+		return false;
+	return a->family == AF_INET ? a->v4 == b->v4 : !memcmp(a->v6, b->v6, 16);
+}
+
+/* The entry for IP; with IP NULL, a free one. */
+static struct pending *pending_find(struct control *c, const struct cfg_ip *ip)
 {
 	unsigned int i;
 
-	for (i = 0; i < PENDING_MAX; i++)
-		if (c->pending[i].ip == ip)
-			return &c->pending[i];
+	for (i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &c->pending[i];
+
+		if (ip ? ip_equal(&p->ip, ip) : !p->ip.family)
+			return p;
+	}
 	return NULL;
+}
+
+static struct cfg_ip ip4(uint32_t host_order)
+{
+	struct cfg_ip a = { .family = AF_INET, .v4 = host_order };
+
+	return a;
+}
+
+static struct cfg_ip ip6(const uint8_t *addr)
+{
+	struct cfg_ip a = { .family = AF_INET6 };
+
+	memcpy(a.v6, addr, 16);
+	return a;
 }
 
 /* ---- sending ---- */
@@ -302,7 +328,17 @@ static void arp_request_send(struct control *c, uint16_t port, uint32_t ip)
 	inject(c, m, port);
 }
 
-/* Send a held or late IPv4 packet to MAC: the rewrite a worker would have done. */
+static void ns_send(struct control *c, uint16_t port, const uint8_t target[16]);
+
+static void solicit_send(struct control *c, uint16_t port, const struct cfg_ip *ip)
+{
+	if (ip->family == AF_INET)
+		arp_request_send(c, port, ip->v4);
+	else
+		ns_send(c, port, ip->v6);
+}
+
+/* Send a held or late packet to MAC: the rewrite a worker would have done. */
 static void forward_to(struct control *c, struct rte_mbuf *m, uint16_t port,
 		       const struct rte_ether_addr *mac)
 {
@@ -310,7 +346,10 @@ static void forward_to(struct control *c, struct rte_mbuf *m, uint16_t port,
 
 	if (rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > c->cfg->ports[port].mtu)
 		return drop(c, m, DROP_MTU_EXCEEDED);
-	pkt_ipv4_ttl_dec((struct rte_ipv4_hdr *)(eth + 1));
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4))
+		pkt_ipv4_ttl_dec((struct rte_ipv4_hdr *)(eth + 1));
+	else
+		((struct rte_ipv6_hdr *)(eth + 1))->hop_limits--;
 	eth->dst_addr = *mac;
 	eth->src_addr = c->dp->ports[port].mac;
 	c->stats.released++;
@@ -333,36 +372,38 @@ static void pending_fail(struct control *c, struct pending *p)
 	unsigned int i;
 
 	for (i = 0; i < p->n_held; i++) {
-		/* RFC 1812 4.3.3.1: host unreachable for what could not be delivered. */
-		error_send(c, p->held[i], ICMP4_DEST_UNREACH, ICMP4_HOST_UNREACH, 0);
+		/* RFC 1812 4.3.3.1, RFC 4443 3.1: unreachable for what was not delivered. */
+		if (p->ip.family == AF_INET)
+			error_send(c, p->held[i], ICMP4_DEST_UNREACH, ICMP4_HOST_UNREACH, 0);
+		else
+			error_send(c, p->held[i], ICMP6_DEST_UNREACH, ICMP6_ADDR_UNREACH, 0);
 		drop(c, p->held[i], DROP_UNRESOLVED);
 	}
 	memset(p, 0, sizeof(*p));
 }
 
 /* IP on PORT is at MAC: tell the tables and send what waited for it. */
-static void neighbour_learn(struct control *c, uint16_t port, uint32_t ip,
+static void neighbour_learn(struct control *c, uint16_t port, const struct cfg_ip *ip,
 			    const struct rte_ether_addr *mac)
 {
-	struct cfg_ip a = { .family = AF_INET, .v4 = ip };
 	struct pending *p = pending_find(c, ip);
 
-	if (route_neighbour_learn(c->dp->routes, &a, port, mac) > 0)
+	if (route_neighbour_learn(c->dp->routes, ip, port, mac) > 0)
 		c->stats.neighbours_learned++;
 	if (p)
 		pending_release(c, p, mac);
 }
 
 /* The MAC a resolve punt can use right away, if the tables know it by now. */
-static const struct rte_ether_addr *resolved_mac(struct control *c, uint32_t nh_idx, uint32_t ip)
+static const struct rte_ether_addr *resolved_mac(struct control *c, uint32_t nh_idx,
+						const struct cfg_ip *ip)
 {
 	const struct route_table *rt = c->dp->routes;
 	const struct nexthop *nh = &rt->nh[nh_idx];
-	struct cfg_ip a = { .family = AF_INET, .v4 = ip };
 
 	if (__atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) == NH_FORWARD)
 		return &nh->dst_mac;
-	nh = route_neighbour_find(rt, &a);
+	nh = route_neighbour_find(rt, ip);
 	return nh && nh->type == NH_FORWARD ? &nh->dst_mac : NULL;
 }
 
@@ -372,27 +413,31 @@ static void handle_resolve(struct control *c, struct rte_mbuf *m)
 	const struct route_table *rt = c->dp->routes;
 	uint32_t nh_idx = punt_meta_nh(m);
 	const struct nexthop *nh = &rt->nh[nh_idx];
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
-								 RTE_ETHER_HDR_LEN);
-	uint32_t target = nh->type == NH_CONNECTED ? rte_be_to_cpu_32(ip->dst_addr)
-						    : rt->nh_meta[nh_idx].ip.v4;
-	const struct rte_ether_addr *mac = resolved_mac(c, nh_idx, target);
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	struct cfg_ip target = rt->nh_meta[nh_idx].ip;
+	const struct rte_ether_addr *mac;
 	struct pending *p;
 
-	if (nh->type == NH_CONNECTED && is_subnet_edge(&c->cfg->ports[nh->port], target))
-		return drop(c, m, DROP_DIRECTED_BCAST);
+	if (nh->type == NH_CONNECTED && eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
+		target = ip4(rte_be_to_cpu_32(((const struct rte_ipv4_hdr *)(eth + 1))->dst_addr));
+		if (is_subnet_edge(&c->cfg->ports[nh->port], target.v4))
+			return drop(c, m, DROP_DIRECTED_BCAST);
+	} else if (nh->type == NH_CONNECTED) {
+		target = ip6(((const struct rte_ipv6_hdr *)(eth + 1))->dst_addr);
+	}
+	mac = resolved_mac(c, nh_idx, &target);
 	if (mac)
 		return forward_to(c, m, nh->port, mac);
-	p = pending_find(c, target);
+	p = pending_find(c, &target);
 	if (!p) {
-		p = pending_find(c, 0);
+		p = pending_find(c, NULL);
 		if (!p)
 			return drop(c, m, DROP_HOLD_FULL);
 		p->ip = target;
 		p->port = nh->port;
 		p->tries = 1;
 		p->next_tsc = rte_rdtsc() + c->arp_interval_tsc;
-		arp_request_send(c, nh->port, target);
+		solicit_send(c, nh->port, &target);
 	}
 	if (p->n_held == CONTROL_HOLD_MAX)
 		return drop(c, m, DROP_HOLD_FULL);
@@ -422,11 +467,11 @@ static void handle_arp(struct control *c, struct rte_mbuf *m)
 	 * A gratuitous ARP (sip == tip) therefore only refreshes existing entries. */
 	if (sip && port_on_link(cp, sip) && !port_has_ipv4(cp, sip) &&
 	    rte_is_unicast_ether_addr(&arp->arp_data.arp_sha)) {
-		struct cfg_ip a = { .family = AF_INET, .v4 = sip };
+		struct cfg_ip a = ip4(sip);
 
 		if ((for_us && sip != tip) || route_neighbour_find(c->dp->routes, &a) ||
-		    pending_find(c, sip))
-			neighbour_learn(c, port, sip, &arp->arp_data.arp_sha);
+		    pending_find(c, &a))
+			neighbour_learn(c, port, &a, &arp->arp_data.arp_sha);
 	}
 	if (!for_us || arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST))
 		return consume(c, m);
@@ -526,6 +571,191 @@ static void handle_local(struct control *c, struct rte_mbuf *m)
 	local_ipv6(c, m);
 }
 
+/* ---- IPv6 neighbour discovery (RFC 4861) ---- */
+
+#define ND_NS 135
+#define ND_NA 136
+#define ND_OPT_SLLA 1
+#define ND_OPT_TLLA 2
+#define ND_NA_ROUTER 0x80000000u
+#define ND_NA_SOLICITED 0x40000000u
+#define ND_NA_OVERRIDE 0x20000000u
+#define ND_MSG_LEN 24 /* type, code, checksum, flags/reserved, target */
+
+/* fe80::/64 with the modified EUI-64 of MAC (RFC 4291 2.5.1 and appendix A). */
+static void link_local_of(const struct rte_ether_addr *mac, uint8_t out[16])
+{
+	const uint8_t *b = mac->addr_bytes;
+
+	memset(out, 0, 16);
+	out[0] = 0xfe;
+	out[1] = 0x80;
+	out[8] = b[0] ^ 0x02;
+	out[9] = b[1];
+	out[10] = b[2];
+	out[11] = 0xff;
+	out[12] = 0xfe;
+	out[13] = b[3];
+	out[14] = b[4];
+	out[15] = b[5];
+}
+
+static bool port_owns_ipv6(struct control *c, uint16_t port, const uint8_t *ip)
+{
+	const struct cfg_port *cp = &c->cfg->ports[port];
+	uint8_t ll[16];
+	unsigned int i;
+
+	for (i = 0; i < cp->n_ipv6; i++)
+		if (!memcmp(cp->ipv6[i].addr.v6, ip, 16))
+			return true;
+	link_local_of(&c->dp->ports[port].mac, ll);
+	return !memcmp(ll, ip, 16);
+}
+
+static bool port_on_link6(const struct cfg_port *cp, const uint8_t *ip)
+{
+	struct cfg_ip a = ip6(ip);
+	unsigned int i;
+
+	for (i = 0; i < cp->n_ipv6; i++)
+		if (cfg_prefix_contains(&cp->ipv6[i], &a))
+			return true;
+	return false;
+}
+
+/* Our address to solicit IP from: the one on its subnet, else the link-local. */
+static void port_source6_for(struct control *c, uint16_t port, const uint8_t *ip,
+			     uint8_t out[16])
+{
+	const struct cfg_port *cp = &c->cfg->ports[port];
+	struct cfg_ip a = ip6(ip);
+	unsigned int i;
+
+	for (i = 0; i < cp->n_ipv6; i++)
+		if (cfg_prefix_contains(&cp->ipv6[i], &a)) {
+			memcpy(out, cp->ipv6[i].addr.v6, 16);
+			return;
+		}
+	link_local_of(&c->dp->ports[port].mac, out);
+}
+
+/* An NS or NA with one link-layer address option (ours), hop limit 255 (RFC 4861 7.1). */
+static void nd_send(struct control *c, uint16_t port, uint8_t type, uint32_t flags,
+		    const uint8_t src[16], const uint8_t dst[16],
+		    const struct rte_ether_addr *eth_dst, const uint8_t target[16])
+{
+	const struct rte_ether_addr *mac = &c->dp->ports[port].mac;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(c->pool);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv6_hdr *ip;
+	uint8_t *nd;
+
+	if (!m)
+		return;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*ip) +
+							 ND_MSG_LEN + 8);
+	eth->dst_addr = *eth_dst;
+	eth->src_addr = *mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+	ip = (struct rte_ipv6_hdr *)(eth + 1);
+	ip->vtc_flow = RTE_BE32(6u << 28);
+	ip->payload_len = RTE_BE16(ND_MSG_LEN + 8);
+	ip->proto = IPPROTO_ICMPV6;
+	ip->hop_limits = 255;
+	memcpy(ip->src_addr, src, 16);
+	memcpy(ip->dst_addr, dst, 16);
+	nd = (uint8_t *)(ip + 1);
+	memset(nd, 0, ND_MSG_LEN + 8);
+	nd[0] = type;
+	flags = rte_cpu_to_be_32(flags);
+	memcpy(nd + 4, &flags, 4);
+	memcpy(nd + 8, target, 16);
+	nd[24] = type == ND_NS ? ND_OPT_SLLA : ND_OPT_TLLA;
+	nd[25] = 1; /* in units of 8 bytes */
+	memcpy(nd + 26, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+	*(uint16_t *)(nd + 2) = rte_ipv6_udptcp_cksum(ip, nd);
+	c->stats.generated++;
+	inject(c, m, port);
+}
+
+/* RFC 4861 7.2.2: to the target's solicited-node group ff02::1:ffXX:XXXX. */
+static void ns_send(struct control *c, uint16_t port, const uint8_t target[16])
+{
+	uint8_t dst[16] = { 0xff, 0x02, [11] = 0x01, [12] = 0xff }, src[16];
+	struct rte_ether_addr eth_dst = { { 0x33, 0x33, 0xff, target[13], target[14], target[15] } };
+
+	memcpy(dst + 13, target + 13, 3);
+	port_source6_for(c, port, target, src);
+	c->stats.neighbour_solicitations++;
+	nd_send(c, port, ND_NS, 0, src, dst, &eth_dst, target);
+}
+
+/* The link-layer address option of TYPE in an ND message, or NULL; false when an
+ * option is malformed (RFC 4861 7.1.1: length 0). */
+static bool nd_option(const uint8_t *opt, uint32_t len, uint8_t type,
+		      const struct rte_ether_addr **mac)
+{
+	*mac = NULL;
+	while (len >= 2) {
+		uint32_t olen = opt[1] * 8u;
+
+		if (olen == 0 || olen > len)
+			return false;
+		if (opt[0] == type && olen >= 8)
+			*mac = (const struct rte_ether_addr *)(opt + 2);
+		opt += olen;
+		len -= olen;
+	}
+	return true;
+}
+
+/* RFC 4861 7.2.3-7.2.5: answer solicitations for our addresses, learn from them and
+ * from advertisements for entries that exist or are being resolved. */
+static void handle_nd(struct control *c, struct rte_mbuf *m)
+{
+	static const uint8_t unspecified[16], all_nodes[16] = { 0xff, 0x02, [15] = 0x01 };
+	uint16_t port = punt_meta_port(m);
+	const struct cfg_port *cp = &c->cfg->ports[port];
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(eth + 1);
+	const uint8_t *nd = (const uint8_t *)(ip + 1), *target = nd + 8;
+	uint32_t plen = rte_be_to_cpu_16(ip->payload_len);
+	const struct rte_ether_addr *lladdr;
+	struct cfg_ip who;
+	bool dad;
+
+	if (nd[0] != ND_NS && nd[0] != ND_NA)
+		return consume(c, m); /* router solicitations, adverts, redirects: ignored */
+	if (plen < ND_MSG_LEN || rte_pktmbuf_data_len(m) < sizeof(*eth) + sizeof(*ip) + plen ||
+	    ip->hop_limits != 255 || nd[1] != 0 ||
+	    rte_ipv6_udptcp_cksum_verify(ip, nd) != 0 ||
+	    !nd_option(nd + ND_MSG_LEN, plen - ND_MSG_LEN,
+		       nd[0] == ND_NS ? ND_OPT_SLLA : ND_OPT_TLLA, &lladdr))
+		return drop(c, m, DROP_ND_INVALID);
+	if (nd[0] == ND_NA) {
+		who = ip6(target);
+		if (lladdr && port_on_link6(cp, target) &&
+		    (route_neighbour_find(c->dp->routes, &who) || pending_find(c, &who)))
+			neighbour_learn(c, port, &who, lladdr);
+		return consume(c, m);
+	}
+	if (!port_owns_ipv6(c, port, target))
+		return consume(c, m);
+	dad = !memcmp(ip->src_addr, unspecified, 16);
+	who = ip6(ip->src_addr);
+	if (!dad && lladdr && port_on_link6(cp, ip->src_addr))
+		neighbour_learn(c, port, &who, lladdr);
+	/* A duplicate address check gets its answer on all-nodes, unsolicited. */
+	nd_send(c, port, ND_NA, ND_NA_ROUTER | ND_NA_OVERRIDE | (dad ? 0 : ND_NA_SOLICITED),
+		target, dad ? all_nodes : ip->src_addr,
+		dad ? &(struct rte_ether_addr){ { 0x33, 0x33, 0, 0, 0, 1 } }
+		    : (lladdr ? lladdr : &eth->src_addr),
+		target);
+	c->stats.neighbour_adverts++;
+	consume(c, m);
+}
+
 static void handle(struct control *c, struct rte_mbuf *m)
 {
 	switch (punt_meta_kind(m)) {
@@ -539,6 +769,8 @@ static void handle(struct control *c, struct rte_mbuf *m)
 		return handle_error(c, m);
 	case PUNT_TOO_BIG:
 		return handle_too_big(c, m);
+	case PUNT_ND:
+		return handle_nd(c, m);
 	}
 	drop(c, m, DROP_LOCAL);
 }
@@ -551,7 +783,7 @@ static void timers_run(struct control *c, uint64_t now)
 	for (i = 0; i < PENDING_MAX; i++) {
 		struct pending *p = &c->pending[i];
 
-		if (!p->ip || now < p->next_tsc)
+		if (!p->ip.family || now < p->next_tsc)
 			continue;
 		if (p->tries == CONTROL_ARP_TRIES) {
 			pending_fail(c, p);
@@ -559,7 +791,7 @@ static void timers_run(struct control *c, uint64_t now)
 		}
 		p->tries++;
 		p->next_tsc = now + c->arp_interval_tsc;
-		arp_request_send(c, p->port, p->ip);
+		solicit_send(c, p->port, &p->ip);
 	}
 }
 
@@ -591,7 +823,7 @@ void control_drain(struct control *c)
 	while (punts_handle(c))
 		;
 	for (i = 0; i < PENDING_MAX; i++)
-		if (c->pending[i].ip)
+		if (c->pending[i].ip.family)
 			pending_fail(c, &c->pending[i]);
 }
 

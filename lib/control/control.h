@@ -7,7 +7,8 @@
  *
  * Implemented so far: ARP (RFC 826) replies for our addresses, learning, requests on a
  * miss with up to 8 packets held per neighbour, ICMP echo replies (RFC 792), ICMP and
- * ICMPv6 errors (rate-limited), IPv4 fragmentation. Not yet: ND, aging.
+ * ICMPv6 errors (rate-limited), IPv4 fragmentation, IPv6 neighbour discovery
+ * (RFC 4861) answers and resolution. Not yet: aging of learned entries.
  */
 #ifndef DPFWD_CONTROL_H
 #define DPFWD_CONTROL_H
@@ -32,6 +33,7 @@ struct control_stats {
 	uint64_t released;  /* held packets sent once their neighbour resolved */
 	uint64_t arp_requests, arp_replies, echo_replies, neighbours_learned;
 	uint64_t icmp_errors, icmp_rate_limited, fragments;
+	uint64_t neighbour_solicitations, neighbour_adverts;
 };
 
 struct control;

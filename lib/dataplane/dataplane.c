@@ -44,7 +44,7 @@ const char *drop_reason_help(enum drop_reason reason)
 /* What a next hop that cannot forward means as a drop. */
 static const uint8_t nh_drop_reason[] = {
 	[NH_NO_ROUTE] = DROP_NO_ROUTE,     [NH_FORWARD] = DROP_NONE,
-	[NH_CONNECTED] = DROP_NO_NEIGHBOUR, [NH_UNRESOLVED] = DROP_NO_NEIGHBOUR,
+	[NH_CONNECTED] = DROP_UNRESOLVED,  [NH_UNRESOLVED] = DROP_UNRESOLVED, /* punted first */
 	[NH_LOCAL] = DROP_LOCAL,           [NH_BLACKHOLE] = DROP_BLACKHOLE,
 	[NH_UNREACHABLE] = DROP_UNREACHABLE,
 };
@@ -165,7 +165,24 @@ static inline void accept_ipv6(struct burst *b, struct rte_mbuf *m)
 	b->v6.pkts[b->v6.n++] = m;
 }
 
-/* Frames not for our MAC: ARP broadcasts go to the slow path, the rest are dropped. */
+/* ICMPv6 neighbour discovery (RS, RA, NS, NA, redirect: types 133-137) right after the
+ * fixed header. It must reach the slow path before validation: its sources are often
+ * link-local and its destinations multicast. */
+static inline bool is_nd(const struct rte_mbuf *m)
+{
+	const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *,
+								 RTE_ETHER_HDR_LEN);
+	uint8_t type;
+
+	if (ip->proto != IPPROTO_ICMPV6 ||
+	    rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + sizeof(*ip) + 1)
+		return false;
+	type = *(const uint8_t *)(ip + 1);
+	return type >= 133 && type <= 137;
+}
+
+/* Frames not for our MAC: ARP broadcasts and IPv6 multicast ND go to the slow path,
+ * the rest are dropped. */
 static inline void classify_other_l2(struct burst *b, struct rte_mbuf *m, uint16_t in_port,
 				     const struct rte_ether_hdr *eth)
 {
@@ -174,6 +191,9 @@ static inline void classify_other_l2(struct burst *b, struct rte_mbuf *m, uint16
 	if (rte_is_broadcast_ether_addr(&eth->dst_addr) &&
 	    eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
 		return punt(b, m, PUNT_ARP, in_port, 0);
+	if (eth->dst_addr.addr_bytes[0] == 0x33 && eth->dst_addr.addr_bytes[1] == 0x33 &&
+	    eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6) && is_nd(m))
+		return punt(b, m, PUNT_ND, in_port, 0);
 	return drop(b, m, DROP_L2_MULTICAST);
 }
 
@@ -193,6 +213,8 @@ static inline void classify(struct burst *b, struct rte_mbuf *m, const struct dp
 	case RTE_BE16(RTE_ETHER_TYPE_IPV4):
 		return accept_ipv4(b, m, in);
 	case RTE_BE16(RTE_ETHER_TYPE_IPV6):
+		if (unlikely(is_nd(m)))
+			return punt(b, m, PUNT_ND, in_port, 0);
 		return accept_ipv6(b, m);
 	case RTE_BE16(RTE_ETHER_TYPE_ARP):
 		return punt(b, m, PUNT_ARP, in_port, 0);
@@ -284,8 +306,8 @@ static inline void rewrite_l2(struct rte_mbuf *m, const struct nexthop *nh)
 	       2 * RTE_ETHER_ADDR_LEN);
 }
 
-/* Next hops that cannot transmit: our own addresses and unresolved IPv4 neighbours
- * go to the slow path (ND for IPv6 is not there yet), the rest are dropped. Returns
+/* Next hops that cannot transmit: our own addresses, unresolved neighbours and what
+ * deserves an ICMP error go to the slow path, the rest are dropped. Returns
  * true when the next hop was resolved meanwhile and M should go after all. */
 static bool forward_not(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
 {
@@ -295,7 +317,7 @@ static bool forward_not(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bo
 		return true;
 	if (type == NH_LOCAL)
 		punt(b, m, PUNT_LOCAL, b->in_port, nh_idx);
-	else if ((type == NH_UNRESOLVED || type == NH_CONNECTED) && v4)
+	else if (type == NH_UNRESOLVED || type == NH_CONNECTED)
 		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
 	else if (type == NH_NO_ROUTE || type == NH_UNREACHABLE)
 		punt(b, m, PUNT_ERROR, b->in_port, nh_drop_reason[type]);
@@ -345,10 +367,8 @@ static void forward_connected(struct burst *b, struct family_batch *f, const uin
 
 			if ((hits >> i) & 1)
 				forward_one(b, m, (uint32_t)(uintptr_t)data[i], v4);
-			else if (v4)
-				punt(b, m, PUNT_RESOLVE, b->in_port, conn_nh[done + i]);
 			else
-				drop(b, m, DROP_NO_NEIGHBOUR);
+				punt(b, m, PUNT_RESOLVE, b->in_port, conn_nh[done + i]);
 		}
 	}
 }

@@ -39,13 +39,13 @@
 	  "to a connected subnet's network or broadcast address (RFC 1812 5.3.5.2)")         \
 	X(BLACKHOLE, "blackhole", "route with action: blackhole")                            \
 	X(UNREACHABLE, "unreachable", "route with action: unreachable")                      \
-	X(NO_NEIGHBOUR, "no_neighbour",                                                      \
-	  "IPv6 next hop or connected destination without a known MAC (ND comes later)")    \
 	X(HOLD_FULL, "neighbour_hold_full",                                                  \
 	  "already 8 packets waiting for this neighbour to resolve")                         \
 	X(UNRESOLVED, "neighbour_unresolved",                                                \
-	  "the neighbour did not answer 3 ARP requests (or dpfwd stopped first)")           \
+	  "the neighbour did not answer 3 ARP requests / solicitations (or dpfwd stopped)") \
 	X(ARP_INVALID, "arp_invalid", "ARP packet that is not Ethernet/IPv4 or is truncated") \
+	X(ND_INVALID, "nd_invalid",                                                          \
+	  "neighbour discovery message with a bad hop limit, checksum, code or option")     \
 	X(PUNT_FULL, "punt_ring_full", "the slow path's queue was full")                      \
 	X(MTU_EXCEEDED, "mtu_exceeded", "packet larger than the egress port's MTU")          \
 	X(TX_FULL, "tx_full", "the egress queue did not take the packet")
@@ -123,6 +123,7 @@ enum punt_kind {
 	PUNT_RESOLVE,  /* next hop or connected destination without a MAC yet */
 	PUNT_ERROR,    /* dropped, and worth an ICMP error: the nh field is the reason */
 	PUNT_TOO_BIG,  /* over the egress MTU: fragment or ICMP error; nh as for RESOLVE */
+	PUNT_ND,       /* IPv6 neighbour discovery (RFC 4861) */
 };
 
 static inline void punt_meta_set(struct rte_mbuf *m, enum punt_kind kind, uint16_t in_port,

@@ -65,9 +65,6 @@ CASES = {
     "local_destination": [v4(dst="192.168.1.1"), v4(dst="203.0.113.1"), v6(dst="2001:db8:1::1")],
     "blackhole": [v4(dst="198.51.100.1"), v4(dst="198.51.100.255")],
     "unreachable": [v4(dst="100.64.0.1"), v4(dst="100.127.255.254")],
-    # IPv4 next hops without a MAC are resolved by ARP (test_slow_path.py); IPv6 ones
-    # wait for ND.
-    "no_neighbour": [v6(dst="2001:db8:1::77"), v6(dst="2001:db8:1::78")],
     "mtu_exceeded": [eth() / IP(src="192.168.1.10", dst="8.8.8.8", flags="DF") / Raw(b"x" * 1481)],
 }
 
@@ -114,6 +111,6 @@ def test_boundaries_that_must_pass(tmp_path):
 
 def test_stats_json_lists_every_reason_with_zeros(tmp_path):
     r = run_dpfwd(tmp_path, {"lan": [eth() / GOOD4]})
-    names = set(CASES) | {"no_route", "tx_full"}
+    names = set(CASES) | {"no_route", "tx_full", "neighbour_unresolved"}
     assert names <= set(r.stats["drops"])
     assert all(v == 0 for v in r.stats["drops"].values())
