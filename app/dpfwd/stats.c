@@ -131,11 +131,11 @@ static void json_slow_path(FILE *f, const struct control_stats *cs, uint64_t pun
 		", \"echo_replies\": %" PRIu64 ", \"neighbours_learned\": %" PRIu64
 		", \"icmp_errors\": %" PRIu64 ", \"icmp_rate_limited\": %" PRIu64
 		", \"fragments\": %" PRIu64 ", \"neighbour_solicitations\": %" PRIu64
-		", \"neighbour_adverts\": %" PRIu64 "},\n",
+		", \"neighbour_adverts\": %" PRIu64 ", \"neighbours_expired\": %" PRIu64 "},\n",
 		punted, cs->consumed, cs->generated, cs->released, cs->arp_requests,
 		cs->arp_replies, cs->echo_replies, cs->neighbours_learned, cs->icmp_errors,
 		cs->icmp_rate_limited, cs->fragments, cs->neighbour_solicitations,
-		cs->neighbour_adverts);
+		cs->neighbour_adverts, cs->neighbours_expired);
 }
 
 int stats_write_json(const char *path, const struct config *cfg, const struct dataplane *dp,

@@ -789,12 +789,44 @@ static int dp_mbufs(struct loader *l, yaml_node_t *v, void *obj)
 	return 0;
 }
 
+/* ---- slow path ---- */
+
+static int sp_neighbour_timeout(struct loader *l, yaml_node_t *v, void *obj)
+{
+	unsigned long n;
+
+	if (parse_uint(l, v, 1, 86400, &n))
+		return -1;
+	((struct cfg_slow_path *)obj)->neighbour_timeout = (uint32_t)n;
+	return 0;
+}
+
+static int sp_icmp_rate(struct loader *l, yaml_node_t *v, void *obj)
+{
+	unsigned long n;
+
+	if (parse_uint(l, v, 0, 1000000, &n))
+		return -1;
+	((struct cfg_slow_path *)obj)->icmp_rate = (uint32_t)n;
+	return 0;
+}
+
+static int sp_icmp_burst(struct loader *l, yaml_node_t *v, void *obj)
+{
+	unsigned long n;
+
+	if (parse_uint(l, v, 1, 1000000, &n))
+		return -1;
+	((struct cfg_slow_path *)obj)->icmp_burst = (uint32_t)n;
+	return 0;
+}
+
 /* ---- top level ---- */
 
 /* Sections are parsed in this order whatever their order in the file: neighbours and
  * routes refer to ports. */
 struct sections {
-	yaml_node_t *ports, *neighbours, *routes, *dataplane;
+	yaml_node_t *ports, *neighbours, *routes, *dataplane, *slow_path;
 };
 
 static int top_ports(struct loader *l, yaml_node_t *v, void *obj)
@@ -822,6 +854,13 @@ static int top_dataplane(struct loader *l, yaml_node_t *v, void *obj)
 {
 	(void)l;
 	((struct sections *)obj)->dataplane = v;
+	return 0;
+}
+
+static int top_slow_path(struct loader *l, yaml_node_t *v, void *obj)
+{
+	(void)l;
+	((struct sections *)obj)->slow_path = v;
 	return 0;
 }
 
@@ -860,7 +899,14 @@ static int parse_top(struct loader *l, yaml_node_t *root)
 	static const struct field fields[] = {
 		{ "ports", top_ports, true },	  { "neighbours", top_neighbours, false },
 		{ "routes", top_routes, false },  { "dataplane", top_dataplane, false },
-		{ "nat", top_nat, false },	  { NULL, NULL, false },
+		{ "nat", top_nat, false },	  { "slow_path", top_slow_path, false },
+		{ NULL, NULL, false },
+	};
+	static const struct field sp_fields[] = {
+		{ "neighbour_timeout", sp_neighbour_timeout, false },
+		{ "icmp_rate", sp_icmp_rate, false },
+		{ "icmp_burst", sp_icmp_burst, false },
+		{ NULL, NULL, false },
 	};
 	static const struct field dp_fields[] = {
 		{ "burst", dp_burst, false }, { "mbufs", dp_mbufs, false }, { NULL, NULL, false },
@@ -883,6 +929,8 @@ static int parse_top(struct loader *l, yaml_node_t *root)
 			return -1;
 	}
 	if (s.dataplane && parse_mapping(l, s.dataplane, dp_fields, &cfg->dataplane))
+		return -1;
+	if (s.slow_path && parse_mapping(l, s.slow_path, sp_fields, &cfg->slow_path))
 		return -1;
 	return 0;
 }
@@ -959,6 +1007,9 @@ int config_load_string(const char *name, const char *yaml, size_t len, struct co
 	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
 	cfg->dataplane.burst = 32;
 	cfg->dataplane.mbufs = 65535;
+	cfg->slow_path.neighbour_timeout = 300;
+	cfg->slow_path.icmp_rate = 100;
+	cfg->slow_path.icmp_burst = 50;
 	if (load(&l, yaml, len)) {
 		config_free(cfg);
 		return -1;

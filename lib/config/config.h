@@ -82,6 +82,12 @@ struct cfg_dataplane {
 	uint32_t mbufs;    /* mbufs in the packet pool, default 65535 */
 };
 
+struct cfg_slow_path {
+	uint32_t neighbour_timeout; /* s a learned neighbour stays without news, default 300 */
+	uint32_t icmp_rate;         /* ICMP errors per second, 0 = none, default 100 */
+	uint32_t icmp_burst;        /* token bucket depth, default 50 */
+};
+
 struct config {
 	char path[512];
 	unsigned int n_ports;
@@ -91,6 +97,7 @@ struct config {
 	unsigned int n_routes;
 	struct cfg_route *routes; /* malloc'd */
 	struct cfg_dataplane dataplane;
+	struct cfg_slow_path slow_path;
 };
 
 /*

@@ -38,6 +38,8 @@ struct control {
 	struct control_stats stats;
 	struct worker_stats counters; /* drops, summed with the workers' */
 	uint64_t arp_interval_tsc;
+	uint64_t reachable_tsc; /* slow_path.neighbour_timeout */
+	uint64_t last_aging_tsc;
 	struct icmp_bucket icmp_bucket;
 	struct pending pending[PENDING_MAX];
 };
@@ -307,8 +309,10 @@ static void arp_fill(struct rte_arp_hdr *arp, uint16_t op, const struct rte_ethe
 	arp->arp_data.arp_tip = rte_cpu_to_be_32(tip);
 }
 
-/* RFC 826: a broadcast "who has IP" from our address on that subnet. */
-static void arp_request_send(struct control *c, uint16_t port, uint32_t ip)
+/* RFC 826: "who has IP" from our address on that subnet, broadcast or (a probe of an
+ * entry we have) to TO. */
+static void arp_request_send(struct control *c, uint16_t port, uint32_t ip,
+			     const struct rte_ether_addr *to)
 {
 	const struct rte_ether_addr *mac = &c->dp->ports[port].mac;
 	static const struct rte_ether_addr zero, bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
@@ -318,7 +322,7 @@ static void arp_request_send(struct control *c, uint16_t port, uint32_t ip)
 	if (!m)
 		return; /* the next retry asks again */
 	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(struct rte_arp_hdr));
-	eth->dst_addr = bcast;
+	eth->dst_addr = to ? *to : bcast;
 	eth->src_addr = *mac;
 	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
 	arp_fill((struct rte_arp_hdr *)(eth + 1), RTE_ARP_OP_REQUEST, mac,
@@ -328,14 +332,17 @@ static void arp_request_send(struct control *c, uint16_t port, uint32_t ip)
 	inject(c, m, port);
 }
 
-static void ns_send(struct control *c, uint16_t port, const uint8_t target[16]);
+static void ns_send(struct control *c, uint16_t port, const uint8_t target[16],
+		    const struct rte_ether_addr *to);
 
-static void solicit_send(struct control *c, uint16_t port, const struct cfg_ip *ip)
+/* Ask who has IP: to everyone, or (a probe) to the MAC we have for it. */
+static void solicit_send(struct control *c, uint16_t port, const struct cfg_ip *ip,
+			 const struct rte_ether_addr *to)
 {
 	if (ip->family == AF_INET)
-		arp_request_send(c, port, ip->v4);
+		arp_request_send(c, port, ip->v4, to);
 	else
-		ns_send(c, port, ip->v6);
+		ns_send(c, port, ip->v6, to);
 }
 
 /* Send a held or late packet to MAC: the rewrite a worker would have done. */
@@ -437,7 +444,7 @@ static void handle_resolve(struct control *c, struct rte_mbuf *m)
 		p->port = nh->port;
 		p->tries = 1;
 		p->next_tsc = rte_rdtsc() + c->arp_interval_tsc;
-		solicit_send(c, nh->port, &target);
+		solicit_send(c, nh->port, &target, NULL);
 	}
 	if (p->n_held == CONTROL_HOLD_MAX)
 		return drop(c, m, DROP_HOLD_FULL);
@@ -679,13 +686,19 @@ static void nd_send(struct control *c, uint16_t port, uint8_t type, uint32_t fla
 	inject(c, m, port);
 }
 
-/* RFC 4861 7.2.2: to the target's solicited-node group ff02::1:ffXX:XXXX. */
-static void ns_send(struct control *c, uint16_t port, const uint8_t target[16])
+/* RFC 4861 7.2.2: to the target's solicited-node group ff02::1:ffXX:XXXX, or (a probe,
+ * 7.3.3) to the target itself at TO. */
+static void ns_send(struct control *c, uint16_t port, const uint8_t target[16],
+		    const struct rte_ether_addr *to)
 {
 	uint8_t dst[16] = { 0xff, 0x02, [11] = 0x01, [12] = 0xff }, src[16];
 	struct rte_ether_addr eth_dst = { { 0x33, 0x33, 0xff, target[13], target[14], target[15] } };
 
 	memcpy(dst + 13, target + 13, 3);
+	if (to) {
+		memcpy(dst, target, 16);
+		eth_dst = *to;
+	}
 	port_source6_for(c, port, target, src);
 	c->stats.neighbour_solicitations++;
 	nd_send(c, port, ND_NS, 0, src, dst, &eth_dst, target);
@@ -775,10 +788,40 @@ static void handle(struct control *c, struct rte_mbuf *m)
 	drop(c, m, DROP_LOCAL);
 }
 
+/* Learned neighbours without news for neighbour_timeout are probed (unicast, once a
+ * second, 3 times) while still in use; without an answer they turn unresolved, and the
+ * next packet for them starts a fresh resolution. Static entries never age. */
+static void neighbours_age(struct control *c, uint64_t now)
+{
+	struct route_table *rt = c->dp->routes;
+	uint32_t i;
+
+	for (i = 0; i < rt->n_nh; i++) {
+		struct nexthop_meta *meta = &rt->nh_meta[i];
+		const struct nexthop *nh = &rt->nh[i];
+
+		if (!meta->learned || nh->type != NH_FORWARD ||
+		    now - meta->confirmed_tsc < c->reachable_tsc + meta->probes * c->arp_interval_tsc)
+			continue;
+		if (meta->probes == CONTROL_ARP_TRIES) {
+			route_neighbour_expire(rt, &meta->ip);
+			c->stats.neighbours_expired++;
+			continue;
+		}
+		meta->probes++;
+		solicit_send(c, nh->port, &meta->ip, &nh->dst_mac);
+	}
+}
+
 /* Ask again, or give up on neighbours that did not answer. */
 static void timers_run(struct control *c, uint64_t now)
 {
 	unsigned int i;
+
+	if (now - c->last_aging_tsc >= c->arp_interval_tsc / 10) {
+		c->last_aging_tsc = now;
+		neighbours_age(c, now);
+	}
 
 	for (i = 0; i < PENDING_MAX; i++) {
 		struct pending *p = &c->pending[i];
@@ -791,7 +834,7 @@ static void timers_run(struct control *c, uint64_t now)
 		}
 		p->tries++;
 		p->next_tsc = now + c->arp_interval_tsc;
-		solicit_send(c, p->port, &p->ip);
+		solicit_send(c, p->port, &p->ip, NULL);
 	}
 }
 
@@ -845,7 +888,8 @@ struct control *control_create(struct dataplane *dp, const struct config *cfg,
 	c->cfg = cfg;
 	c->pool = pool;
 	c->arp_interval_tsc = rte_get_tsc_hz() * CONTROL_ARP_INTERVAL_MS / 1000;
-	icmp_bucket_init(&c->icmp_bucket, CONTROL_ICMP_RATE, CONTROL_ICMP_BURST);
+	c->reachable_tsc = rte_get_tsc_hz() * cfg->slow_path.neighbour_timeout;
+	icmp_bucket_init(&c->icmp_bucket, cfg->slow_path.icmp_rate, cfg->slow_path.icmp_burst);
 	for (i = 0; i < dp->n_workers; i++) {
 		struct worker *w = dp->workers[i];
 

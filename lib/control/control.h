@@ -8,7 +8,7 @@
  * Implemented so far: ARP (RFC 826) replies for our addresses, learning, requests on a
  * miss with up to 8 packets held per neighbour, ICMP echo replies (RFC 792), ICMP and
  * ICMPv6 errors (rate-limited), IPv4 fragmentation, IPv6 neighbour discovery
- * (RFC 4861) answers and resolution. Not yet: aging of learned entries.
+ * (RFC 4861) answers and resolution, aging of learned entries.
  */
 #ifndef DPFWD_CONTROL_H
 #define DPFWD_CONTROL_H
@@ -24,8 +24,6 @@
 #define CONTROL_HOLD_MAX 8        /* packets held per unresolved neighbour */
 #define CONTROL_ARP_TRIES 3       /* requests before a neighbour counts as unreachable */
 #define CONTROL_ARP_INTERVAL_MS 1000
-#define CONTROL_ICMP_RATE 100     /* ICMP errors per second, all ports together */
-#define CONTROL_ICMP_BURST 50
 
 struct control_stats {
 	uint64_t consumed;  /* punted packets that ended here (answered or not) */
@@ -33,7 +31,7 @@ struct control_stats {
 	uint64_t released;  /* held packets sent once their neighbour resolved */
 	uint64_t arp_requests, arp_replies, echo_replies, neighbours_learned;
 	uint64_t icmp_errors, icmp_rate_limited, fragments;
-	uint64_t neighbour_solicitations, neighbour_adverts;
+	uint64_t neighbour_solicitations, neighbour_adverts, neighbours_expired;
 };
 
 struct control;

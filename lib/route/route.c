@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
@@ -384,6 +385,16 @@ static int neigh_lookup(const struct route_table *rt, const struct cfg_ip *ip)
 	return (int)(uintptr_t)data;
 }
 
+void route_neighbour_expire(struct route_table *rt, const struct cfg_ip *ip)
+{
+	uint32_t i;
+
+	for (i = 0; i < rt->n_nh; i++)
+		if (!rt->nh_meta[i].is_static && ip_equal(&rt->nh_meta[i].ip, ip) &&
+		    rt->nh[i].type == NH_FORWARD)
+			__atomic_store_n(&rt->nh[i].type, NH_UNRESOLVED, __ATOMIC_RELEASE);
+}
+
 const struct nexthop *route_neighbour_find(const struct route_table *rt, const struct cfg_ip *ip)
 {
 	int idx = neigh_lookup(rt, ip);
@@ -411,6 +422,8 @@ static int neigh_insert(struct route_table *rt, const struct cfg_ip *ip, unsigne
 	if (rt->n_nh == rt->nh_cap)
 		return -1;
 	idx = nh_new(rt, NH_FORWARD, port, mac->addr_bytes, ip, false);
+	rt->nh_meta[idx].learned = true;
+	rt->nh_meta[idx].confirmed_tsc = rte_rdtsc();
 	if (ip->family == AF_INET)
 		rc = rte_hash_add_key_data(rt->neigh4, &ip->v4, (void *)(uintptr_t)idx);
 	else
@@ -426,11 +439,17 @@ int route_neighbour_learn(struct route_table *rt, const struct cfg_ip *ip, unsig
 
 	if (idx >= 0) {
 		struct nexthop *nh = &rt->nh[idx];
+		struct nexthop_meta *meta = &rt->nh_meta[idx];
 
-		if (rt->nh_meta[idx].is_static || rte_is_same_ether_addr(&nh->dst_mac, mac))
+		if (meta->is_static)
 			return 0;
-		nh_set_mac(nh, mac);
-		changed++;
+		meta->confirmed_tsc = rte_rdtsc();
+		meta->probes = 0;
+		if (nh->type != NH_FORWARD || !rte_is_same_ether_addr(&nh->dst_mac, mac)) {
+			nh_set_mac(nh, mac);
+			__atomic_store_n(&nh->type, NH_FORWARD, __ATOMIC_RELEASE);
+			changed++;
+		}
 	} else if (neigh_insert(rt, ip, port, mac) < 0) {
 		return -1;
 	} else {

@@ -53,6 +53,9 @@ struct ecmp_group {
 struct nexthop_meta {
 	struct cfg_ip ip; /* the gateway or neighbour address; family 0 for none */
 	bool is_static;   /* from the config: learning never overrides it */
+	bool learned;     /* a neighbour entry ARP or ND made: it ages */
+	uint8_t probes;   /* sent since it was last confirmed */
+	uint64_t confirmed_tsc;
 };
 
 struct route_table {
@@ -89,6 +92,10 @@ void route_table_free(struct route_table *rt);
  */
 int route_neighbour_learn(struct route_table *rt, const struct cfg_ip *ip, unsigned int port,
 			  const struct rte_ether_addr *mac);
+
+/* Control thread only: IP stopped answering. Its neighbour entry and the gateways
+ * through it turn NH_UNRESOLVED, so that traffic for it is resolved afresh. */
+void route_neighbour_expire(struct route_table *rt, const struct cfg_ip *ip);
 
 /* Control thread only: the neighbour entry for IP, or NULL. */
 const struct nexthop *route_neighbour_find(const struct route_table *rt, const struct cfg_ip *ip);

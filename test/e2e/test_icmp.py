@@ -175,3 +175,12 @@ def test_icmpv6_echo_reply(tmp_path):
     assert ICMPv6EchoReply in rep and rep[ICMPv6EchoReply].id == 7
     assert rep[ICMPv6EchoReply].data == b"ping6"
     assert v6_cksum_ok(rep)
+
+
+def test_icmp_rate_zero_sends_no_errors(tmp_path):
+    from dpfwd_run import TWO_PORT_CONFIG
+    config = TWO_PORT_CONFIG + "slow_path: {icmp_rate: 0}\n"
+    orig = from_lan(IP(src="192.168.1.10", dst="8.8.8.8", ttl=1) / UDP())
+    r = run_dpfwd(tmp_path, {"lan": [orig]}, config_text=config)
+    assert r.out["lan"] == []
+    assert r.stats["slow_path"]["icmp_rate_limited"] == 1

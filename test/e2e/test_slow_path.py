@@ -187,3 +187,16 @@ def test_chained_frames(tmp_path):
     assert len(rep) == 1 and rep[0][ICMP].type == 0
     assert bytes(rep[0][ICMP].payload) == bytes(ping[ICMP].payload)
     assert recomputed(rep[0][ICMP]) == rep[0][ICMP].chksum
+
+
+def test_learned_neighbour_is_probed_then_expires(tmp_path):
+    config = TWO_PORT_CONFIG + "slow_path: {neighbour_timeout: 1}\n"
+    r = run_dpfwd(tmp_path, {"lan": [arp_request("192.168.1.50", "192.168.1.1")]},
+                  config_text=config, idle_ms=5500)
+    reply, *probes = arps(r.out["lan"])
+    assert reply[ARP].op == 2
+    assert len(probes) == 3
+    for p in probes:  # unicast probes to the MAC we have (RFC 1122 2.3.2.1)
+        assert p[Ether].dst == NEW_MAC and p[ARP].op == 1 and p[ARP].pdst == "192.168.1.50"
+    sp = r.stats["slow_path"]
+    assert sp["neighbours_learned"] == 1 and sp["neighbours_expired"] == 1
