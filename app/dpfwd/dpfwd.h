@@ -32,6 +32,9 @@ void ports_close(const struct dataplane *dp);
 void stats_print(const struct config *cfg, const struct dataplane *dp,
 		 const struct control_stats *cs, double seconds, unsigned int mbufs_in_use,
 		 FILE *out);
+/* Read each port's NIC counters (missed, errors, no mbuf); call before closing. */
+void stats_nic_read(const struct dataplane *dp);
+
 /* Conservation: received + generated = transmitted + dropped + consumed. */
 bool stats_balanced(const struct dataplane *dp, const struct control_stats *cs);
 int stats_write_json(const char *path, const struct config *cfg, const struct dataplane *dp,

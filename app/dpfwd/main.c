@@ -206,6 +206,7 @@ static int run(const struct config *cfg, const struct options *opt)
 	int rc = 1;
 
 	dp.burst = cfg->dataplane.burst;
+	dp.rx_burst = RTE_MAX(cfg->dataplane.burst, (uint16_t)4);
 	if (ports_setup(cfg, &dp, &pool))
 		goto out;
 	for (i = 0; i < dp.n_ports; i++)
@@ -227,6 +228,7 @@ static int run(const struct config *cfg, const struct options *opt)
 	workers_launch(&dp);
 	control_loop(&dp, ctl, opt);
 	workers_stop(&dp, ctl);
+	stats_nic_read(&dp);
 	rc = 0;
 out:
 	ports_close(&dp);

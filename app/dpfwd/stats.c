@@ -1,8 +1,24 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The exit report: per-port packets and bytes, every drop reason, conservation. */
 #include <inttypes.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
 
 #include "dpfwd.h"
+
+/* What the NICs themselves counted, read before the ports close: drops that happen
+ * before dpfwd sees a packet (no descriptor, no mbuf, bad frame) or after it let go. */
+static struct rte_eth_stats nic[DP_MAX_PORTS];
+
+void stats_nic_read(const struct dataplane *dp)
+{
+	unsigned int p;
+
+	for (p = 0; p < dp->n_ports; p++)
+		if (rte_eth_stats_get(dp->ports[p].port_id, &nic[p]) != 0)
+			memset(&nic[p], 0, sizeof(nic[p]));
+}
 
 static uint64_t drops_total(const struct worker_stats *s)
 {
@@ -54,6 +70,12 @@ void stats_print(const struct config *cfg, const struct dataplane *dp,
 		fprintf(out, "%-12s %12" PRIu64 " %14" PRIu64 " %12" PRIu64 " %14" PRIu64 "\n",
 			cfg->ports[p].name, s.port[p].rx_packets, s.port[p].rx_bytes,
 			s.port[p].tx_packets, s.port[p].tx_bytes);
+	for (p = 0; p < dp->n_ports; p++)
+		if (nic[p].imissed || nic[p].ierrors || nic[p].rx_nombuf || nic[p].oerrors)
+			fprintf(out, "%-12s NIC: missed %" PRIu64 ", rx errors %" PRIu64
+				", no mbuf %" PRIu64 ", tx errors %" PRIu64 "\n",
+				cfg->ports[p].name, nic[p].imissed, nic[p].ierrors,
+				nic[p].rx_nombuf, nic[p].oerrors);
 	fprintf(out, "drops:\n");
 	for (r = 1; r < DROP_REASON_COUNT; r++)
 		if (s.drops[r])
@@ -82,9 +104,12 @@ static void json_ports(FILE *f, const struct config *cfg, const struct dataplane
 	for (p = 0; p < dp->n_ports; p++)
 		fprintf(f,
 			"    \"%s\": {\"rx_packets\": %" PRIu64 ", \"rx_bytes\": %" PRIu64
-			", \"tx_packets\": %" PRIu64 ", \"tx_bytes\": %" PRIu64 "}%s\n",
+			", \"tx_packets\": %" PRIu64 ", \"tx_bytes\": %" PRIu64
+			", \"nic\": {\"imissed\": %" PRIu64 ", \"ierrors\": %" PRIu64
+			", \"rx_nombuf\": %" PRIu64 ", \"oerrors\": %" PRIu64 "}}%s\n",
 			cfg->ports[p].name, s->port[p].rx_packets, s->port[p].rx_bytes,
-			s->port[p].tx_packets, s->port[p].tx_bytes,
+			s->port[p].tx_packets, s->port[p].tx_bytes, nic[p].imissed,
+			nic[p].ierrors, nic[p].rx_nombuf, nic[p].oerrors,
 			p + 1 < dp->n_ports ? "," : "");
 	fprintf(f, "  },\n");
 }

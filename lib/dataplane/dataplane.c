@@ -226,16 +226,15 @@ static inline void classify(struct burst *b, struct rte_mbuf *m, const struct dp
 	}
 }
 
-/* Per-flow hash for ECMP: the NIC's RSS hash when it gave one, else CRC32 over the
- * addresses, protocol and (for unfragmented TCP/UDP) ports, so that every packet of
- * a flow, and every fragment of a packet, takes the same path. */
+/* Per-flow hash for ECMP: CRC32 over the addresses, protocol and (for unfragmented
+ * TCP/UDP) ports, so that every packet of a flow, and every fragment of a packet, takes
+ * the same path. Not the NIC's RSS hash: that one exists only with several queues and
+ * differs between NICs, and a flow's path must not depend on either. */
 static inline uint32_t flow_hash_ipv4(const struct rte_mbuf *m)
 {
 	const struct rte_ipv4_hdr *ip = ipv4_hdr((struct rte_mbuf *)(uintptr_t)m);
 	uint32_t h;
 
-	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
-		return m->hash.rss;
 	h = rte_hash_crc_4byte(ip->src_addr, ip->dst_addr);
 	h = rte_hash_crc_4byte(ip->next_proto_id, h);
 	if ((ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) &&
@@ -256,8 +255,6 @@ static inline uint32_t flow_hash_ipv6(const struct rte_mbuf *m)
 	const struct rte_ipv6_hdr *ip = ipv6_hdr((struct rte_mbuf *)(uintptr_t)m);
 	uint32_t h;
 
-	if (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)
-		return m->hash.rss;
 	h = route_key_hash(ip->src_addr, 32, ip->proto); /* source and destination */
 	if ((ip->proto == IPPROTO_TCP || ip->proto == IPPROTO_UDP) &&
 	    rte_be_to_cpu_16(ip->payload_len) >= 4) {
@@ -495,7 +492,7 @@ int dataplane_worker_main(void *arg)
 			w->rx_stopped = true;
 		for (q = 0; q < w->n_rxq && !w->rx_stopped; q++) {
 			const struct dp_rxq *rxq = &w->rxq[q];
-			uint16_t n = rte_eth_rx_burst(rxq->port_id, rxq->queue, pkts, dp->burst);
+			uint16_t n = rte_eth_rx_burst(rxq->port_id, rxq->queue, pkts, dp->rx_burst);
 
 			if (n) {
 				process_burst(w, rt, rxq, pkts, n);

@@ -150,7 +150,8 @@ static inline uint32_t punt_meta_nh(const struct rte_mbuf *m)
 struct dataplane {
 	unsigned int n_ports;
 	struct dp_port ports[DP_MAX_PORTS];
-	uint16_t burst;
+	uint16_t burst;    /* TX buffers flush at this many packets */
+	uint16_t rx_burst; /* at least 4: vector RX paths round down to a multiple of 4 */
 	struct route_table *routes; /* read once per burst by workers */
 	struct worker_stats *extra_stats; /* the control thread's drops, summed in */
 	volatile bool rx_stop; /* shutting down: receive no more, keep transmitting */

@@ -114,3 +114,6 @@ def test_stats_json_lists_every_reason_with_zeros(tmp_path):
     names = set(CASES) | {"no_route", "tx_full", "neighbour_unresolved"}
     assert names <= set(r.stats["drops"])
     assert all(v == 0 for v in r.stats["drops"].values())
+    # What the NICs counted on their own side (pcap ports count none of these).
+    for port in r.stats["ports"].values():
+        assert set(port["nic"]) == {"imissed", "ierrors", "rx_nombuf", "oerrors"}
