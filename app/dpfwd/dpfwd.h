@@ -17,12 +17,14 @@
 extern int dpfwd_logtype;
 
 /*
- * Find each configured device, create the mbuf pool, configure queues and start every
- * port. Fills DP (ports, workers and their queues). On a config problem (unknown
- * device) prints "FILE:LINE:COLUMN: message" to stderr and returns -1 before any port
- * has started.
+ * Find each configured device and its MAC, plan queues, create workers and the mbuf
+ * pool; no port is touched yet. On a config problem (unknown device) prints
+ * "FILE:LINE:COLUMN: message" to stderr and returns -1.
  */
-int ports_setup(const struct config *cfg, struct dataplane *dp, struct rte_mempool **pool);
+int ports_prepare(const struct config *cfg, struct dataplane *dp, struct rte_mempool **pool);
+
+/* Configure queues and start every port; deal RX queues to the workers. */
+int ports_start(const struct config *cfg, struct dataplane *dp, struct rte_mempool *pool);
 
 /* Stop and close every port. */
 void ports_close(const struct dataplane *dp);

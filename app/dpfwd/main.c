@@ -207,15 +207,18 @@ static int run(const struct config *cfg, const struct options *opt)
 
 	dp.burst = cfg->dataplane.burst;
 	dp.rx_burst = RTE_MAX(cfg->dataplane.burst, (uint16_t)4);
-	if (ports_setup(cfg, &dp, &pool))
+	if (ports_prepare(cfg, &dp, &pool))
 		goto out;
+	/* Tables before ports: a config too big for them starts no port either. */
 	for (i = 0; i < dp.n_ports; i++)
 		macs[i] = dp.ports[i].mac;
 	dp.routes = route_table_build(cfg, macs, (int)rte_socket_id(), err, sizeof(err));
 	if (!dp.routes) {
-		fprintf(stderr, "dpfwd: %s\n", err);
+		fprintf(stderr, "%s: %s\n", cfg->path, err);
 		goto out;
 	}
+	if (ports_start(cfg, &dp, pool))
+		goto out;
 	ctl = control_create(&dp, cfg, pool);
 	if (!ctl) {
 		fprintf(stderr, "dpfwd: cannot create the slow-path rings\n");

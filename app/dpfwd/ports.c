@@ -53,6 +53,10 @@ static int find_devices(const struct config *cfg, struct dataplane *dp,
 			return -1;
 		}
 		dp->ports[i].port_id = plan[i].port_id;
+		if (p->has_mac)
+			memcpy(dp->ports[i].mac.addr_bytes, p->mac, RTE_ETHER_ADDR_LEN);
+		else if (rte_eth_macaddr_get(plan[i].port_id, &dp->ports[i].mac) != 0)
+			return -1;
 	}
 	dp->n_ports = cfg->n_ports;
 	return 0;
@@ -106,11 +110,11 @@ static void eth_conf_from_caps(const struct port_plan *plan, struct rte_eth_conf
 		conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 }
 
+/* PORT->mac is already what the config asks (find_devices). */
 static int set_mac(const struct cfg_port *p, struct port_plan *plan, struct dp_port *port)
 {
 	if (!p->has_mac)
-		return rte_eth_macaddr_get(plan->port_id, &port->mac);
-	memcpy(port->mac.addr_bytes, p->mac, RTE_ETHER_ADDR_LEN);
+		return 0;
 	if (rte_eth_dev_default_mac_addr_set(plan->port_id, &port->mac) != 0) {
 		/* The device keeps its own MAC: see every frame and filter in software. */
 		DPFWD_LOG(NOTICE, "port %s: device refuses MAC change, using promiscuous mode",
@@ -214,10 +218,12 @@ static struct rte_mempool *pool_create(const struct config *cfg, const struct po
 				       rte_socket_id());
 }
 
-int ports_setup(const struct config *cfg, struct dataplane *dp, struct rte_mempool **pool)
+/* Between ports_prepare() and ports_start(). */
+static struct port_plan plan[CFG_MAX_PORTS];
+
+int ports_prepare(const struct config *cfg, struct dataplane *dp, struct rte_mempool **pool)
 {
-	struct port_plan plan[CFG_MAX_PORTS];
-	unsigned int n_workers, i;
+	unsigned int n_workers;
 
 	memset(plan, 0, sizeof(plan));
 	if (rte_lcore_count() < 2) {
@@ -236,8 +242,15 @@ int ports_setup(const struct config *cfg, struct dataplane *dp, struct rte_mempo
 		fprintf(stderr, "dpfwd: cannot create the mbuf pool: %s\n", rte_strerror(rte_errno));
 		return -1;
 	}
+	return 0;
+}
+
+int ports_start(const struct config *cfg, struct dataplane *dp, struct rte_mempool *pool)
+{
+	unsigned int i;
+
 	for (i = 0; i < cfg->n_ports; i++)
-		if (port_start(&cfg->ports[i], &plan[i], &dp->ports[i], *pool))
+		if (port_start(&cfg->ports[i], &plan[i], &dp->ports[i], pool))
 			return -1;
 	rx_queues_assign(dp, plan);
 	return 0;
