@@ -108,6 +108,21 @@ static void eth_reply_header(struct rte_mbuf *m, const struct rte_mbuf *orig,
 	eth->ether_type = rte_cpu_to_be_16(ether_type);
 }
 
+/* Type, code, zero checksum, the 32-bit REST word, then the quoted packet. */
+static uint8_t *icmp_body_fill(void *at, uint8_t type, uint8_t code, uint32_t rest,
+			       const void *quote, uint32_t quote_len)
+{
+	uint8_t *icmp = at;
+
+	icmp[0] = type;
+	icmp[1] = code;
+	memset(icmp + 2, 0, 2);
+	rest = rte_cpu_to_be_32(rest);
+	memcpy(icmp + 4, &rest, 4);
+	memcpy(icmp + ICMP_HDR_LEN, quote, quote_len);
+	return icmp;
+}
+
 struct rte_mbuf *icmp4_error_build(struct rte_mempool *pool, const struct rte_mbuf *orig,
 				   uint8_t type, uint8_t code, uint32_t rest,
 				   const struct rte_ether_addr *src_mac, uint32_t src_ip)
@@ -134,13 +149,7 @@ struct rte_mbuf *icmp4_error_build(struct rte_mempool *pool, const struct rte_mb
 	ip->src_addr = rte_cpu_to_be_32(src_ip);
 	ip->dst_addr = oip->src_addr;
 	ip->hdr_checksum = pkt_ipv4_header_checksum(ip);
-	icmp = (uint8_t *)(ip + 1);
-	icmp[0] = type;
-	icmp[1] = code;
-	memset(icmp + 2, 0, 2);
-	rest = rte_cpu_to_be_32(rest);
-	memcpy(icmp + 4, &rest, 4);
-	memcpy(icmp + ICMP_HDR_LEN, oip, quote);
+	icmp = icmp_body_fill(ip + 1, type, code, rest, oip, quote);
 	*(uint16_t *)(icmp + 2) = (uint16_t)~rte_raw_cksum(icmp, ICMP_HDR_LEN + quote);
 	return m;
 }
@@ -168,13 +177,7 @@ struct rte_mbuf *icmp6_error_build(struct rte_mempool *pool, const struct rte_mb
 	ip->hop_limits = 64;
 	memcpy(ip->src_addr, src_ip, 16);
 	memcpy(ip->dst_addr, oip->src_addr, 16);
-	icmp = (uint8_t *)(ip + 1);
-	icmp[0] = type;
-	icmp[1] = code;
-	memset(icmp + 2, 0, 2);
-	rest = rte_cpu_to_be_32(rest);
-	memcpy(icmp + 4, &rest, 4);
-	memcpy(icmp + ICMP_HDR_LEN, oip, quote);
+	icmp = icmp_body_fill(ip + 1, type, code, rest, oip, quote);
 	*(uint16_t *)(icmp + 2) = rte_ipv6_udptcp_cksum(ip, icmp); /* pseudo-header included */
 	return m;
 }
