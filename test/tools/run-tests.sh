@@ -1,6 +1,7 @@
 #!/bin/bash
 # Install what is missing, build, and run every test suite:
-#   unit tests (cmocka), the same under ASan+UBSan, end-to-end tests (pytest + scapy).
+#   unit tests (cmocka) and end-to-end tests (pytest + scapy on pcap ports), each also
+#   against an ASan+UBSan build.
 # Ends with one line "N passed, N failed" over all suites; exits non-zero on a failure.
 set -u
 cd "$(dirname "$0")/../.."
@@ -49,15 +50,23 @@ else
 	echo "sanitizer build failed"; failed=$((failed + 1))
 fi
 
-if [ -x build/app/dpfwd/dpfwd ]; then
-	/usr/bin/python3 -m pytest -q -p no:cacheprovider test/e2e 2>&1 | tee build/e2e.log
-	p=$(tail -n 3 build/e2e.log | grep -o '[0-9]* passed' | awk '{print $1}')
-	f=$(tail -n 3 build/e2e.log | grep -oE '[0-9]+ (failed|error)' | awk '{s += $1} END {print s + 0}')
+e2e() { # BUILD NAME: the end-to-end suite against BUILD's dpfwd
+	local log=$1/e2e.log p f
+	DPFWD_BIN=$1/app/dpfwd/dpfwd /usr/bin/python3 -m pytest -q -p no:cacheprovider test/e2e \
+		2>&1 | tee "$log"
+	p=$(tail -n 3 "$log" | grep -o '[0-9]* passed' | awk '{print $1}')
+	f=$(tail -n 3 "$log" | grep -oE '[0-9]+ (failed|error)' | awk '{s += $1} END {print s + 0}')
 	[ -z "$p" ] && [ "$f" -eq 0 ] && f=1 # pytest ran nothing or crashed
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + f))
-	echo "e2e: ${p:-0} passed, $f failed"
-fi
+	echo "$2: ${p:-0} passed, $f failed"
+}
+
+[ -x build/app/dpfwd/dpfwd ] && e2e build "e2e"
+# The same packets through a dpfwd built with ASan+UBSan: any memory error or undefined
+# behaviour on the packet path or the slow path aborts it, and the test fails.
+[ -x build-asan/app/dpfwd/dpfwd ] && ASAN_OPTIONS=detect_leaks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 e2e build-asan "e2e (ASan+UBSan)"
 
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]
