@@ -108,3 +108,16 @@ def test_unanswered_solicitation(tmp_path):
     assert r.nonzero_drops() == {"neighbour_unresolved": 1}
     [unreach] = r.out["wan"]
     assert ICMPv6DestUnreach in unreach and unreach[ICMPv6DestUnreach].code == 3
+
+
+def test_learned_ipv6_neighbour_is_probed_then_expires(tmp_path):
+    from dpfwd_run import TWO_PORT_CONFIG
+    config = TWO_PORT_CONFIG + "slow_path: {neighbour_timeout: 1}\n"
+    r = run_dpfwd(tmp_path, {"lan": [ns("2001:db8:1::1")]}, config_text=config, idle_ms=5500)
+    probes = [p for p in r.out["lan"] if ICMPv6ND_NS in p]
+    assert len(probes) == 3
+    for p in probes:  # RFC 4861 7.3.3: unicast to the cached address
+        assert p[Ether].dst == HOST6_MAC and p[IPv6].dst == "2001:db8:1::60"
+        assert p[ICMPv6ND_NS].tgt == "2001:db8:1::60" and cksum_ok(p)
+    sp = r.stats["slow_path"]
+    assert sp["neighbours_learned"] == 1 and sp["neighbours_expired"] == 1
