@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Write the demo's input captures: a few hundred IPv4 and IPv6 flows in both
-directions, plus a sprinkling of packets a router must refuse (one of each kind).
+directions, a few packets for the slow path (ARP, ping, an expiring TTL, an oversized
+packet to fragment) and a sprinkling of packets a router must refuse.
 
 usage: gen_demo_traffic.py OUTDIR   (writes OUTDIR/lan.pcap and OUTDIR/wan.pcap)
 """
@@ -38,7 +39,8 @@ def flows(rng):
 
 
 def malformed():
-    """One packet per thing a router must refuse; each lands under its own reason."""
+    """One packet per thing a router must refuse (each lands under its own reason), and
+    a few for the slow path."""
     e = Ether(src=HOST_MAC, dst=LAN_MAC)
     good = IP(src="192.168.1.10", dst="198.18.0.1") / UDP()
     bad_ck = e / IP(bytes(good))
@@ -46,19 +48,20 @@ def malformed():
     raw[14 + 10] ^= 0xff  # break the header checksum
     return [
         Ether(src=HOST_MAC, dst="02:00:00:00:09:09") / good,        # l2_other_host
-        Ether(src=HOST_MAC, dst="ff:ff:ff:ff:ff:ff") / ARP(),       # l2_multicast
+        Ether(src=HOST_MAC, dst="ff:ff:ff:ff:ff:ff") /
+        ARP(psrc="192.168.1.10", pdst="192.168.1.1"),                # ARP reply
         e / Dot1Q(vlan=5) / good,                                    # l2_vlan
         Ether(bytes(raw)),                                           # ipv4_bad_checksum
-        e / IP(src="192.168.1.10", dst="198.18.0.1", ttl=1) / UDP(),  # ipv4_ttl_expired
+        e / IP(src="192.168.1.10", dst="198.18.0.1", ttl=1) / UDP(),  # time exceeded
         e / IP(src="127.0.0.1", dst="198.18.0.1") / UDP(),           # ipv4_bad_source
         e / IP(src="192.168.1.10", dst="224.0.0.5") / UDP(),         # ipv4_bad_destination
         e / IP(src="192.168.1.10", dst="198.51.100.9") / UDP(),      # blackhole
-        e / IP(src="192.168.1.10", dst="100.64.1.1") / ICMP(),       # unreachable
-        e / IP(src="192.168.1.10", dst="192.168.1.200") / UDP(),     # no_neighbour
-        e / IP(src="192.168.1.10", dst="192.168.1.1") / ICMP(),      # local_destination
+        e / IP(src="192.168.1.10", dst="100.64.1.1") / ICMP(),       # host unreachable
+        e / IP(src="192.168.1.10", dst="192.168.1.200") / UDP(),     # ARP, unresolved
+        e / IP(src="192.168.1.10", dst="192.168.1.1") / ICMP(),      # echo reply
         e / IPv6(src="fe80::1", dst="2001:db8:99::1") / UDP(),       # ipv6_bad_source
         e / IPv6(src="2001:db8:1::10", dst="2001:db8:99::1", hlim=1) / UDP(),  # hop limit
-        e / IP(src="192.168.1.10", dst="198.18.0.1") / UDP() / Raw(b"x" * 1600),  # mtu
+        e / IP(src="192.168.1.10", dst="198.18.0.1") / UDP() / Raw(b"x" * 1600),  # fragmented
     ]
 
 
