@@ -5,7 +5,9 @@
 set -eu
 pkgs="dpdk dpdk-dev libdpdk-dev libyaml-dev libpcap-dev meson ninja-build pkg-config gcc
       python3 python3-scapy"
-[ "${1:-}" = "--tests" ] && pkgs="$pkgs python3-pytest libcmocka-dev"
+# Tests: unit and end-to-end, and the real-host suite's hosts (test/netns).
+[ "${1:-}" = "--tests" ] && pkgs="$pkgs python3-pytest libcmocka-dev iproute2 iputils-ping
+      iputils-tracepath traceroute curl"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -1,0 +1,192 @@
+"""Real Linux hosts routed through dpfwd.
+
+Two network namespaces, h1 (lan) and h2 (wan), each holding the kernel side of one of
+dpfwd's net_tap ports. The config has no static neighbours: everything below needs
+dpfwd's ARP and neighbour discovery. The wan port's MTU is 1400 (the far link), the
+hosts' links 1500 on h1's side.
+
+Needs root, iproute2 and network namespaces; skipped with the reason otherwise.
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DPFWD = Path(os.environ.get("DPFWD_BIN", REPO / "build" / "app" / "dpfwd" / "dpfwd"))
+TOOLS = ("ip", "ping", "traceroute", "traceroute6", "tracepath", "curl")
+
+CONFIG = """\
+ports:
+  - {name: lan, device: net_tap0, ipv4: [192.168.1.1/24], ipv6: ["2001:db8:1::1/64"]}
+  - {name: wan, device: net_tap1, mtu: 1400, ipv4: [203.0.113.1/24],
+     ipv6: ["2001:db8:ff::1/64"]}
+"""
+# host namespace suffix -> (tap iface index, IPv4, IPv6, router IPv4, router IPv6)
+HOSTS = {
+    "h1": (0, "192.168.1.10/24", "2001:db8:1::10/64", "192.168.1.1", "2001:db8:1::1"),
+    "h2": (1, "203.0.113.10/24", "2001:db8:ff::10/64", "203.0.113.1", "2001:db8:ff::1"),
+}
+
+
+def sh(*args, check=True, timeout=60, **kw):
+    return subprocess.run(args, capture_output=True, text=True, check=check, timeout=timeout,
+                          **kw)
+
+
+def why_skip():
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, tap devices)"
+    missing = [t for t in TOOLS if not shutil.which(t)]
+    if missing:
+        return "missing tools: " + ", ".join(missing) + " (test/tools/install-deps.sh --tests)"
+    if not Path("/dev/net/tun").exists():
+        return "no /dev/net/tun: net_tap cannot work here"
+    name = "dpfwd-probe-" + uuid.uuid4().hex[:6]
+    r = sh("ip", "netns", "add", name, check=False)
+    if r.returncode != 0:
+        return "cannot create network namespaces: " + r.stderr.strip()
+    sh("ip", "netns", "del", name, check=False)
+    return None
+
+
+SKIP = why_skip()
+if SKIP:
+    print(f"test/netns skipped: {SKIP}")
+    pytest.skip(SKIP, allow_module_level=True)
+
+
+class Net:
+    def __init__(self, tmp):
+        tag = uuid.uuid4().hex[:6]
+        self.tmp = tmp
+        self.ns = {h: f"dpfwd-{h}-{tag}" for h in HOSTS}
+        self.iface = {h: f"dpf{i}{tag}"[:15] for h, (i, *_rest) in HOSTS.items()}
+        self.proc = None
+
+    def run(self, host, *args, **kw):
+        return sh("ip", "netns", "exec", self.ns[host], *args, **kw)
+
+    def start(self):
+        cfg = self.tmp / "dpfwd.yaml"
+        cfg.write_text(CONFIG)
+        self.stats = self.tmp / "stats.json"
+        cmd = [str(DPFWD), "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
+               "--file-prefix", "dpfwd_netns_" + uuid.uuid4().hex[:8], "-l", "0-1",
+               "--log-level", "pmd.net.tap:error"]
+        for h, (i, *_rest) in HOSTS.items():
+            cmd += ["--vdev", f"net_tap{i},iface={self.iface[h]}"]
+        cmd += ["--", "-c", str(cfg), "--stats-json", str(self.stats)]
+        self.log = open(self.tmp / "dpfwd.log", "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        # Only once the ports have started may their interfaces move: the tap driver
+        # opens its queues by interface name, in dpfwd's own namespace.
+        deadline = time.time() + 30
+        while "forwarding with" not in (self.tmp / "dpfwd.log").read_text():
+            assert self.proc.poll() is None, (self.tmp / "dpfwd.log").read_text()
+            assert time.time() < deadline, "dpfwd did not start forwarding"
+            time.sleep(0.1)
+        for h, (_i, v4, v6, gw4, gw6) in HOSTS.items():
+            ns, dev = self.ns[h], self.iface[h]
+            sh("ip", "netns", "add", ns)
+            sh("ip", "link", "set", dev, "netns", ns)
+            for knob in ("all", "default"):
+                self.run(h, "sysctl", "-qw", f"net.ipv6.conf.{knob}.accept_dad=0")
+            self.run(h, "ip", "link", "set", "lo", "up")
+            self.run(h, "ip", "link", "set", dev, "up")
+            self.run(h, "ip", "addr", "add", v4, "dev", dev)
+            self.run(h, "ip", "-6", "addr", "add", v6, "dev", dev, "nodad")
+            self.run(h, "ip", "route", "add", "default", "via", gw4)
+            self.run(h, "ip", "-6", "route", "add", "default", "via", gw6)
+
+    def stop(self):
+        stats = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        if self.proc:
+            self.log.close()
+            if self.stats.exists():
+                stats = json.loads(self.stats.read_text())
+        for ns in self.ns.values():
+            sh("ip", "netns", "del", ns, check=False)
+        return stats
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    n = Net(tmp_path_factory.mktemp("netns"))
+    try:
+        n.start()
+        yield n
+    finally:
+        stats = n.stop()
+    # After every test of the module: a clean exit and every packet accounted for.
+    assert n.proc.returncode == 0, (n.tmp / "dpfwd.log").read_text()
+    t = stats["totals"]
+    assert t["rx_packets"] + t["generated"] == t["tx_packets"] + t["dropped"] + t["consumed"]
+    assert stats["mbufs_in_use"] == 0
+
+
+def ping(net, host, addr, count=3):
+    six = ["-6"] if ":" in addr else []
+    return net.run(host, "ping", *six, "-c", str(count), "-W", "2", "-i", "0.2", addr,
+                   check=False)
+
+
+@pytest.mark.parametrize("addr", ["192.168.1.1", "2001:db8:1::1", "203.0.113.1",
+                                  "2001:db8:ff::1"])
+def test_ping_the_router(net, addr):
+    r = ping(net, "h1", addr)
+    assert r.returncode == 0 and " 0% packet loss" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("addr", ["203.0.113.10", "2001:db8:ff::10"])
+def test_ping_a_host_through_the_router(net, addr):
+    r = ping(net, "h1", addr)
+    assert r.returncode == 0 and " 0% packet loss" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("tool,dst,hop", [("traceroute", "203.0.113.10", "192.168.1.1"),
+                                          ("traceroute6", "2001:db8:ff::10", "2001:db8:1::1")])
+def test_traceroute_shows_the_router(net, tool, dst, hop):
+    r = net.run("h1", tool, "-n", "-w", "2", "-q", "1", "-m", "5", dst, check=False)
+    hops = re.findall(r"^\s*(\d+)\s+(\S+)", r.stdout, re.M)
+    assert hops[:2] == [("1", hop), ("2", dst)], r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("dst", ["203.0.113.10", "2001:db8:ff::10"])
+def test_tracepath_finds_the_smaller_mtu_on_the_far_link(net, dst):
+    six = ["-6"] if ":" in dst else []
+    r = net.run("h1", "tracepath", *six, "-n", dst, check=False, timeout=60)
+    assert re.search(r"Resume: pmtu 1400\b", r.stdout), r.stdout + r.stderr
+
+
+def test_tcp_transfer_of_10_mb(net):
+    blob = net.tmp / "blob"
+    blob.write_bytes(os.urandom(10 * 1024 * 1024))
+    server = subprocess.Popen(["ip", "netns", "exec", net.ns["h2"], "/usr/bin/python3", "-m",
+                               "http.server", "8080", "--bind", "203.0.113.10", "--directory",
+                               str(net.tmp)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        got = net.tmp / "got"
+        for _ in range(50):  # until the server listens
+            r = net.run("h1", "curl", "-s", "--max-time", "60", "-o", str(got),
+                        "http://203.0.113.10:8080/blob", check=False)
+            if r.returncode != 7:  # 7: could not connect (yet)
+                break
+            time.sleep(0.1)
+        assert r.returncode == 0, r.stderr
+        assert hashlib.sha256(got.read_bytes()).digest() == \
+            hashlib.sha256(blob.read_bytes()).digest()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
