@@ -122,7 +122,7 @@ static inline void trim_to(struct rte_mbuf *m, uint32_t ip_len)
 
 /* An expired TTL / hop limit is the last check, so such a packet is otherwise valid:
  * the slow path drops it and answers with time exceeded. */
-static void check_failed(struct burst *b, struct rte_mbuf *m, enum pkt_check check)
+static __rte_noinline void check_failed(struct burst *b, struct rte_mbuf *m, enum pkt_check check)
 {
 	if (check == PKT_IPV4_TTL)
 		trim_to(m, rte_be_to_cpu_16(ipv4_hdr(m)->total_length));
@@ -183,7 +183,7 @@ static inline bool is_nd(const struct rte_mbuf *m)
 
 /* Frames not for our MAC: ARP broadcasts and IPv6 multicast ND go to the slow path,
  * the rest are dropped. */
-static inline void classify_other_l2(struct burst *b, struct rte_mbuf *m, uint16_t in_port,
+static __rte_noinline void classify_other_l2(struct burst *b, struct rte_mbuf *m, uint16_t in_port,
 				     const struct rte_ether_hdr *eth)
 {
 	if (!rte_is_multicast_ether_addr(&eth->dst_addr))
@@ -205,7 +205,8 @@ static inline void classify(struct burst *b, struct rte_mbuf *m, const struct dp
 	if (unlikely(rte_pktmbuf_pkt_len(m) < RTE_ETHER_HDR_LEN))
 		return drop(b, m, DROP_L2_RUNT);
 	/* Headers are read from the first segment: a chained frame must hold them there. */
-	if (unlikely(rte_pktmbuf_data_len(m) < RTE_MIN(rte_pktmbuf_pkt_len(m), HEADERS_MAX)))
+	if (unlikely(m->nb_segs > 1) &&
+	    rte_pktmbuf_data_len(m) < RTE_MIN(rte_pktmbuf_pkt_len(m), HEADERS_MAX))
 		return drop(b, m, DROP_L2_SPLIT);
 	if (unlikely(!rte_is_same_ether_addr(&eth->dst_addr, &in->mac)))
 		return classify_other_l2(b, m, in_port, eth);
@@ -306,7 +307,7 @@ static inline void rewrite_l2(struct rte_mbuf *m, const struct nexthop *nh)
 /* Next hops that cannot transmit: our own addresses, unresolved neighbours and what
  * deserves an ICMP error go to the slow path, the rest are dropped. Returns
  * true when the next hop was resolved meanwhile and M should go after all. */
-static bool forward_not(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
+static __rte_noinline bool forward_not(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
 {
 	uint8_t type = __atomic_load_n(&b->rt->nh[nh_idx].type, __ATOMIC_ACQUIRE);
 
@@ -328,8 +329,11 @@ static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_
 {
 	const struct nexthop *nh = &b->rt->nh[nh_idx];
 
-	/* Acquire: the control thread completes a next hop's MAC before its type. */
-	if (unlikely(__atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) != NH_FORWARD) &&
+	/* The control thread completes a next hop's MAC before it stores its type
+	 * (release); x86 keeps loads in order, so a relaxed load here is enough as long as
+	 * the compiler does not read the MAC first: rewrite_l2 comes after a call-free
+	 * branch on the type, which it cannot be hoisted above without a type check. */
+	if (unlikely(__atomic_load_n(&nh->type, __ATOMIC_RELAXED) != NH_FORWARD) &&
 	    !forward_not(b, m, nh_idx, v4))
 		return;
 	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > nh->mtu))
