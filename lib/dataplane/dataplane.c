@@ -329,11 +329,10 @@ static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_
 {
 	const struct nexthop *nh = &b->rt->nh[nh_idx];
 
-	/* The control thread completes a next hop's MAC before it stores its type
-	 * (release); x86 keeps loads in order, so a relaxed load here is enough as long as
-	 * the compiler does not read the MAC first: rewrite_l2 comes after a call-free
-	 * branch on the type, which it cannot be hoisted above without a type check. */
-	if (unlikely(__atomic_load_n(&nh->type, __ATOMIC_RELAXED) != NH_FORWARD) &&
+	/* Acquire: the control thread completes a next hop's MAC before it stores its
+	 * type (release), and the MAC must not be read before the type. On x86 this costs
+	 * no instruction, only the compiler's freedom to load the MAC early. */
+	if (unlikely(__atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) != NH_FORWARD) &&
 	    !forward_not(b, m, nh_idx, v4))
 		return;
 	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > nh->mtu))
