@@ -109,6 +109,7 @@ static bool is_ipv4(const struct rte_mbuf *m)
 }
 
 static void handle_local(struct control *c, struct rte_mbuf *m);
+static void handle_nd(struct control *c, struct rte_mbuf *m);
 
 /* Whether M's destination is one of our addresses (the FIB's local host routes). */
 static bool is_for_us(struct control *c, const struct rte_mbuf *m, bool v4)
@@ -555,6 +556,10 @@ static void local_ipv6(struct control *c, struct rte_mbuf *m)
 	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
 	uint8_t addr[16];
 
+	/* ND to one of our global addresses passed validation and came as local traffic. */
+	if (ip->proto == IPPROTO_ICMPV6 && rte_be_to_cpu_16(ip->payload_len) >= 1 &&
+	    icmp->icmp_type >= 133 && icmp->icmp_type <= 137)
+		return handle_nd(c, m);
 	if (ip->proto == IPPROTO_UDP)
 		error_send(c, m, ICMP6_DEST_UNREACH, ICMP6_PORT_UNREACH, 0);
 	if (ip->proto != IPPROTO_ICMPV6 || rte_be_to_cpu_16(ip->payload_len) < sizeof(*icmp) ||

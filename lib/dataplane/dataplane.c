@@ -120,6 +120,23 @@ static inline void trim_to(struct rte_mbuf *m, uint32_t ip_len)
 		trim_chain(m, RTE_ETHER_HDR_LEN + ip_len);
 }
 
+/* ICMPv6 neighbour discovery (RS, RA, NS, NA, redirect: types 133-137) right after the
+ * fixed header. Validation refuses most of it (link-local sources, multicast or
+ * link-local destinations), so it is looked for only there, off the forwarding path;
+ * ND to a global address of ours reaches the slow path as local traffic. */
+static inline bool is_nd(const struct rte_mbuf *m)
+{
+	const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *,
+								 RTE_ETHER_HDR_LEN);
+	uint8_t type;
+
+	if (ip->proto != IPPROTO_ICMPV6 ||
+	    rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + sizeof(*ip) + 1)
+		return false;
+	type = *(const uint8_t *)(ip + 1);
+	return type >= 133 && type <= 137;
+}
+
 /* An expired TTL / hop limit is the last check, so such a packet is otherwise valid:
  * the slow path drops it and answers with time exceeded. */
 static __rte_noinline void check_failed(struct burst *b, struct rte_mbuf *m, enum pkt_check check)
@@ -128,6 +145,8 @@ static __rte_noinline void check_failed(struct burst *b, struct rte_mbuf *m, enu
 		trim_to(m, rte_be_to_cpu_16(ipv4_hdr(m)->total_length));
 	else if (check == PKT_IPV6_HOP_LIMIT)
 		trim_to(m, sizeof(struct rte_ipv6_hdr) + rte_be_to_cpu_16(ipv6_hdr(m)->payload_len));
+	else if ((check == PKT_IPV6_SOURCE || check == PKT_IPV6_DESTINATION) && is_nd(m))
+		return punt(b, m, PUNT_ND, b->in_port, 0);
 	else
 		return drop(b, m, DROP_FROM_CHECK(check));
 	punt(b, m, PUNT_ERROR, b->in_port, DROP_FROM_CHECK(check));
@@ -165,22 +184,6 @@ static inline void accept_ipv6(struct burst *b, struct rte_mbuf *m)
 	b->v6.pkts[b->v6.n++] = m;
 }
 
-/* ICMPv6 neighbour discovery (RS, RA, NS, NA, redirect: types 133-137) right after the
- * fixed header. It must reach the slow path before validation: its sources are often
- * link-local and its destinations multicast. */
-static inline bool is_nd(const struct rte_mbuf *m)
-{
-	const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *,
-								 RTE_ETHER_HDR_LEN);
-	uint8_t type;
-
-	if (ip->proto != IPPROTO_ICMPV6 ||
-	    rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + sizeof(*ip) + 1)
-		return false;
-	type = *(const uint8_t *)(ip + 1);
-	return type >= 133 && type <= 137;
-}
-
 /* Frames not for our MAC: ARP broadcasts and IPv6 multicast ND go to the slow path,
  * the rest are dropped. */
 static __rte_noinline void classify_other_l2(struct burst *b, struct rte_mbuf *m, uint16_t in_port,
@@ -214,8 +217,6 @@ static inline void classify(struct burst *b, struct rte_mbuf *m, const struct dp
 	case RTE_BE16(RTE_ETHER_TYPE_IPV4):
 		return accept_ipv4(b, m, in);
 	case RTE_BE16(RTE_ETHER_TYPE_IPV6):
-		if (unlikely(is_nd(m)))
-			return punt(b, m, PUNT_ND, in_port, 0);
 		return accept_ipv6(b, m);
 	case RTE_BE16(RTE_ETHER_TYPE_ARP):
 		return punt(b, m, PUNT_ARP, in_port, 0);

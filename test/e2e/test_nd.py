@@ -43,11 +43,24 @@ def to_host6(dst, hlim=30):
         UDP() / Raw(b"six")
 
 
+def unicast_ns(target, src, dst):
+    """A reachability probe: to the address itself, at our MAC (RFC 4861 7.3.3)."""
+    return Ether(src=HOST6_MAC, dst=LAN_MAC) / IPv6(src=src, dst=dst, hlim=255) / \
+        ICMPv6ND_NS(tgt=target) / ICMPv6NDOptSrcLLAddr(lladdr=HOST6_MAC)
+
+
 def test_ns_for_our_addresses_is_answered(tmp_path):
-    sent = [ns("2001:db8:1::1"), ns(ROUTER_LL, src="fe80::60")]
+    """Multicast to the solicited-node group, and unicast probes from a global source
+    (which pass validation: local traffic) and from a link-local one (which do not)."""
+    sent = [ns("2001:db8:1::1"), ns(ROUTER_LL, src="fe80::60"),
+            unicast_ns("2001:db8:1::1", "2001:db8:1::61", "2001:db8:1::1"),
+            unicast_ns(ROUTER_LL, "fe80::60", ROUTER_LL)]
     r = run_dpfwd(tmp_path, {"lan": sent})
-    assert len(r.out["lan"]) == 2
-    for req, rep in zip(sent, r.out["lan"]):
+    assert len(r.out["lan"]) == 4
+    # Local traffic reaches the slow path after the rest of its burst: match by address.
+    replies = {(p[IPv6].dst, p[ICMPv6ND_NA].tgt): p for p in r.out["lan"]}
+    for req in sent:
+        rep = replies[(req[IPv6].src, req[ICMPv6ND_NS].tgt)]
         assert rep[Ether].dst == HOST6_MAC and rep[Ether].src == LAN_MAC
         assert rep[IPv6].hlim == 255
         assert rep[IPv6].src == req[ICMPv6ND_NS].tgt and rep[IPv6].dst == req[IPv6].src
@@ -55,8 +68,8 @@ def test_ns_for_our_addresses_is_answered(tmp_path):
         assert (a.R, a.S, a.O, a.tgt) == (1, 1, 1, req[ICMPv6ND_NS].tgt)
         assert rep[ICMPv6NDOptDstLLAddr].lladdr == LAN_MAC
         assert cksum_ok(rep)
-    # The global sender is on a connected subnet: learned. The link-local one is not.
-    assert r.stats["slow_path"]["neighbours_learned"] == 1
+    # The global senders are on a connected subnet: learned. The link-local ones are not.
+    assert r.stats["slow_path"]["neighbours_learned"] == 2
 
 
 def test_duplicate_address_detection_is_answered_to_all_nodes(tmp_path):

@@ -5,6 +5,10 @@ dpfwd's net_tap ports. The config has no static neighbours: everything below nee
 dpfwd's ARP and neighbour discovery. The wan port's MTU is 1400 (the far link), the
 hosts' links 1500 on h1's side.
 
+The tap PMD gives the kernel end of each tap the same MAC as dpfwd's port; each host
+gets a MAC of its own here, so a frame dpfwd addresses to the wrong MAC is dropped by
+the host's kernel and a wrong rewrite shows as a failed test.
+
 Needs root, iproute2 and network namespaces; skipped with the reason otherwise.
 """
 import hashlib
@@ -29,11 +33,15 @@ ports:
   - {name: wan, device: net_tap1, mtu: 1400, ipv4: [203.0.113.1/24],
      ipv6: ["2001:db8:ff::1/64"]}
 """
-# host namespace suffix -> (tap iface index, IPv4, IPv6, router IPv4, router IPv6)
+# host namespace suffix -> (tap iface index, IPv4, IPv6, router IPv4, router IPv6, MAC)
 HOSTS = {
-    "h1": (0, "192.168.1.10/24", "2001:db8:1::10/64", "192.168.1.1", "2001:db8:1::1"),
-    "h2": (1, "203.0.113.10/24", "2001:db8:ff::10/64", "203.0.113.1", "2001:db8:ff::1"),
+    "h1": (0, "192.168.1.10/24", "2001:db8:1::10/64", "192.168.1.1", "2001:db8:1::1",
+           "02:00:00:00:01:10"),
+    "h2": (1, "203.0.113.10/24", "2001:db8:ff::10/64", "203.0.113.1", "2001:db8:ff::1",
+           "02:00:00:00:02:10"),
 }
+# More addresses of h2's that only one test talks to, so dpfwd meets them unresolved.
+FRESH = {"h2": ("203.0.113.11/24", "2001:db8:ff::11/64")}
 
 
 def sh(*args, check=True, timeout=60, **kw):
@@ -64,9 +72,11 @@ if SKIP:
 
 
 class Net:
-    def __init__(self, tmp):
+    def __init__(self, tmp, config=CONFIG):
         tag = uuid.uuid4().hex[:6]
         self.tmp = tmp
+        self.config = config
+        self.stats = tmp / "stats.json"
         self.ns = {h: f"dpfwd-{h}-{tag}" for h in HOSTS}
         self.iface = {h: f"dpf{i}{tag}"[:15] for h, (i, *_rest) in HOSTS.items()}
         self.proc = None
@@ -76,8 +86,7 @@ class Net:
 
     def start(self):
         cfg = self.tmp / "dpfwd.yaml"
-        cfg.write_text(CONFIG)
-        self.stats = self.tmp / "stats.json"
+        cfg.write_text(self.config)
         cmd = [str(DPFWD), "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
                "--file-prefix", "dpfwd_netns_" + uuid.uuid4().hex[:8], "-l", "0-1",
                "--log-level", "pmd.net.tap:error"]
@@ -93,31 +102,51 @@ class Net:
             assert self.proc.poll() is None, (self.tmp / "dpfwd.log").read_text()
             assert time.time() < deadline, "dpfwd did not start forwarding"
             time.sleep(0.1)
-        for h, (_i, v4, v6, gw4, gw6) in HOSTS.items():
+        for h, (_i, v4, v6, gw4, gw6, mac) in HOSTS.items():
             ns, dev = self.ns[h], self.iface[h]
             sh("ip", "netns", "add", ns)
             sh("ip", "link", "set", dev, "netns", ns)
-            for knob in ("all", "default"):
+            for knob in ("all", "default", dev):
                 self.run(h, "sysctl", "-qw", f"net.ipv6.conf.{knob}.accept_dad=0")
             self.run(h, "ip", "link", "set", "lo", "up")
+            # Before the link is up, so the link-local address derives from it too.
+            self.run(h, "ip", "link", "set", dev, "address", mac)
             self.run(h, "ip", "link", "set", dev, "up")
-            self.run(h, "ip", "addr", "add", v4, "dev", dev)
-            self.run(h, "ip", "-6", "addr", "add", v6, "dev", dev, "nodad")
+            for addr in (v4, *FRESH.get(h, ())[:1]):
+                self.run(h, "ip", "addr", "add", addr, "dev", dev)
+            for addr in (v6, *FRESH.get(h, ())[1:]):
+                self.run(h, "ip", "-6", "addr", "add", addr, "dev", dev, "nodad")
             self.run(h, "ip", "route", "add", "default", "via", gw4)
             self.run(h, "ip", "-6", "route", "add", "default", "via", gw6)
 
     def stop(self):
         stats = None
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
-        if self.proc:
-            self.log.close()
-            if self.stats.exists():
-                stats = json.loads(self.stats.read_text())
-        for ns in self.ns.values():
-            sh("ip", "netns", "del", ns, check=False)
+        try:
+            if self.proc and self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:  # hung: the exit code check fails
+                    self.proc.kill()
+                    self.proc.wait(timeout=30)
+            if self.proc:
+                self.log.close()
+                if self.stats.exists():
+                    stats = json.loads(self.stats.read_text())
+        finally:
+            for ns in self.ns.values():
+                sh("ip", "netns", "del", ns, check=False)
         return stats
+
+    def check_exit(self, stats):
+        """A clean exit and every packet accounted for."""
+        log = (self.tmp / "dpfwd.log").read_text()
+        assert self.proc.returncode == 0, log
+        assert stats, "no stats JSON written\n" + log
+        t = stats["totals"]
+        assert t["rx_packets"] + t["generated"] == \
+            t["tx_packets"] + t["dropped"] + t["consumed"], log
+        assert stats["mbufs_in_use"] == 0, log
 
 
 @pytest.fixture(scope="module")
@@ -128,11 +157,7 @@ def net(tmp_path_factory):
         yield n
     finally:
         stats = n.stop()
-    # After every test of the module: a clean exit and every packet accounted for.
-    assert n.proc.returncode == 0, (n.tmp / "dpfwd.log").read_text()
-    t = stats["totals"]
-    assert t["rx_packets"] + t["generated"] == t["tx_packets"] + t["dropped"] + t["consumed"]
-    assert stats["mbufs_in_use"] == 0
+    n.check_exit(stats)  # after every test of the module
 
 
 def ping(net, host, addr, count=3):
@@ -190,3 +215,29 @@ def test_tcp_transfer_of_10_mb(net):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# A packet that waited for its next hop's MAC goes out through the slow path, which
+# drops it when it is over the egress MTU: forward_to() in lib/control/control.c counts
+# mtu_exceeded without fragmenting it or answering, unlike the worker path
+# (handle_too_big). Only the first packets to a neighbour are affected.
+HELD_TOO_BIG = pytest.mark.xfail(strict=True, reason="dpfwd drops a held packet over the "
+                                 "egress MTU: no fragments, no ICMP error (forward_to)")
+
+
+@HELD_TOO_BIG
+def test_first_packet_to_an_unresolved_host_over_the_mtu_is_fragmented(net):
+    """1500 bytes without DF to a host dpfwd has not resolved: held, then cut to fit the
+    wan port's 1400 once the host answers (RFC 1812 5.2.6)."""
+    r = net.run("h1", "ping", "-c", "1", "-W", "3", "-s", "1472", "-M", "dont", "203.0.113.11",
+                check=False)
+    assert r.returncode == 0 and " 0% packet loss" in r.stdout, r.stdout + r.stderr
+
+
+@HELD_TOO_BIG
+def test_first_packet_to_an_unresolved_host_over_the_mtu_gets_packet_too_big(net):
+    """1500 bytes of IPv6 to a host dpfwd has not resolved: packet too big with the wan
+    port's MTU (RFC 4443 3.2)."""
+    r = net.run("h1", "ping", "-6", "-c", "1", "-W", "3", "-s", "1452", "2001:db8:ff::11",
+                check=False)
+    assert "Packet too big: mtu=1400" in r.stdout, r.stdout + r.stderr
