@@ -164,14 +164,16 @@ static void handle_error(struct control *c, struct rte_mbuf *m)
 }
 
 /* RFC 791 / RFC 1812 5.2.6: cut an IPv4 packet without DF into fragments that fit. */
-static void fragment_send(struct control *c, struct rte_mbuf *m, const struct nexthop *nh)
+static void fragment_send(struct control *c, struct rte_mbuf *m, uint16_t port,
+			  const struct rte_ether_addr *mac)
 {
+	uint16_t mtu = c->cfg->ports[port].mtu;
 	struct rte_mbuf *frags[64];
 	int n, i;
 
 	pkt_ipv4_ttl_dec(rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN));
 	rte_pktmbuf_adj(m, RTE_ETHER_HDR_LEN);
-	n = rte_ipv4_fragment_copy_nonseg_packet(m, frags, RTE_DIM(frags), nh->mtu, c->pool);
+	n = rte_ipv4_fragment_copy_nonseg_packet(m, frags, RTE_DIM(frags), mtu, c->pool);
 	if (n < 0)
 		return drop(c, m, DROP_MTU_EXCEEDED);
 	for (i = 0; i < n; i++) {
@@ -181,31 +183,40 @@ static void fragment_send(struct control *c, struct rte_mbuf *m, const struct ne
 
 		ip->hdr_checksum = 0; /* the library leaves it to the NIC or to us */
 		ip->hdr_checksum = pkt_ipv4_header_checksum(ip);
-		memcpy(eth, &nh->dst_mac, 2 * RTE_ETHER_ADDR_LEN);
+		eth->dst_addr = *mac;
+		eth->src_addr = c->dp->ports[port].mac;
 		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-		inject(c, frags[i], nh->port);
+		inject(c, frags[i], port);
 	}
 	c->stats.generated += n;
 	c->stats.fragments += n;
 	consume(c, m);
 }
 
-/* Over the egress MTU: fragment (IPv4 without DF), else "fragmentation needed" with the
- * next-hop MTU (RFC 1191) or "packet too big" (RFC 8201, RFC 4443 3.2). */
-static void handle_too_big(struct control *c, struct rte_mbuf *m)
+/* Over PORT's MTU on the way to MAC: fragment (IPv4 without DF), else "fragmentation
+ * needed" with the next-hop MTU (RFC 1191) or "packet too big" (RFC 8201, RFC 4443 3.2). */
+static void too_big(struct control *c, struct rte_mbuf *m, uint16_t port,
+		    const struct rte_ether_addr *mac)
 {
-	const struct nexthop *nh = &c->dp->routes->nh[punt_meta_nh(m)];
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
 								 RTE_ETHER_HDR_LEN);
+	uint16_t mtu = c->cfg->ports[port].mtu;
 
 	if (!is_ipv4(m)) {
-		error_send(c, m, ICMP6_PACKET_TOO_BIG, 0, nh->mtu);
+		error_send(c, m, ICMP6_PACKET_TOO_BIG, 0, mtu);
 		return drop(c, m, DROP_MTU_EXCEEDED);
 	}
 	if (!(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)))
-		return fragment_send(c, m, nh);
-	error_send(c, m, ICMP4_DEST_UNREACH, ICMP4_FRAG_NEEDED, nh->mtu);
+		return fragment_send(c, m, port, mac);
+	error_send(c, m, ICMP4_DEST_UNREACH, ICMP4_FRAG_NEEDED, mtu);
 	drop(c, m, DROP_MTU_EXCEEDED);
+}
+
+static void handle_too_big(struct control *c, struct rte_mbuf *m)
+{
+	const struct nexthop *nh = &c->dp->routes->nh[punt_meta_nh(m)];
+
+	too_big(c, m, nh->port, &nh->dst_mac);
 }
 
 static bool port_has_ipv4(const struct cfg_port *p, uint32_t ip)
@@ -353,7 +364,7 @@ static void forward_to(struct control *c, struct rte_mbuf *m, uint16_t port,
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 
 	if (rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > c->cfg->ports[port].mtu)
-		return drop(c, m, DROP_MTU_EXCEEDED);
+		return too_big(c, m, port, mac); /* held before its size was looked at */
 	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4))
 		pkt_ipv4_ttl_dec((struct rte_ipv4_hdr *)(eth + 1));
 	else
@@ -752,9 +763,18 @@ static void handle_nd(struct control *c, struct rte_mbuf *m)
 		       nd[0] == ND_NS ? ND_OPT_SLLA : ND_OPT_TLLA, &lladdr))
 		return drop(c, m, DROP_ND_INVALID);
 	if (nd[0] == ND_NA) {
+		const struct nexthop *known;
+		struct rte_ether_addr mac;
+
 		who = ip6(target);
-		if (lladdr && port_on_link6(cp, target) &&
-		    (route_neighbour_find(c->dp->routes, &who) || pending_find(c, &who)))
+		known = route_neighbour_find(c->dp->routes, &who);
+		/* RFC 4861 7.2.5: an answer to a unicast probe may leave the address out; it
+		 * still confirms the entry we have. */
+		if (!lladdr && known && known->type == NH_FORWARD) {
+			mac = known->dst_mac;
+			lladdr = &mac;
+		}
+		if (lladdr && port_on_link6(cp, target) && (known || pending_find(c, &who)))
 			neighbour_learn(c, port, &who, lladdr);
 		return consume(c, m);
 	}

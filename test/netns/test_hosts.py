@@ -221,11 +221,6 @@ def test_tcp_transfer_of_10_mb(net):
 # drops it when it is over the egress MTU: forward_to() in lib/control/control.c counts
 # mtu_exceeded without fragmenting it or answering, unlike the worker path
 # (handle_too_big). Only the first packets to a neighbour are affected.
-HELD_TOO_BIG = pytest.mark.xfail(strict=True, reason="dpfwd drops a held packet over the "
-                                 "egress MTU: no fragments, no ICMP error (forward_to)")
-
-
-@HELD_TOO_BIG
 def test_first_packet_to_an_unresolved_host_over_the_mtu_is_fragmented(net):
     """1500 bytes without DF to a host dpfwd has not resolved: held, then cut to fit the
     wan port's 1400 once the host answers (RFC 1812 5.2.6)."""
@@ -234,7 +229,6 @@ def test_first_packet_to_an_unresolved_host_over_the_mtu_is_fragmented(net):
     assert r.returncode == 0 and " 0% packet loss" in r.stdout, r.stdout + r.stderr
 
 
-@HELD_TOO_BIG
 def test_first_packet_to_an_unresolved_host_over_the_mtu_gets_packet_too_big(net):
     """1500 bytes of IPv6 to a host dpfwd has not resolved: packet too big with the wan
     port's MTU (RFC 4443 3.2)."""

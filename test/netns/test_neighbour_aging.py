@@ -11,15 +11,10 @@ from test_hosts import CONFIG, Net, ping
 
 # Linux answers a unicast neighbour solicitation with a solicited advertisement without
 # the target link-layer address option (RFC 4861 7.2.4 allows it); RFC 4861 7.2.5 makes
-# that a confirmation. dpfwd learns only from advertisements that carry the option
-# (handle_nd in lib/control/control.c), so its probes count as unanswered.
-NA_WITHOUT_TLLA = pytest.mark.xfail(strict=True, reason="dpfwd ignores a solicited NA "
-                                    "without target link-layer address: in-use IPv6 "
-                                    "neighbours expire every neighbour_timeout + 3 s")
+# that a confirmation of the entry dpfwd has, which is what keeps IPv6 entries alive.
 
 
-@pytest.mark.parametrize("dst", ["203.0.113.10",
-                                 pytest.param("2001:db8:ff::10", marks=NA_WITHOUT_TLLA)])
+@pytest.mark.parametrize("dst", ["203.0.113.10", "2001:db8:ff::10"])
 def test_neighbours_in_use_stay_resolved_while_they_answer_probes(tmp_path, dst):
     n = Net(tmp_path, CONFIG + "slow_path: {neighbour_timeout: 1}\n")
     try:
