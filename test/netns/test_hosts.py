@@ -217,10 +217,10 @@ def test_tcp_transfer_of_10_mb(net):
         server.wait(timeout=10)
 
 
-# A packet that waited for its next hop's MAC goes out through the slow path, which
-# drops it when it is over the egress MTU: forward_to() in lib/control/control.c counts
-# mtu_exceeded without fragmenting it or answering, unlike the worker path
-# (handle_too_big). Only the first packets to a neighbour are affected.
+# A packet that waited for its next hop's MAC leaves through the slow path, which must
+# treat it like the workers do one over the egress MTU: fragment it (IPv4 without DF)
+# or answer (frag needed / packet too big). 203.0.113.11 and 2001:db8:ff::11 are
+# talked to only here, so their first packet is always held.
 def test_first_packet_to_an_unresolved_host_over_the_mtu_is_fragmented(net):
     """1500 bytes without DF to a host dpfwd has not resolved: held, then cut to fit the
     wan port's 1400 once the host answers (RFC 1812 5.2.6)."""
