@@ -229,26 +229,27 @@ static bool port_has_ipv4(const struct cfg_port *p, uint32_t ip)
 	return false;
 }
 
-static bool port_on_link(const struct cfg_port *p, uint32_t ip)
+/* The port's own address (with its prefix) whose subnet holds IP, or NULL: IP is on
+ * that port's link, and the address is what we speak to it from. */
+static const struct cfg_prefix *port_subnet_of(const struct cfg_port *p, const struct cfg_ip *ip)
 {
-	struct cfg_ip a = { .family = AF_INET, .v4 = ip };
-	unsigned int i;
+	const struct cfg_prefix *addrs = ip->family == AF_INET ? p->ipv4 : p->ipv6;
+	unsigned int n = ip->family == AF_INET ? p->n_ipv4 : p->n_ipv6, i;
 
-	for (i = 0; i < p->n_ipv4; i++)
-		if (cfg_prefix_contains(&p->ipv4[i], &a))
-			return true;
-	return false;
+	for (i = 0; i < n; i++)
+		if (cfg_prefix_contains(&addrs[i], ip))
+			return &addrs[i];
+	return NULL;
 }
 
-/* The port's own address on the subnet of IP: the source of our ARP requests. */
+/* The source of our ARP requests for IP: our address on its subnet, else the first. */
 static uint32_t port_source_for(const struct cfg_port *p, uint32_t ip)
 {
 	struct cfg_ip a = { .family = AF_INET, .v4 = ip };
-	unsigned int i;
+	const struct cfg_prefix *subnet = port_subnet_of(p, &a);
 
-	for (i = 0; i < p->n_ipv4; i++)
-		if (cfg_prefix_contains(&p->ipv4[i], &a))
-			return p->ipv4[i].addr.v4;
+	if (subnet)
+		return subnet->addr.v4;
 	return p->n_ipv4 ? p->ipv4[0].addr.v4 : 0;
 }
 
@@ -484,12 +485,12 @@ static void handle_arp(struct control *c, struct rte_mbuf *m)
 	for_us = port_has_ipv4(cp, tip);
 	/* Merge: update a sender we know (or wait for); add it if the packet is for us.
 	 * A gratuitous ARP (sip == tip) therefore only refreshes existing entries. */
-	if (sip && port_on_link(cp, sip) && !port_has_ipv4(cp, sip) &&
-	    rte_is_unicast_ether_addr(&arp->arp_data.arp_sha)) {
+	if (sip && !port_has_ipv4(cp, sip) && rte_is_unicast_ether_addr(&arp->arp_data.arp_sha)) {
 		struct cfg_ip a = ip4(sip);
 
-		if ((for_us && sip != tip) || route_neighbour_find(c->dp->routes, &a) ||
-		    pending_find(c, &a))
+		if (port_subnet_of(cp, &a) &&
+		    ((for_us && sip != tip) || route_neighbour_find(c->dp->routes, &a) ||
+		     pending_find(c, &a)))
 			neighbour_learn(c, port, &a, &arp->arp_data.arp_sha);
 	}
 	if (!for_us || arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST))
@@ -636,31 +637,18 @@ static bool port_owns_ipv6(struct control *c, uint16_t port, const uint8_t *ip)
 	return !memcmp(ll, ip, 16);
 }
 
-static bool port_on_link6(const struct cfg_port *cp, const uint8_t *ip)
-{
-	struct cfg_ip a = ip6(ip);
-	unsigned int i;
-
-	for (i = 0; i < cp->n_ipv6; i++)
-		if (cfg_prefix_contains(&cp->ipv6[i], &a))
-			return true;
-	return false;
-}
 
 /* Our address to solicit IP from: the one on its subnet, else the link-local. */
 static void port_source6_for(struct control *c, uint16_t port, const uint8_t *ip,
 			     uint8_t out[16])
 {
-	const struct cfg_port *cp = &c->cfg->ports[port];
 	struct cfg_ip a = ip6(ip);
-	unsigned int i;
+	const struct cfg_prefix *subnet = port_subnet_of(&c->cfg->ports[port], &a);
 
-	for (i = 0; i < cp->n_ipv6; i++)
-		if (cfg_prefix_contains(&cp->ipv6[i], &a)) {
-			memcpy(out, cp->ipv6[i].addr.v6, 16);
-			return;
-		}
-	link_local_of(&c->dp->ports[port].mac, out);
+	if (subnet)
+		memcpy(out, subnet->addr.v6, 16);
+	else
+		link_local_of(&c->dp->ports[port].mac, out);
 }
 
 /* An NS or NA with one link-layer address option (ours), hop limit 255 (RFC 4861 7.1). */
@@ -774,7 +762,7 @@ static void handle_nd(struct control *c, struct rte_mbuf *m)
 			mac = known->dst_mac;
 			lladdr = &mac;
 		}
-		if (lladdr && port_on_link6(cp, target) && (known || pending_find(c, &who)))
+		if (lladdr && port_subnet_of(cp, &who) && (known || pending_find(c, &who)))
 			neighbour_learn(c, port, &who, lladdr);
 		return consume(c, m);
 	}
@@ -782,7 +770,7 @@ static void handle_nd(struct control *c, struct rte_mbuf *m)
 		return consume(c, m);
 	dad = !memcmp(ip->src_addr, unspecified, 16);
 	who = ip6(ip->src_addr);
-	if (!dad && lladdr && port_on_link6(cp, ip->src_addr))
+	if (!dad && lladdr && port_subnet_of(cp, &who))
 		neighbour_learn(c, port, &who, lladdr);
 	/* A duplicate address check gets its answer on all-nodes, unsolicited. */
 	nd_send(c, port, ND_NA, ND_NA_ROUTER | ND_NA_OVERRIDE | (dad ? 0 : ND_NA_SOLICITED),
