@@ -11,11 +11,6 @@
 #include "control.h"
 #include "dataplane.h"
 
-#define DPFWD_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_##level, dpfwd_logtype, "dpfwd: " fmt "\n", ##__VA_ARGS__)
-
-extern int dpfwd_logtype;
-
 /*
  * Find each configured device and its MAC, plan queues, create workers and the mbuf
  * pool; no port is touched yet. On a config problem (unknown device) prints

@@ -27,8 +27,6 @@
 #include "control.h"
 #include "dpfwd.h"
 
-RTE_LOG_REGISTER(dpfwd_logtype, dpfwd, INFO);
-
 struct options {
 	const char *config;
 	const char *stats_json;
@@ -36,11 +34,16 @@ struct options {
 	bool check;
 };
 
-static volatile sig_atomic_t quit_signal;
+static volatile sig_atomic_t quit_signal, reload_signal;
 
 static void on_signal(int sig)
 {
 	quit_signal = sig;
+}
+
+static void on_sighup(int sig)
+{
+	reload_signal = sig;
 }
 
 static void usage(FILE *out)
@@ -155,6 +158,12 @@ static void control_loop(const struct dataplane *dp, struct control *ctl,
 	while (!quit_signal) {
 		usleep(100);
 		control_poll(ctl);
+		if (reload_signal) {
+			char err[CFG_ERR_MAX];
+
+			reload_signal = 0;
+			control_reload(ctl, err, sizeof(err)); /* logs either way */
+		}
 		now = rte_rdtsc();
 		/* Reading the workers' counters pulls their cache lines: every 10 ms only. */
 		if (!opt->idle_exit_ms || now - last_check < hz / 100)
@@ -194,7 +203,7 @@ static void workers_launch(struct dataplane *dp)
 				      dp->workers[i]->lcore_id);
 }
 
-static int run(const struct config *cfg, const struct options *opt)
+static int run(struct config *cfg, const struct options *opt)
 {
 	static struct dataplane dp;
 	struct rte_ether_addr macs[CFG_MAX_PORTS];
@@ -226,6 +235,7 @@ static int run(const struct config *cfg, const struct options *opt)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_sighup);
 	DPFWD_LOG(INFO, "forwarding with %u worker(s) on %u port(s)", dp.n_workers, dp.n_ports);
 	start = rte_rdtsc();
 	workers_launch(&dp);
@@ -259,6 +269,7 @@ out:
 	route_table_free(dp.routes);
 	for (i = 0; i < dp.n_workers; i++)
 		rte_free(dp.workers[i]);
+	rte_free(dp.qsbr);
 	rte_mempool_free(pool);
 	return rc;
 }

@@ -175,11 +175,17 @@ static int workers_create(struct dataplane *dp, unsigned int n_workers)
 		if (!w)
 			return -1;
 		w->dp = dp;
+		w->id = i;
 		w->lcore_id = lcore;
 		w->txq = i;
 		dp->workers[i++] = w;
 	}
 	dp->n_workers = i;
+	/* Reloads wait on the workers' quiescent states before freeing old tables. */
+	dp->qsbr = rte_zmalloc("qsbr", rte_rcu_qsbr_get_memsize(RTE_MAX(i, 1u)),
+			       RTE_CACHE_LINE_SIZE);
+	if (!dp->qsbr || rte_rcu_qsbr_init(dp->qsbr, RTE_MAX(i, 1u)) != 0)
+		return -1;
 	return 0;
 }
 

@@ -1014,6 +1014,7 @@ int config_load_string(const char *name, const char *yaml, size_t len, struct co
 		config_free(cfg);
 		return -1;
 	}
+	config_sha256(yaml, len, cfg->sha256);
 	return 0;
 }
 

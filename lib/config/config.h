@@ -90,6 +90,7 @@ struct cfg_slow_path {
 
 struct config {
 	char path[512];
+	uint8_t sha256[32]; /* of the file's bytes */
 	unsigned int n_ports;
 	struct cfg_port ports[CFG_MAX_PORTS];
 	unsigned int n_neighbours;
@@ -111,6 +112,9 @@ int config_load_string(const char *name, const char *yaml, size_t len, struct co
 		       char *err, size_t err_len);
 
 void config_free(struct config *cfg);
+
+/* SHA-256 of LEN bytes at DATA (what sha256sum prints, in binary). */
+void config_sha256(const void *data, size_t len, uint8_t out[32]);
 
 /* Index of the port named NAME, or -1. */
 int config_port_index(const struct config *cfg, const char *name);

@@ -16,33 +16,7 @@
 
 #include <rte_ip_frag.h>
 
-#include "control.h"
-#include "icmp.h"
-
-#define PENDING_MAX 256 /* neighbours being resolved at once */
-
-/* A neighbour being resolved: requests sent so far and the packets waiting. */
-struct pending {
-	struct cfg_ip ip; /* family 0: free slot */
-	uint16_t port;
-	uint8_t tries;
-	uint8_t n_held;
-	uint64_t next_tsc; /* when to ask again, or give up */
-	struct rte_mbuf *held[CONTROL_HOLD_MAX];
-};
-
-struct control {
-	struct dataplane *dp;
-	const struct config *cfg;
-	struct rte_mempool *pool;
-	struct control_stats stats;
-	struct worker_stats counters; /* drops, summed with the workers' */
-	uint64_t arp_interval_tsc;
-	uint64_t reachable_tsc; /* slow_path.neighbour_timeout */
-	uint64_t last_aging_tsc;
-	struct icmp_bucket icmp_bucket;
-	struct pending pending[PENDING_MAX];
-};
+#include "control_internal.h"
 
 static void drop(struct control *c, struct rte_mbuf *m, enum drop_reason reason)
 {
@@ -114,7 +88,7 @@ static void handle_nd(struct control *c, struct rte_mbuf *m);
 /* Whether M's destination is one of our addresses (the FIB's local host routes). */
 static bool is_for_us(struct control *c, const struct rte_mbuf *m, bool v4)
 {
-	const struct route_table *rt = c->dp->routes;
+	const struct route_table *rt = c->rt;
 	uint64_t value = 0;
 
 	if (v4) {
@@ -214,7 +188,7 @@ static void too_big(struct control *c, struct rte_mbuf *m, uint16_t port,
 
 static void handle_too_big(struct control *c, struct rte_mbuf *m)
 {
-	const struct nexthop *nh = &c->dp->routes->nh[punt_meta_nh(m)];
+	const struct nexthop *nh = &c->rt->nh[punt_meta_nh(m)];
 
 	too_big(c, m, nh->port, &nh->dst_mac);
 }
@@ -408,7 +382,7 @@ static void neighbour_learn(struct control *c, uint16_t port, const struct cfg_i
 {
 	struct pending *p = pending_find(c, ip);
 
-	if (route_neighbour_learn(c->dp->routes, ip, port, mac) > 0)
+	if (route_neighbour_learn(c->rt, ip, port, mac) > 0)
 		c->stats.neighbours_learned++;
 	if (p)
 		pending_release(c, p, mac);
@@ -418,7 +392,7 @@ static void neighbour_learn(struct control *c, uint16_t port, const struct cfg_i
 static const struct rte_ether_addr *resolved_mac(struct control *c, uint32_t nh_idx,
 						const struct cfg_ip *ip)
 {
-	const struct route_table *rt = c->dp->routes;
+	const struct route_table *rt = c->rt;
 	const struct nexthop *nh = &rt->nh[nh_idx];
 
 	if (__atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) == NH_FORWARD)
@@ -430,7 +404,7 @@ static const struct rte_ether_addr *resolved_mac(struct control *c, uint32_t nh_
 /* A packet whose next hop has no MAC yet: hold it and ask (RFC 1812 3.3.2). */
 static void handle_resolve(struct control *c, struct rte_mbuf *m)
 {
-	const struct route_table *rt = c->dp->routes;
+	const struct route_table *rt = c->rt;
 	uint32_t nh_idx = punt_meta_nh(m);
 	const struct nexthop *nh = &rt->nh[nh_idx];
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -489,7 +463,7 @@ static void handle_arp(struct control *c, struct rte_mbuf *m)
 		struct cfg_ip a = ip4(sip);
 
 		if (port_subnet_of(cp, &a) &&
-		    ((for_us && sip != tip) || route_neighbour_find(c->dp->routes, &a) ||
+		    ((for_us && sip != tip) || route_neighbour_find(c->rt, &a) ||
 		     pending_find(c, &a)))
 			neighbour_learn(c, port, &a, &arp->arp_data.arp_sha);
 	}
@@ -755,7 +729,7 @@ static void handle_nd(struct control *c, struct rte_mbuf *m)
 		struct rte_ether_addr mac;
 
 		who = ip6(target);
-		known = route_neighbour_find(c->dp->routes, &who);
+		known = route_neighbour_find(c->rt, &who);
 		/* RFC 4861 7.2.5: an answer to a unicast probe may leave the address out; it
 		 * still confirms the entry we have. */
 		if (!lladdr && known && known->type == NH_FORWARD) {
@@ -782,7 +756,7 @@ static void handle_nd(struct control *c, struct rte_mbuf *m)
 	consume(c, m);
 }
 
-static void handle(struct control *c, struct rte_mbuf *m)
+void control_punt_handle(struct control *c, struct rte_mbuf *m)
 {
 	switch (punt_meta_kind(m)) {
 	case PUNT_ARP:
@@ -806,7 +780,7 @@ static void handle(struct control *c, struct rte_mbuf *m)
  * next packet for them starts a fresh resolution. Static entries never age. */
 static void neighbours_age(struct control *c, uint64_t now)
 {
-	struct route_table *rt = c->dp->routes;
+	struct route_table *rt = c->rt;
 	uint32_t i;
 
 	for (i = 0; i < rt->n_nh; i++) {
@@ -851,7 +825,7 @@ static void timers_run(struct control *c, uint64_t now)
 	}
 }
 
-static unsigned int punts_handle(struct control *c)
+unsigned int control_punts_handle(struct control *c)
 {
 	struct rte_mbuf *pkts[64];
 	unsigned int w, n, i, total = 0;
@@ -860,7 +834,7 @@ static unsigned int punts_handle(struct control *c)
 		n = rte_ring_sc_dequeue_burst(c->dp->workers[w]->punt, (void **)pkts, RTE_DIM(pkts),
 					      NULL);
 		for (i = 0; i < n; i++)
-			handle(c, pkts[i]);
+			control_punt_handle(c, pkts[i]);
 		total += n;
 	}
 	return total;
@@ -868,15 +842,17 @@ static unsigned int punts_handle(struct control *c)
 
 void control_poll(struct control *c)
 {
-	punts_handle(c);
+	control_punts_handle(c);
 	timers_run(c, rte_rdtsc());
+	control_calls_serve(c);
 }
 
 void control_drain(struct control *c)
 {
 	unsigned int i;
 
-	while (punts_handle(c))
+	control_calls_close(c);
+	while (control_punts_handle(c))
 		;
 	for (i = 0; i < PENDING_MAX; i++)
 		if (c->pending[i].ip.family)
@@ -888,7 +864,15 @@ const struct control_stats *control_stats_get(const struct control *c)
 	return &c->stats;
 }
 
-struct control *control_create(struct dataplane *dp, const struct config *cfg,
+void control_apply_settings(struct control *c)
+{
+	const struct cfg_slow_path *sp = &c->cfg->slow_path;
+
+	c->reachable_tsc = rte_get_tsc_hz() * sp->neighbour_timeout;
+	icmp_bucket_init(&c->icmp_bucket, sp->icmp_rate, sp->icmp_burst);
+}
+
+struct control *control_create(struct dataplane *dp, struct config *cfg,
 			       struct rte_mempool *pool)
 {
 	struct control *c = rte_zmalloc("control", sizeof(*c), RTE_CACHE_LINE_SIZE);
@@ -899,10 +883,15 @@ struct control *control_create(struct dataplane *dp, const struct config *cfg,
 		return NULL;
 	c->dp = dp;
 	c->cfg = cfg;
+	c->rt = dp->routes;
 	c->pool = pool;
 	c->arp_interval_tsc = rte_get_tsc_hz() * CONTROL_ARP_INTERVAL_MS / 1000;
-	c->reachable_tsc = rte_get_tsc_hz() * cfg->slow_path.neighbour_timeout;
-	icmp_bucket_init(&c->icmp_bucket, cfg->slow_path.icmp_rate, cfg->slow_path.icmp_burst);
+	control_apply_settings(c);
+	if (control_calls_init(c)) {
+		rte_free(c);
+		return NULL;
+	}
+	control_info_loaded(c);
 	for (i = 0; i < dp->n_workers; i++) {
 		struct worker *w = dp->workers[i];
 
@@ -942,5 +931,6 @@ void control_free(struct control *c)
 		c->dp->workers[i]->punt = c->dp->workers[i]->inject = NULL;
 	}
 	c->dp->extra_stats = NULL;
+	control_calls_destroy(c);
 	rte_free(c);
 }

@@ -14,11 +14,18 @@
 #define DPFWD_CONTROL_H
 
 #include <stdint.h>
+#include <time.h>
 
+#include <rte_log.h>
 #include <rte_mempool.h>
 
 #include "config.h"
 #include "dataplane.h"
+
+/* dpfwd's rte_log type ("dpfwd"), for the program and its libraries. */
+extern int dpfwd_logtype;
+#define DPFWD_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, dpfwd_logtype, "dpfwd: " fmt "\n", ##__VA_ARGS__)
 
 #define CONTROL_RING_SIZE 1024
 #define CONTROL_HOLD_MAX 8        /* packets held per unresolved neighbour */
@@ -32,12 +39,21 @@ struct control_stats {
 	uint64_t arp_requests, arp_replies, echo_replies, neighbours_learned;
 	uint64_t icmp_errors, icmp_rate_limited, fragments;
 	uint64_t neighbour_solicitations, neighbour_adverts, neighbours_expired;
+	uint64_t reloads, reload_failures;
+};
+
+/* The configuration running now. */
+struct control_config_info {
+	char sha256[65];      /* of the file's bytes, as sha256sum prints it */
+	uint64_t generation;  /* 1 for the file loaded at start, + 1 per good reload */
+	time_t loaded_at;     /* when this generation was published */
+	char last_error[CFG_ERR_MAX]; /* why the last refused reload was refused */
 };
 
 struct control;
 
 /* Rings for every worker of DP; call before the workers start. NULL on failure. */
-struct control *control_create(struct dataplane *dp, const struct config *cfg,
+struct control *control_create(struct dataplane *dp, struct config *cfg,
 			       struct rte_mempool *pool);
 
 /* Handle what the workers punted and run due timers. Call often. */
@@ -48,6 +64,29 @@ void control_poll(struct control *c);
 void control_drain(struct control *c);
 
 const struct control_stats *control_stats_get(const struct control *c);
+
+/*
+ * Control thread: re-read the config file and, if it is good and needs no restart,
+ * swap routes, static neighbours and slow-path settings without pausing the workers.
+ * Returns 0, or -1 with "FILE:LINE:COLUMN: message" in ERR and the running config
+ * unchanged. Logged either way.
+ */
+int control_reload(struct control *c, char *err, size_t len);
+
+/*
+ * Run FN(C, ARG) on the control thread and return its result. For other threads
+ * (telemetry, metrics) that need the control thread's state: it is the only writer
+ * of tables, neighbours and the config, so what FN reads is consistent. Blocks until
+ * the control thread has run FN (within one control_poll); returns -ENOTCONN once
+ * the control thread has stopped serving (shutdown).
+ */
+int control_call(struct control *c, int (*fn)(struct control *c, void *arg), void *arg);
+
+/* For functions run by control_call, and for the control thread itself. */
+struct dataplane *control_dataplane(const struct control *c);
+const struct config *control_config(const struct control *c);
+const struct route_table *control_routes(const struct control *c);
+const struct control_config_info *control_config_info(const struct control *c);
 
 void control_free(struct control *c);
 

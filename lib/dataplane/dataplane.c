@@ -78,6 +78,7 @@ static inline void punt(struct burst *b, struct rte_mbuf *m, enum punt_kind kind
 			uint16_t in_port, uint32_t nh)
 {
 	punt_meta_set(m, kind, in_port, nh);
+	punt_meta_set_generation(m, b->rt->generation);
 	b->punt[b->n_punt++] = m;
 }
 
@@ -484,6 +485,8 @@ int dataplane_worker_main(void *arg)
 	struct dataplane *dp = w->dp;
 	struct rte_mbuf *pkts[DP_MAX_BURST];
 
+	rte_rcu_qsbr_thread_register(dp->qsbr, w->id);
+	rte_rcu_qsbr_thread_online(dp->qsbr, w->id);
 	while (!dp->stop) {
 		/* One table set per loop: a reload publishes a new pointer, and this worker
 		 * sees either the old set or the new one, never a mix. */
@@ -506,12 +509,17 @@ int dataplane_worker_main(void *arg)
 		if (unlikely(!rte_ring_empty(w->inject)))
 			inject_drain(w);
 		flush_all(w);
+		/* Done with this loop's table set: a reload may free it once every worker
+		 * has said so. */
+		rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
 		w->stats.loops++;
 		if (busy) {
 			w->stats.busy_loops++;
 			w->stats.busy_cycles += rte_rdtsc() - start;
 		}
 	}
+	rte_rcu_qsbr_thread_offline(dp->qsbr, w->id);
+	rte_rcu_qsbr_thread_unregister(dp->qsbr, w->id);
 	while (inject_drain(w)) /* the slow path's last packets */
 		;
 	flush_all(w);

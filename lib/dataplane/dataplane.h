@@ -13,6 +13,7 @@
 #include <rte_common.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
 
 #include "pkt.h"
 #include "route.h"
@@ -101,6 +102,7 @@ struct dataplane;
 
 struct worker {
 	struct dataplane *dp;
+	unsigned int id;   /* 0 .. n_workers - 1, also its RCU thread id */
 	unsigned int lcore_id;
 	uint16_t txq; /* this worker's TX queue, the same number on every port */
 	unsigned int n_rxq;
@@ -147,12 +149,25 @@ static inline uint32_t punt_meta_nh(const struct rte_mbuf *m)
 	return m->hash.usr & 0xffffff;
 }
 
+/* The generation of the route table a punted packet's next hop index belongs to
+ * (the second word of the hash union, free once the packet is ours). */
+static inline void punt_meta_set_generation(struct rte_mbuf *m, uint32_t generation)
+{
+	m->hash.fdir.hi = generation;
+}
+
+static inline uint32_t punt_meta_generation(const struct rte_mbuf *m)
+{
+	return m->hash.fdir.hi;
+}
+
 struct dataplane {
 	unsigned int n_ports;
 	struct dp_port ports[DP_MAX_PORTS];
 	uint16_t burst;    /* TX buffers flush at this many packets */
 	uint16_t rx_burst; /* at least 4: vector RX paths round down to a multiple of 4 */
-	struct route_table *routes; /* read once per burst by workers */
+	struct route_table *routes; /* read once per loop by workers; a reload replaces it */
+	struct rte_rcu_qsbr *qsbr;  /* workers report a quiescent state once per loop */
 	struct worker_stats *extra_stats; /* the control thread's drops, summed in */
 	volatile bool rx_stop; /* shutting down: receive no more, keep transmitting */
 	volatile bool stop;

@@ -469,3 +469,30 @@ int route_neighbour_learn(struct route_table *rt, const struct cfg_ip *ip, unsig
 	}
 	return changed;
 }
+
+int route_neighbours_carry(struct route_table *to, const struct route_table *from,
+			   const struct config *cfg)
+{
+	uint32_t i, a;
+	int n = 0;
+
+	for (i = 0; i < from->n_nh; i++) {
+		const struct nexthop_meta *meta = &from->nh_meta[i];
+		const struct nexthop *nh = &from->nh[i];
+		const struct cfg_port *port = &cfg->ports[nh->port];
+		bool on_link = false;
+
+		if (!meta->learned || nh->type != NH_FORWARD || nh->port >= cfg->n_ports)
+			continue;
+		for (a = 0; a < port->n_ipv4 + port->n_ipv6 && !on_link; a++)
+			on_link = cfg_prefix_contains(a < port->n_ipv4 ? &port->ipv4[a]
+								: &port->ipv6[a - port->n_ipv4],
+						     &meta->ip);
+		if (!on_link)
+			continue;
+		if (route_neighbour_learn(to, &meta->ip, nh->port, &nh->dst_mac) < 0)
+			return -1;
+		n++;
+	}
+	return n;
+}

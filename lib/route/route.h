@@ -70,6 +70,7 @@ struct route_table {
 	struct rte_hash *neigh6; /* 16-byte IPv6 -> next-hop index */
 	uint16_t port_mtu[CFG_MAX_PORTS];
 	struct rte_ether_addr port_mac[CFG_MAX_PORTS];
+	uint32_t generation; /* the config generation it was built from; tags punts */
 };
 
 /*
@@ -96,6 +97,12 @@ int route_neighbour_learn(struct route_table *rt, const struct cfg_ip *ip, unsig
 /* Control thread only: IP stopped answering. Its neighbour entry and the gateways
  * through it turn NH_UNRESOLVED, so that traffic for it is resolved afresh. */
 void route_neighbour_expire(struct route_table *rt, const struct cfg_ip *ip);
+
+/* Control thread only, before TO is published: copy FROM's learned neighbours whose
+ * port in CFG (TO's config) still has a subnet holding them, so that a reload does not
+ * make every next hop resolve afresh. Returns how many, or -1 when TO is full. */
+int route_neighbours_carry(struct route_table *to, const struct route_table *from,
+			   const struct config *cfg);
 
 /* Control thread only: the neighbour entry for IP, or NULL. */
 const struct nexthop *route_neighbour_find(const struct route_table *rt, const struct cfg_ip *ip);

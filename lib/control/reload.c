@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Reload: re-read the config file and swap routes and static neighbours as one unit
+ * while the workers keep forwarding (publish, then reclaim; ARCHITECTURE.md).
+ *
+ *   1. load and validate the whole file; refuse what needs a restart;
+ *   2. build a complete new table set, carrying over the neighbours learned so far;
+ *   3. publish it with one atomic store: each worker picks it up at its next loop;
+ *   4. wait until every worker has passed a quiescent state (RCU QSBR): none can still
+ *      hold the old set;
+ *   5. handle what the workers punted with the old set (its next-hop indices mean
+ *      something only there), then free it.
+ * Nothing is changed until step 3, so a refused file leaves everything as it was.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_lcore.h>
+#include <rte_ring.h>
+
+#include "control_internal.h"
+
+RTE_LOG_REGISTER(dpfwd_logtype, dpfwd, INFO);
+
+void control_info_loaded(struct control *c)
+{
+	unsigned int i;
+
+	c->info.generation++;
+	c->info.loaded_at = time(NULL);
+	for (i = 0; i < 32; i++)
+		snprintf(&c->info.sha256[2 * i], 3, "%02x", c->cfg->sha256[i]);
+	c->rt->generation = (uint32_t)c->info.generation;
+}
+
+static int refuse_at(char *err, size_t len, const char *path, const struct cfg_loc *loc,
+		     const char *what, const char *name)
+{
+	snprintf(err, len, "%s:%d:%d: %s '%s' changed: restart dpfwd to apply this change",
+		 path, loc->line, loc->column, what, name);
+	return -1;
+}
+
+/* Ports are bound to devices and queues at start; only their addresses may change. */
+static int restart_needed(const struct config *run, const struct config *next, char *err,
+			  size_t len)
+{
+	static const struct cfg_loc top = { 1, 1 };
+	unsigned int i;
+
+	if (next->n_ports != run->n_ports) {
+		snprintf(err, len,
+			 "%s:1:1: ports added or removed (%u now, %u running): restart dpfwd "
+			 "to apply this change", next->path, next->n_ports, run->n_ports);
+		return -1;
+	}
+	for (i = 0; i < run->n_ports; i++) {
+		const struct cfg_port *a = &run->ports[i], *b = &next->ports[i];
+
+		if (strcmp(a->name, b->name))
+			return refuse_at(err, len, next->path, &b->loc, "port name of", a->name);
+		if (strcmp(a->device, b->device))
+			return refuse_at(err, len, next->path, &b->device_loc, "device of port",
+					 a->name);
+		if (a->has_mac != b->has_mac || memcmp(a->mac, b->mac, sizeof(a->mac)))
+			return refuse_at(err, len, next->path, &b->loc, "mac of port", a->name);
+		if (a->mtu != b->mtu)
+			return refuse_at(err, len, next->path, &b->loc, "mtu of port", a->name);
+	}
+	if (memcmp(&run->dataplane, &next->dataplane, sizeof(run->dataplane)))
+		return refuse_at(err, len, next->path, &top, "section", "dataplane");
+	return 0;
+}
+
+/* Punts whose next hop index belongs to the old table set are handled with it; the
+ * other kinds carry no index and are handled with the new one. */
+static void punts_handle_old(struct control *c, struct route_table *old)
+{
+	struct route_table *cur = c->rt;
+	unsigned int w, n;
+	struct rte_mbuf *m;
+
+	for (w = 0; w < c->dp->n_workers; w++) {
+		/* What is in the ring now includes every punt made with the old set. */
+		for (n = rte_ring_count(c->dp->workers[w]->punt); n; n--) {
+			if (rte_ring_sc_dequeue(c->dp->workers[w]->punt, (void **)&m))
+				break;
+			if (punt_meta_generation(m) == old->generation)
+				c->rt = old;
+			control_punt_handle(c, m);
+			c->rt = cur;
+		}
+	}
+}
+
+int control_reload(struct control *c, char *err, size_t len)
+{
+	struct rte_ether_addr macs[CFG_MAX_PORTS];
+	struct route_table *next_rt, *old;
+	struct config next, retired;
+	char msg[CFG_ERR_MAX];
+	unsigned int i;
+
+	if (config_load(c->cfg->path, &next, err, len))
+		goto refused;
+	if (restart_needed(c->cfg, &next, err, len))
+		goto refused_free;
+	for (i = 0; i < c->dp->n_ports; i++)
+		macs[i] = c->dp->ports[i].mac;
+	next_rt = route_table_build(&next, macs, (int)rte_socket_id(), msg, sizeof(msg));
+	if (!next_rt) {
+		snprintf(err, len, "%s: %s", next.path, msg);
+		goto refused_free;
+	}
+	if (route_neighbours_carry(next_rt, c->rt, &next) < 0) {
+		snprintf(err, len, "%s: no room for the learned neighbours", next.path);
+		route_table_free(next_rt);
+		goto refused_free;
+	}
+	next_rt->generation = (uint32_t)c->info.generation + 1;
+
+	old = c->rt;
+	retired = *c->cfg;
+	*c->cfg = next;
+	c->rt = next_rt;
+	__atomic_store_n(&c->dp->routes, next_rt, __ATOMIC_RELEASE);
+	rte_rcu_qsbr_synchronize(c->dp->qsbr, RTE_QSBR_THRID_INVALID);
+	punts_handle_old(c, old);
+	route_table_free(old);
+	config_free(&retired);
+
+	control_apply_settings(c);
+	control_info_loaded(c);
+	c->info.last_error[0] = '\0';
+	c->stats.reloads++;
+	DPFWD_LOG(NOTICE, "reloaded %s: generation %" PRIu64 ", %u routes, sha256 %s",
+		  c->cfg->path, c->info.generation, c->cfg->n_routes, c->info.sha256);
+	return 0;
+
+refused_free:
+	config_free(&next);
+refused:
+	snprintf(c->info.last_error, sizeof(c->info.last_error), "%s", err);
+	c->stats.reload_failures++;
+	DPFWD_LOG(ERR, "reload refused, generation %" PRIu64 " keeps running: %s",
+		  c->info.generation, err);
+	return -1;
+}
