@@ -8,7 +8,10 @@ as transmitted.
 """
 import json
 import os
+import re
+import signal
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -77,9 +80,10 @@ class Result:
         return {k: v for k, v in self.stats["drops"].items() if v}
 
 
-def eal_args(tmp, vdevs, lcores="0-1"):
-    args = ["--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--log-level", "pmd.net.pcap:error",
-            "--file-prefix", "dpfwd_test_" + uuid.uuid4().hex[:12]]
+def eal_args(tmp, vdevs, lcores="0-1", prefix=None, memory_mb=512):
+    prefix = prefix or "dpfwd_test_" + uuid.uuid4().hex[:12]
+    args = ["--no-huge", "-m", str(memory_mb), "--no-pci", "--no-shconf",
+            "--log-level", "pmd.net.pcap:error", "--file-prefix", prefix]
     args += ["--lcores", lcores] if "@" in lcores or "(" in lcores else ["-l", lcores]
     for v in vdevs:
         args += ["--vdev", v]
@@ -101,6 +105,109 @@ def run_config_only(tmp, config_text, extra_app_args=(), vdev_ports=2, lcores="0
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
+def pcap_vdevs(tmp, inputs, ports, queues=1, infinite=False):
+    """One net_pcap vdev per port name: RX from the port's input packets (dealt over
+    QUEUES files; replayed forever with INFINITE), TX into out_<name>_<q>.pcap."""
+    vdevs = []
+    for i, name in enumerate(ports):
+        pkts = list(inputs.get(name, []))
+        args = [f"net_pcap{i}"]
+        for q in range(queues):
+            rx = tmp / f"in_{name}_{q}.pcap"
+            wrpcap(str(rx), pkts[q::queues])
+            args.append(f"rx_pcap={rx}")
+        # net_pcap's infinite replay of an empty file takes a burst of mbufs from the
+        # pool on every poll and never gives them back (DPDK 22.11): only replay data.
+        if infinite and pkts:
+            args.append("infinite_rx=1")
+        for q in range(queues):
+            args.append(f"tx_pcap={tmp / f'out_{name}_{q}.pcap'}")
+        vdevs.append(",".join(args))
+    return vdevs
+
+
+def read_outputs(tmp, ports, queues=1):
+    outputs = {}
+    for name in ports:
+        pkts = []
+        for q in range(queues):
+            path = tmp / f"out_{name}_{q}.pcap"
+            if path.exists() and path.stat().st_size > 0:
+                with PcapReader(str(path)) as r:
+                    pkts += list(r)
+        outputs[name] = pkts
+    return outputs
+
+
+class Running:
+    """dpfwd in the background: talk to it (telemetry, signals), then stop() it."""
+
+    def __init__(self, tmp, proc, prefix, cfg, ports, queues, inputs, stdout, stderr):
+        self.tmp, self.proc, self.prefix, self.cfg = tmp, proc, prefix, cfg
+        self.ports, self.queues, self.inputs = ports, queues, inputs
+        self._stdout, self._stderr = stdout, stderr
+
+    @property
+    def telemetry_socket(self):
+        return Path("/var/run/dpdk") / self.prefix / "dpdk_telemetry.v2"
+
+    def log(self):
+        return self._stdout.read_text() + self._stderr.read_text()
+
+    def wait_log(self, pattern, timeout=20, count=1):
+        """Wait until PATTERN (a regex) has appeared COUNT times in the output."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(re.findall(pattern, self.log())) >= count:
+                return
+            assert self.proc.poll() is None, f"dpfwd exited:\n{self.log()}"
+            time.sleep(0.02)
+        raise AssertionError(f"no {pattern!r} x{count} in dpfwd's output:\n{self.log()}")
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, check=True, timeout=60):
+        """SIGTERM, wait, and return a Result (conservation checked with CHECK)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=timeout)
+        stats_path = self.tmp / "stats.json"
+        assert rc == 0, f"dpfwd failed ({rc}):\n{self.log()}"
+        stats = json.loads(stats_path.read_text())
+        result = Result(rc, self._stdout.read_text(), self._stderr.read_text(), stats,
+                        read_outputs(self.tmp, self.ports, self.queues), self.tmp)
+        if check:
+            check_conservation(result, self.inputs)
+        return result
+
+
+def start_dpfwd(tmp, inputs=None, config_text=TWO_PORT_CONFIG, ports=("lan", "wan"),
+                lcores="0-1", queues=1, infinite=False, extra_args=(), memory_mb=512):
+    """Start dpfwd on pcap ports and return once it forwards. With INFINITE the inputs
+    replay forever (conservation then cannot compare against the packets sent)."""
+    tmp = Path(tmp)
+    tmp.mkdir(parents=True, exist_ok=True)
+    cfg = tmp / "dpfwd.yaml"
+    cfg.write_text(config_text)
+    inputs = inputs or {}
+    prefix = "dpfwd_test_" + uuid.uuid4().hex[:12]
+    vdevs = pcap_vdevs(tmp, inputs, ports, queues, infinite)
+    cmd = [str(DPFWD)] + eal_args(tmp, vdevs, lcores, prefix, memory_mb) + [
+        "--", "-c", str(cfg), "--stats-json", str(tmp / "stats.json")] + list(extra_args)
+    stdout, stderr = tmp / "dpfwd.stdout", tmp / "dpfwd.stderr"
+    proc = subprocess.Popen(cmd, stdout=stdout.open("w"), stderr=stderr.open("w"),
+                            stdin=subprocess.DEVNULL)
+    run = Running(tmp, proc, prefix, cfg, ports, queues, None if infinite else inputs,
+                  stdout, stderr)
+    try:
+        run.wait_log("forwarding with")
+    except AssertionError:
+        proc.kill()
+        raise
+    return run
+
+
 def run_dpfwd(tmp, inputs, config_text=TWO_PORT_CONFIG, ports=("lan", "wan"), lcores="0-1",
               queues=1, idle_ms=300, timeout=120, check=True):
     """Feed INPUTS (port name -> list of packets) to dpfwd and return a Result.
@@ -113,43 +220,27 @@ def run_dpfwd(tmp, inputs, config_text=TWO_PORT_CONFIG, ports=("lan", "wan"), lc
     tmp.mkdir(parents=True, exist_ok=True)
     cfg = tmp / "dpfwd.yaml"
     cfg.write_text(config_text)
-    vdevs = []
-    for i, name in enumerate(ports):
-        pkts = list(inputs.get(name, []))
-        args = [f"net_pcap{i}"]
-        for q in range(queues):
-            rx = tmp / f"in_{name}_{q}.pcap"
-            wrpcap(str(rx), pkts[q::queues])
-            args.append(f"rx_pcap={rx}")
-        for q in range(queues):
-            args.append(f"tx_pcap={tmp / f'out_{name}_{q}.pcap'}")
-        vdevs.append(",".join(args))
+    vdevs = pcap_vdevs(tmp, inputs, ports, queues)
     stats_path = tmp / "stats.json"
     cmd = [str(DPFWD)] + eal_args(tmp, vdevs, lcores) + [
         "--", "-c", str(cfg), "--idle-exit", str(idle_ms), "--stats-json", str(stats_path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"dpfwd failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     stats = json.loads(stats_path.read_text())
-    outputs = {}
-    for name in ports:
-        pkts = []
-        for q in range(queues):
-            path = tmp / f"out_{name}_{q}.pcap"
-            if path.exists() and path.stat().st_size > 0:
-                with PcapReader(str(path)) as r:
-                    pkts += list(r)
-        outputs[name] = pkts
-    result = Result(proc.returncode, proc.stdout, proc.stderr, stats, outputs, tmp)
+    result = Result(proc.returncode, proc.stdout, proc.stderr, stats,
+                    read_outputs(tmp, ports, queues), tmp)
     if check:
         check_conservation(result, inputs)
     return result
 
 
 def check_conservation(result, inputs):
+    """INPUTS None: the packets sent are not known (infinite replay)."""
     s = result.stats
-    sent_in = sum(len(v) for v in inputs.values())
     t = s["totals"]
-    assert t["rx_packets"] == sent_in, f"dpfwd received {t['rx_packets']} of {sent_in}"
+    if inputs is not None:
+        sent_in = sum(len(v) for v in inputs.values())
+        assert t["rx_packets"] == sent_in, f"dpfwd received {t['rx_packets']} of {sent_in}"
     # Every packet in (received, or made by the slow path) left exactly one way.
     assert t["rx_packets"] + t["generated"] == \
         t["tx_packets"] + t["dropped"] + t["consumed"], f"conservation broken: {t}"
