@@ -238,6 +238,7 @@ static int run(struct config *cfg, const struct options *opt)
 	signal(SIGHUP, on_sighup);
 	DPFWD_LOG(INFO, "forwarding with %u worker(s) on %u port(s)", dp.n_workers, dp.n_ports);
 	start = rte_rdtsc();
+	dp.start_tsc = start;
 	workers_launch(&dp);
 	control_loop(&dp, ctl, opt);
 	workers_stop(&dp, ctl);

@@ -308,6 +308,25 @@ static bool prefix_equal(const struct cfg_prefix *a, const struct cfg_prefix *b)
 	return a->len == b->len && ip_equal(&a->addr, &b->addr);
 }
 
+/* A prefix with its host bits cleared. */
+struct cfg_prefix cfg_prefix_network(const struct cfg_prefix *p)
+{
+	struct cfg_prefix net = *p;
+	unsigned int i;
+
+	if (p->addr.family == AF_INET) {
+		net.addr.v4 = p->len ? p->addr.v4 & ~(UINT32_MAX >> p->len) : 0;
+		return net;
+	}
+	for (i = 0; i < 16; i++) {
+		unsigned int bits = p->len > i * 8 ? p->len - i * 8 : 0;
+
+		if (bits < 8)
+			net.addr.v6[i] &= (uint8_t)(0xff00 >> bits);
+	}
+	return net;
+}
+
 bool cfg_prefix_contains(const struct cfg_prefix *prefix, const struct cfg_ip *addr)
 {
 	struct cfg_ip a = *addr, net = prefix->addr;

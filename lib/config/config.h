@@ -119,6 +119,9 @@ void config_sha256(const void *data, size_t len, uint8_t out[32]);
 /* Index of the port named NAME, or -1. */
 int config_port_index(const struct config *cfg, const char *name);
 
+/* PREFIX with its host bits cleared (192.0.2.1/24 -> 192.0.2.0/24). */
+struct cfg_prefix cfg_prefix_network(const struct cfg_prefix *p);
+
 /* True if ADDR lies inside PREFIX (same family, first LEN bits equal). */
 bool cfg_prefix_contains(const struct cfg_prefix *prefix, const struct cfg_ip *addr);
 

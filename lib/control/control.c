@@ -892,6 +892,7 @@ struct control *control_create(struct dataplane *dp, struct config *cfg,
 		return NULL;
 	}
 	control_info_loaded(c);
+	control_telemetry_register(c);
 	for (i = 0; i < dp->n_workers; i++) {
 		struct worker *w = dp->workers[i];
 
@@ -916,6 +917,8 @@ void control_free(struct control *c)
 
 	if (!c)
 		return;
+	control_calls_close(c); /* first: a telemetry command waiting on us returns */
+	control_telemetry_unregister();
 	for (i = 0; i < c->dp->n_workers; i++) {
 		struct rte_mbuf *m;
 

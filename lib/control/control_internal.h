@@ -60,6 +60,11 @@ void control_calls_destroy(struct control *c);
 /* Record c->cfg as loaded now: generation + 1, time, hash. */
 void control_info_loaded(struct control *c);
 
+/* /dpfwd/ telemetry commands served by C (telemetry.c); unregister after
+ * control_calls_close(). */
+void control_telemetry_register(struct control *c);
+void control_telemetry_unregister(void);
+
 /* Handle one punted packet with c->rt and c->cfg. */
 void control_punt_handle(struct control *c, struct rte_mbuf *m);
 

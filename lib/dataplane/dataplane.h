@@ -171,6 +171,7 @@ struct dataplane {
 	struct worker_stats *extra_stats; /* the control thread's drops, summed in */
 	volatile bool rx_stop; /* shutting down: receive no more, keep transmitting */
 	volatile bool stop;
+	uint64_t start_tsc; /* when the workers were launched */
 	unsigned int n_workers;
 	struct worker *workers[RTE_MAX_LCORE];
 };

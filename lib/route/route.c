@@ -85,25 +85,6 @@ static int fib_add(struct build *b, const struct cfg_prefix *p, uint64_t value)
 	return rc < 0 ? fail(b, "adding a route to the FIB", rc) : 0;
 }
 
-/* A prefix with its host bits cleared. */
-static struct cfg_prefix prefix_network(const struct cfg_prefix *p)
-{
-	struct cfg_prefix net = *p;
-	unsigned int i;
-
-	if (p->addr.family == AF_INET) {
-		net.addr.v4 = p->len ? p->addr.v4 & ~(UINT32_MAX >> p->len) : 0;
-		return net;
-	}
-	for (i = 0; i < 16; i++) {
-		unsigned int bits = p->len > i * 8 ? p->len - i * 8 : 0;
-
-		if (bits < 8)
-			net.addr.v6[i] &= (uint8_t)(0xff00 >> bits);
-	}
-	return net;
-}
-
 static struct cfg_prefix host_prefix(const struct cfg_ip *ip)
 {
 	struct cfg_prefix p = { .addr = *ip, .len = ip->family == AF_INET ? 32 : 128 };
@@ -200,7 +181,7 @@ static int fill_tables(struct build *b)
 
 		b->nh_connected[p] = nh_add(b, NH_CONNECTED, p, NULL);
 		for (i = 0; i < port->n_ipv4 + port->n_ipv6; i++) {
-			net = prefix_network(i < port->n_ipv4 ? &port->ipv4[i]
+			net = cfg_prefix_network(i < port->n_ipv4 ? &port->ipv4[i]
 							      : &port->ipv6[i - port->n_ipv4]);
 			if (fib_add(b, &net, b->nh_connected[p]))
 				return -1;

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -105,9 +106,10 @@ def run_config_only(tmp, config_text, extra_app_args=(), vdev_ports=2, lcores="0
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
-def pcap_vdevs(tmp, inputs, ports, queues=1, infinite=False):
+def pcap_vdevs(tmp, inputs, ports, queues=1, infinite=False, capture_tx=True):
     """One net_pcap vdev per port name: RX from the port's input packets (dealt over
-    QUEUES files; replayed forever with INFINITE), TX into out_<name>_<q>.pcap."""
+    QUEUES files; replayed forever with INFINITE), TX into out_<name>_<q>.pcap (with
+    CAPTURE_TX; without, the PMD discards what dpfwd sends)."""
     vdevs = []
     for i, name in enumerate(ports):
         pkts = list(inputs.get(name, []))
@@ -120,15 +122,15 @@ def pcap_vdevs(tmp, inputs, ports, queues=1, infinite=False):
         # pool on every poll and never gives them back (DPDK 22.11): only replay data.
         if infinite and pkts:
             args.append("infinite_rx=1")
-        for q in range(queues):
+        for q in range(queues if capture_tx else 0):
             args.append(f"tx_pcap={tmp / f'out_{name}_{q}.pcap'}")
         vdevs.append(",".join(args))
     return vdevs
 
 
-def read_outputs(tmp, ports, queues=1):
+def read_outputs(tmp, ports, queues=1, capture_tx=True):
     outputs = {}
-    for name in ports:
+    for name in ports if capture_tx else ():
         pkts = []
         for q in range(queues):
             path = tmp / f"out_{name}_{q}.pcap"
@@ -142,10 +144,24 @@ def read_outputs(tmp, ports, queues=1):
 class Running:
     """dpfwd in the background: talk to it (telemetry, signals), then stop() it."""
 
-    def __init__(self, tmp, proc, prefix, cfg, ports, queues, inputs, stdout, stderr):
+    def __init__(self, tmp, proc, prefix, cfg, ports, queues, inputs, stdout, stderr,
+                 capture_tx):
         self.tmp, self.proc, self.prefix, self.cfg = tmp, proc, prefix, cfg
         self.ports, self.queues, self.inputs = ports, queues, inputs
         self._stdout, self._stderr = stdout, stderr
+        self.capture_tx = capture_tx
+        self._sock = None
+
+    def telemetry(self, cmd):
+        """Send CMD ("/dpfwd/stats", "/dpfwd/routes,50") on DPDK's telemetry socket
+        and return the reply's value (None when the command failed)."""
+        if self._sock is None:
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            self._sock.connect(str(self.telemetry_socket))
+            json.loads(self._sock.recv(16384))  # the greeting: version, pid
+        self._sock.send(cmd.encode())
+        reply = json.loads(self._sock.recv(65536))
+        return reply[cmd.split(",")[0]]
 
     @property
     def telemetry_socket(self):
@@ -169,6 +185,9 @@ class Running:
 
     def stop(self, check=True, timeout=60):
         """SIGTERM, wait, and return a Result (conservation checked with CHECK)."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         rc = self.proc.wait(timeout=timeout)
@@ -176,14 +195,16 @@ class Running:
         assert rc == 0, f"dpfwd failed ({rc}):\n{self.log()}"
         stats = json.loads(stats_path.read_text())
         result = Result(rc, self._stdout.read_text(), self._stderr.read_text(), stats,
-                        read_outputs(self.tmp, self.ports, self.queues), self.tmp)
+                        read_outputs(self.tmp, self.ports, self.queues, self.capture_tx),
+                        self.tmp)
         if check:
             check_conservation(result, self.inputs)
         return result
 
 
 def start_dpfwd(tmp, inputs=None, config_text=TWO_PORT_CONFIG, ports=("lan", "wan"),
-                lcores="0-1", queues=1, infinite=False, extra_args=(), memory_mb=512):
+                lcores="0-1", queues=1, infinite=False, extra_args=(), memory_mb=512,
+                capture_tx=True):
     """Start dpfwd on pcap ports and return once it forwards. With INFINITE the inputs
     replay forever (conservation then cannot compare against the packets sent)."""
     tmp = Path(tmp)
@@ -192,14 +213,14 @@ def start_dpfwd(tmp, inputs=None, config_text=TWO_PORT_CONFIG, ports=("lan", "wa
     cfg.write_text(config_text)
     inputs = inputs or {}
     prefix = "dpfwd_test_" + uuid.uuid4().hex[:12]
-    vdevs = pcap_vdevs(tmp, inputs, ports, queues, infinite)
+    vdevs = pcap_vdevs(tmp, inputs, ports, queues, infinite, capture_tx)
     cmd = [str(DPFWD)] + eal_args(tmp, vdevs, lcores, prefix, memory_mb) + [
         "--", "-c", str(cfg), "--stats-json", str(tmp / "stats.json")] + list(extra_args)
     stdout, stderr = tmp / "dpfwd.stdout", tmp / "dpfwd.stderr"
     proc = subprocess.Popen(cmd, stdout=stdout.open("w"), stderr=stderr.open("w"),
                             stdin=subprocess.DEVNULL)
     run = Running(tmp, proc, prefix, cfg, ports, queues, None if infinite else inputs,
-                  stdout, stderr)
+                  stdout, stderr, capture_tx)
     try:
         run.wait_log("forwarding with")
     except AssertionError:
