@@ -689,6 +689,52 @@ static void test_short_err_buffer(void **state)
 	assert_string_equal(err, "t.yaml:");
 }
 
+static void hex(const uint8_t *d, char *out)
+{
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* FIPS 180-4 examples, and lengths around the padding boundary (55/56/64 bytes). */
+static void test_sha256(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *want;
+	} cases[] = {
+		{ "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+		{ "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+		{ "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb" },
+	};
+	uint8_t d[32];
+	char got[65];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_sha256(cases[i].in, strlen(cases[i].in), d);
+		hex(d, got);
+		assert_string_equal(got, cases[i].want);
+	}
+}
+
+/* The loaded config carries the hash of the file's bytes. */
+static void test_loaded_sha256(void **state)
+{
+	static const char yaml[] = "ports: [{name: a, device: d}]\n";
+	struct config cfg;
+	char err[CFG_ERR_MAX], got[65], want[65];
+	uint8_t d[32];
+
+	assert_int_equal(config_load_string("t.yaml", yaml, strlen(yaml), &cfg, err, sizeof(err)), 0);
+	config_sha256(yaml, strlen(yaml), d);
+	hex(cfg.sha256, got);
+	hex(d, want);
+	assert_string_equal(got, want);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -717,6 +763,8 @@ int main(void)
 		cmocka_unit_test(test_err_route_action),
 		cmocka_unit_test(test_failed_load_is_empty),
 		cmocka_unit_test(test_short_err_buffer),
+		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_loaded_sha256),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
