@@ -844,6 +844,7 @@ void control_poll(struct control *c)
 {
 	control_punts_handle(c);
 	timers_run(c, rte_rdtsc());
+	control_capture_poll(c);
 	control_calls_serve(c);
 }
 
@@ -852,6 +853,7 @@ void control_drain(struct control *c)
 	unsigned int i;
 
 	control_calls_close(c);
+	control_capture_stop(c);
 	while (control_punts_handle(c))
 		;
 	for (i = 0; i < PENDING_MAX; i++)
@@ -902,12 +904,16 @@ struct control *control_create(struct dataplane *dp, struct config *cfg,
 		snprintf(name, sizeof(name), "inject%u", i);
 		w->inject = rte_ring_create(name, CONTROL_RING_SIZE, rte_socket_id(),
 					    RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (!w->punt || !w->inject) {
+		snprintf(name, sizeof(name), "capture%u", i);
+		w->capture = rte_ring_create(name, CONTROL_RING_SIZE, rte_socket_id(),
+					     RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (!w->punt || !w->inject || !w->capture) {
 			control_free(c);
 			return NULL;
 		}
 	}
 	dp->extra_stats = &c->counters;
+	dp->capture.port = -1;
 	return c;
 }
 
@@ -919,6 +925,7 @@ void control_free(struct control *c)
 		return;
 	control_calls_close(c); /* first: a telemetry command waiting on us returns */
 	control_telemetry_unregister();
+	control_capture_free(c);
 	for (i = 0; i < c->dp->n_workers; i++) {
 		struct rte_mbuf *m;
 
@@ -931,7 +938,9 @@ void control_free(struct control *c)
 			drop(c, m, DROP_TX_FULL);
 		rte_ring_free(c->dp->workers[i]->punt);
 		rte_ring_free(c->dp->workers[i]->inject);
+		rte_ring_free(c->dp->workers[i]->capture);
 		c->dp->workers[i]->punt = c->dp->workers[i]->inject = NULL;
+		c->dp->workers[i]->capture = NULL;
 	}
 	c->dp->extra_stats = NULL;
 	control_calls_destroy(c);

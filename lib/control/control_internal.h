@@ -32,6 +32,17 @@ struct control_call_slot {
 	bool closed;   /* the control thread serves no more calls */
 };
 
+/* The live capture the control thread writes out (capture.c). */
+struct control_capture {
+	struct rte_pcapng *pcapng; /* NULL: none running */
+	unsigned int port;
+	uint64_t count;   /* stop after this many packets; 0: until stopped */
+	uint64_t written; /* packets in the file */
+	uint64_t dropped; /* copies the rings had no room for (once stopped) */
+	uint64_t dropped_before;
+	char path[512];
+};
+
 struct control {
 	struct dataplane *dp;
 	struct config *cfg;     /* the running config; a reload swaps its contents */
@@ -46,7 +57,17 @@ struct control {
 	struct icmp_bucket icmp_bucket;
 	struct pending pending[PENDING_MAX];
 	struct control_call_slot call;
+	struct control_capture capture;
 };
+
+/* Live capture (capture.c). Start: PORT's packets into PATH (pcapng), COUNT of them
+ * (0: until stopped); -1 and a message in ERR if that cannot be. */
+int control_capture_start(struct control *c, unsigned int port, uint64_t count,
+			  const char *path, char *err, size_t len);
+void control_capture_stop(struct control *c);
+void control_capture_poll(struct control *c);
+void control_capture_free(struct control *c);
+uint64_t capture_dropped_total(const struct control *c);
 
 /* Settings derived from the config (timers, ICMP bucket): at start and on reload. */
 void control_apply_settings(struct control *c);

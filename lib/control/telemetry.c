@@ -392,6 +392,63 @@ static int do_reload(struct control *c, void *arg)
 	return 0;
 }
 
+/* ---- /dpfwd/capture, /dpfwd/capture_start, /dpfwd/capture_stop ---- */
+
+static int fill_capture(struct control *c, void *arg)
+{
+	struct rte_tel_data *d = ((struct tel_request *)arg)->d;
+	const struct control_capture *cap = &c->capture;
+	bool running = cap->pcapng != NULL;
+
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "running", running);
+	if (!cap->path[0])
+		return 0;
+	rte_tel_data_add_dict_string(d, "port", c->cfg->ports[cap->port].name);
+	add_message(d, "file", short_message(cap->path, cap->path));
+	rte_tel_data_add_dict_u64(d, "count", cap->count);
+	rte_tel_data_add_dict_u64(d, "written", cap->written);
+	rte_tel_data_add_dict_u64(d, "not_captured",
+				  running ? capture_dropped_total(c) - cap->dropped_before
+					  : cap->dropped);
+	return 0;
+}
+
+/* "PORT,COUNT,FILE": COUNT 0 captures until /dpfwd/capture_stop. */
+static int do_capture_start(struct control *c, void *arg)
+{
+	struct tel_request *req = arg;
+	char name[CFG_NAME_MAX], err[CFG_ERR_MAX] = "usage: PORT,COUNT,FILE";
+	const char *p = req->params ? req->params : "", *comma = strchr(p, ',');
+	unsigned long long count = 0;
+	char *end = NULL;
+	int port = -1, rc = -1;
+
+	if (comma && (size_t)(comma - p) < sizeof(name)) {
+		snprintf(name, sizeof(name), "%.*s", (int)(comma - p), p);
+		count = strtoull(comma + 1, &end, 10);
+		port = config_port_index(c->cfg, name);
+		if (port < 0)
+			snprintf(err, sizeof(err), "no port named '%s'", name);
+	}
+	if (port >= 0 && end && *end == ',' && end[1] == '/' && end != comma + 1)
+		rc = control_capture_start(c, (unsigned int)port, count, end + 1, err,
+					   sizeof(err));
+	else if (port >= 0)
+		snprintf(err, sizeof(err), "usage: PORT,COUNT,FILE with an absolute FILE");
+	rte_tel_data_start_dict(req->d);
+	rte_tel_data_add_dict_int(req->d, "ok", rc == 0);
+	if (rc)
+		add_message(req->d, "error", err);
+	return 0;
+}
+
+static int do_capture_stop(struct control *c, void *arg)
+{
+	control_capture_stop(c);
+	return fill_capture(c, arg);
+}
+
 /* ---- registration ---- */
 
 static int tel_run(int (*fn)(struct control *, void *), const char *params,
@@ -419,6 +476,9 @@ TEL_COMMAND(routes, fill_routes)
 TEL_COMMAND(neighbours, fill_neighbours)
 TEL_COMMAND(config, fill_config)
 TEL_COMMAND(reload, do_reload)
+TEL_COMMAND(capture, fill_capture)
+TEL_COMMAND(capture_start, do_capture_start)
+TEL_COMMAND(capture_stop, do_capture_stop)
 
 void control_telemetry_register(struct control *c)
 {
@@ -443,6 +503,12 @@ void control_telemetry_register(struct control *c)
 				   "Loaded file, sha256, generation, reloads");
 	rte_telemetry_register_cmd("/dpfwd/reload", tel_reload,
 				   "Re-read the config file; ok, generation, error");
+	rte_telemetry_register_cmd("/dpfwd/capture", tel_capture,
+				   "The live capture: running, port, file, written");
+	rte_telemetry_register_cmd("/dpfwd/capture_start", tel_capture_start,
+				   "Capture a port into a pcapng file. Parameters: PORT,COUNT,FILE");
+	rte_telemetry_register_cmd("/dpfwd/capture_stop", tel_capture_stop,
+				   "Stop the live capture; its final status");
 }
 
 /* After the control thread stopped serving (control_calls_close): a command that

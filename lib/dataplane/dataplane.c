@@ -9,6 +9,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_hash_crc.h>
+#include <rte_pcapng.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
@@ -269,12 +270,44 @@ static inline uint32_t flow_hash_ipv6(const struct rte_mbuf *m)
 	return h;
 }
 
+/* Copies of PKTS for the live capture; a copy that finds no room is counted, and the
+ * packets themselves go on untouched. */
+static __rte_noinline void capture_copy(struct worker *w, uint16_t port, uint16_t queue,
+					struct rte_mbuf *const *pkts, uint16_t n,
+					enum rte_pcapng_direction dir)
+{
+	const struct dp_capture *cap = &w->dp->capture;
+	struct rte_mbuf *copies[DP_MAX_BURST];
+	uint64_t now = rte_get_tsc_cycles();
+	uint16_t i, n_copies = 0;
+	unsigned int queued;
+
+	for (i = 0; i < n; i++) {
+		copies[n_copies] = rte_pcapng_copy(w->dp->ports[port].port_id, queue, pkts[i],
+						   cap->pool, cap->snaplen, now, dir);
+		if (copies[n_copies])
+			n_copies++;
+	}
+	queued = rte_ring_sp_enqueue_burst(w->capture, (void **)copies, n_copies, NULL);
+	w->stats.captured += queued;
+	w->stats.capture_dropped += n - queued;
+	if (queued < n_copies)
+		rte_pktmbuf_free_bulk(&copies[queued], n_copies - queued);
+}
+
+static inline bool capturing(const struct worker *w, uint16_t port)
+{
+	return unlikely(__atomic_load_n(&w->dp->capture.port, __ATOMIC_ACQUIRE) == port);
+}
+
 static inline void tx_flush(struct worker *w, uint16_t port)
 {
 	struct tx_buffer *buf = &w->tx[port];
 	struct port_counters *pc = &w->stats.port[port];
 	uint16_t sent, i;
 
+	if (capturing(w, port))
+		capture_copy(w, port, w->txq, buf->pkts, buf->n, RTE_PCAPNG_DIRECTION_OUT);
 	sent = rte_eth_tx_burst(w->dp->ports[port].port_id, w->txq, buf->pkts, buf->n);
 	if (unlikely(sent < buf->n)) {
 		for (i = sent; i < buf->n; i++)
@@ -439,6 +472,8 @@ static __rte_noinline void process_burst(struct worker *w, const struct route_ta
 	b.n_punt = 0;
 	b.v4.n = 0;
 	b.v6.n = 0;
+	if (capturing(w, q->port))
+		capture_copy(w, q->port, q->queue, pkts, n, RTE_PCAPNG_DIRECTION_IN);
 	for (i = 0; i < RTE_MIN(n, PREFETCH_AHEAD); i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {
@@ -546,6 +581,8 @@ void dataplane_stats_sum(const struct dataplane *dp, struct worker_stats *sum)
 			sum->port[j].tx_bytes += s->port[j].tx_bytes;
 		}
 		sum->punted += s->punted;
+		sum->captured += s->captured;
+		sum->capture_dropped += s->capture_dropped;
 		sum->loops += s->loops;
 		sum->busy_loops += s->busy_loops;
 		sum->busy_cycles += s->busy_cycles;

@@ -76,6 +76,7 @@ struct port_counters {
 struct worker_stats {
 	uint64_t drops[DROP_REASON_COUNT];
 	uint64_t punted; /* handed to the control thread */
+	uint64_t captured, capture_dropped; /* copies for a live capture (not packets) */
 	struct port_counters port[DP_MAX_PORTS];
 	uint64_t loops, busy_loops;
 	uint64_t busy_cycles; /* TSC cycles spent on bursts that carried packets */
@@ -109,6 +110,7 @@ struct worker {
 	struct dp_rxq rxq[DP_MAX_RXQ_PER_WORKER];
 	struct rte_ring *punt;   /* to the control thread: ARP, local, unresolved */
 	struct rte_ring *inject; /* from the control thread: packets to transmit */
+	struct rte_ring *capture; /* to the control thread: copies for a live capture */
 	volatile bool rx_stopped; /* saw dp->rx_stop: punts nothing more */
 	struct worker_stats stats;
 	struct tx_buffer tx[DP_MAX_PORTS];
@@ -161,6 +163,14 @@ static inline uint32_t punt_meta_generation(const struct rte_mbuf *m)
 	return m->hash.fdir.hi;
 }
 
+/* A live capture: while port is a config port index, workers copy what it receives
+ * and sends (rte_pcapng_copy) into their capture ring. */
+struct dp_capture {
+	int port; /* -1: no capture; read by workers once per burst */
+	uint32_t snaplen;
+	struct rte_mempool *pool; /* the copies: never the forwarding pool */
+};
+
 struct dataplane {
 	unsigned int n_ports;
 	struct dp_port ports[DP_MAX_PORTS];
@@ -169,6 +179,7 @@ struct dataplane {
 	struct route_table *routes; /* read once per loop by workers; a reload replaces it */
 	struct rte_rcu_qsbr *qsbr;  /* workers report a quiescent state once per loop */
 	struct worker_stats *extra_stats; /* the control thread's drops, summed in */
+	struct dp_capture capture;
 	volatile bool rx_stop; /* shutting down: receive no more, keep transmitting */
 	volatile bool stop;
 	uint64_t start_tsc; /* when the workers were launched */
