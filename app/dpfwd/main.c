@@ -23,6 +23,7 @@
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_pause.h>
+#include <rte_pdump.h>
 
 #include "control.h"
 #include "dpfwd.h"
@@ -300,7 +301,13 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
+	/* Lets Debian's dpdk-dumpcap (a secondary process) attach; that needs DPDK's
+	 * multi-process support, which --no-shconf / --in-memory rule out. */
+	if (rte_pdump_init() != 0)
+		DPFWD_LOG(INFO, "dpdk-dumpcap cannot attach (%s): use dpfwdctl capture",
+			  rte_strerror(rte_errno));
 	rc = run(&cfg, &opt);
+	rte_pdump_uninit();
 	config_free(&cfg);
 	rte_eal_cleanup();
 	return rc;

@@ -81,10 +81,13 @@ class Result:
         return {k: v for k, v in self.stats["drops"].items() if v}
 
 
-def eal_args(tmp, vdevs, lcores="0-1", prefix=None, memory_mb=512):
+def eal_args(tmp, vdevs, lcores="0-1", prefix=None, memory_mb=512, hugepages=False):
+    """HUGEPAGES: run as a primary process on 2 MB pages, which secondaries (such as
+    dpdk-dumpcap) can attach to; the default is 4 kB pages and no shared config."""
     prefix = prefix or "dpfwd_test_" + uuid.uuid4().hex[:12]
-    args = ["--no-huge", "-m", str(memory_mb), "--no-pci", "--no-shconf",
-            "--log-level", "pmd.net.pcap:error", "--file-prefix", prefix]
+    args = [] if hugepages else ["--no-huge", "--no-shconf"]
+    args += ["-m", str(memory_mb), "--no-pci",
+             "--log-level", "pmd.net.pcap:error", "--file-prefix", prefix]
     args += ["--lcores", lcores] if "@" in lcores or "(" in lcores else ["-l", lcores]
     for v in vdevs:
         args += ["--vdev", v]
@@ -204,7 +207,7 @@ class Running:
 
 def start_dpfwd(tmp, inputs=None, config_text=TWO_PORT_CONFIG, ports=("lan", "wan"),
                 lcores="0-1", queues=1, infinite=False, extra_args=(), memory_mb=512,
-                capture_tx=True):
+                capture_tx=True, hugepages=False):
     """Start dpfwd on pcap ports and return once it forwards. With INFINITE the inputs
     replay forever (conservation then cannot compare against the packets sent)."""
     tmp = Path(tmp)
@@ -214,7 +217,7 @@ def start_dpfwd(tmp, inputs=None, config_text=TWO_PORT_CONFIG, ports=("lan", "wa
     inputs = inputs or {}
     prefix = "dpfwd_test_" + uuid.uuid4().hex[:12]
     vdevs = pcap_vdevs(tmp, inputs, ports, queues, infinite, capture_tx)
-    cmd = [str(DPFWD)] + eal_args(tmp, vdevs, lcores, prefix, memory_mb) + [
+    cmd = [str(DPFWD)] + eal_args(tmp, vdevs, lcores, prefix, memory_mb, hugepages) + [
         "--", "-c", str(cfg), "--stats-json", str(tmp / "stats.json")] + list(extra_args)
     stdout, stderr = tmp / "dpfwd.stdout", tmp / "dpfwd.stderr"
     proc = subprocess.Popen(cmd, stdout=stdout.open("w"), stderr=stderr.open("w"),
