@@ -5,7 +5,7 @@
 #
 # Environment: BENCH_WARMUP (s, default 1), BENCH_WINDOW (s, default 4),
 #              BENCH_ROUNDS (default 3), BENCH_CEILING (default 1),
-#              BENCH_QUIET_BUDGET (s, default 60).
+#              BENCH_QUIET_BUDGET (s, default 60), BENCH_RELOADS (default 100; 0: none).
 # Output: the table on stdout and in build/bench/results.txt; every run's log, rate
 # and stats JSON in build/bench/.
 #
@@ -250,6 +250,40 @@ run_testpmd() {
 		-- --forward-mode=io --auto-start --stats-period 3600 --total-num-mbufs 16383
 }
 
+# run_reload SCENARIO: dpfwd forwarding at full rate while its config is reloaded
+# BENCH_RELOADS times (test/bench/reload_under_load.py); then its stats JSON must show
+# nothing dropped and every packet accounted for (dpfwd itself exits 1 otherwise).
+run_reload() {
+	local scen=$1 prefix="bench_reload_${1}_$$" base=$OUT/dpfwd-reload-$1 pid rc=0
+	local cfg=$OUT/traffic/dpfwd-reload.yaml
+	cp "$OUT/traffic/dpfwd.yaml" "$cfg"
+	PREFIXES+=("$prefix")
+	wait_quiet
+	# shellcheck disable=SC2046
+	"$DPFWD" -l "$CTL_CPU,$FWD_CPU" $(eal_common "$scen" "$prefix") \
+		-- -c "$cfg" --stats-json "$base.stats.json" >"$base.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	taskset -c "$CTL_CPU" $PY test/bench/reload_under_load.py "$prefix" "$cfg" \
+		--reloads "${BENCH_RELOADS:-100}" --warmup "$WARMUP" >"$base.json" || rc=1
+	kill -INT "$pid" 2>/dev/null || true
+	wait "$pid" || rc=1
+	rm -rf "/var/run/dpdk/$prefix"
+	[ $rc = 0 ] || { tail -n 15 "$base.log" >&2; return 1; }
+	$PY - "$base.json" "$base.stats.json" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+s = json.load(open(sys.argv[2]))
+t = s["totals"]
+dropped = {k: v for k, v in s["drops"].items() if v}
+print(f"reload under load ({sys.argv[1].split('-')[-1][:-5]}): {r['reloads']} reloads "
+      f"({r['refused']} refused) in {r['seconds']} s while forwarding {r['tx_mpps']} Mpps; "
+      f"received {t['rx_packets']} = sent {t['tx_packets']} + dropped {t['dropped']} "
+      f"{dropped or ''}")
+sys.exit(1 if r["refused"] or t["dropped"] or t["rx_packets"] != t["tx_packets"] else 0)
+PYEOF
+}
+
 # --- main --------------------------------------------------------------------------------
 setup_hugepages
 DPFWD_OK=1
@@ -290,6 +324,11 @@ done
 
 # --- 5. the table ----------------------------------------------------------------------
 $PY test/bench/bench_report.py "$OUT" "$ROUNDS" "$WARMUP" "$WINDOW" | tee "$OUT/results.txt"
+if [ $DPFWD_OK = 1 ] && [ "${BENCH_RELOADS:-100}" -gt 0 ]; then
+	log "dpfwd, v4, reloading its config ${BENCH_RELOADS:-100} times at full rate"
+	run_reload v4 | tee -a "$OUT/results.txt"
+	[ "${PIPESTATUS[0]}" = 0 ] || FAILED=1
+fi
 [ "$QUIET_WAITED" = 0 ] || log "waited ${QUIET_WAITED}s in all for other load to pass"
 
 if [ $DPFWD_OK = 0 ]; then
