@@ -7,7 +7,7 @@ pkgs="dpdk dpdk-dev libdpdk-dev libyaml-dev libpcap-dev meson ninja-build pkg-co
       python3 python3-scapy"
 # Tests: unit and end-to-end, and the real-host suite's hosts (test/netns).
 [ "${1:-}" = "--tests" ] && pkgs="$pkgs python3-pytest libcmocka-dev iproute2 iputils-ping
-      iputils-tracepath traceroute curl"
+      iputils-tracepath traceroute curl systemd"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
