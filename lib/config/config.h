@@ -88,6 +88,66 @@ struct cfg_slow_path {
 	uint32_t icmp_burst;        /* token bucket depth, default 50 */
 };
 
+/* ---- nat: (see lib/nat) ---- */
+
+/* RFC 4787 section 5: which outside endpoints may send through a mapping. */
+enum cfg_nat_filtering {
+	CFG_NAT_FILTER_ADDRESS = 0,      /* "address-dependent" (the default) */
+	CFG_NAT_FILTER_ENDPOINT,         /* "endpoint-independent" */
+	CFG_NAT_FILTER_ADDRESS_AND_PORT, /* "address-and-port-dependent" */
+};
+
+/* NAPT: sources in FROM leaving through port OUT get an address of the pool
+ * [pool_first, pool_last] and a port of [port_first, port_last]. */
+struct cfg_snat {
+	struct cfg_prefix from; /* IPv4, host bits cleared */
+	unsigned int out;       /* index into config.ports */
+	uint32_t pool_first, pool_last; /* host order, first <= last */
+	uint16_t port_first, port_last; /* 1..65535, first <= last */
+	struct cfg_loc loc;
+};
+
+/* Port forward: PROTO traffic to MATCH_IP:MATCH_PORT goes to TO_IP:TO_PORT. */
+struct cfg_dnat {
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t match_ip, to_ip; /* host order */
+	uint16_t match_port, to_port;
+	struct cfg_loc loc;
+};
+
+/* 1:1, both directions, all protocols. */
+struct cfg_static_nat {
+	uint32_t inside, outside; /* host order */
+	struct cfg_loc loc;
+};
+
+/* RFC 6296 prefix translation on port PORT: INSIDE <-> OUTSIDE, same length. */
+struct cfg_nptv6 {
+	struct cfg_prefix inside, outside; /* host bits cleared */
+	unsigned int port;
+	struct cfg_loc loc;
+};
+
+struct cfg_nat_timeouts {
+	uint32_t tcp_established; /* s, default 7440 (RFC 5382 REQ-5) */
+	uint32_t tcp_transitory;  /* s, default 240 */
+	uint32_t udp;             /* s, default 300 (RFC 4787 REQ-5) */
+	uint32_t icmp;            /* s, default 60 (RFC 5508 REQ-1) */
+};
+
+struct cfg_nat {
+	bool enabled; /* a nat: section is present */
+	unsigned int n_snat, n_dnat, n_static, n_nptv6;
+	struct cfg_snat *snat; /* malloc'd, as the others */
+	struct cfg_dnat *dnat;
+	struct cfg_static_nat *statics;
+	struct cfg_nptv6 *nptv6;
+	struct cfg_nat_timeouts timeouts;
+	uint32_t max_sessions;   /* default 1048576 */
+	enum cfg_nat_filtering filtering;
+	struct cfg_loc loc;      /* the nat: key */
+};
+
 struct config {
 	char path[512];
 	uint8_t sha256[32]; /* of the file's bytes */
@@ -99,6 +159,7 @@ struct config {
 	struct cfg_route *routes; /* malloc'd */
 	struct cfg_dataplane dataplane;
 	struct cfg_slow_path slow_path;
+	struct cfg_nat nat;
 };
 
 /*
