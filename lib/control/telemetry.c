@@ -82,8 +82,11 @@ static int page_start(const char *params, uint32_t *start)
 	return *end || *params < '0' || *params > '9' ? -EINVAL : 0;
 }
 
-static void page_info(struct rte_tel_data *d, uint32_t total, uint32_t start, uint32_t rows)
+/* Paging fields; the generation lets a client see that a reload came between pages. */
+static void page_info(const struct control *c, struct rte_tel_data *d, uint32_t total,
+		      uint32_t start, uint32_t rows)
 {
+	rte_tel_data_add_dict_u64(d, "generation", c->info.generation);
 	rte_tel_data_add_dict_u64(d, "total", total);
 	rte_tel_data_add_dict_u64(d, "start", start);
 	if (start + rows < total)
@@ -269,7 +272,7 @@ static int fill_routes(struct control *c, void *arg)
 		return columns_add(req->d, names, cols, RTE_DIM(names));
 	for (row = start; row < total && rows < PAGE_ROWS; row++, rows++)
 		route_row(c, row, cols);
-	page_info(req->d, total, start, rows);
+	page_info(c, req->d, total, start, rows);
 	return columns_add(req->d, names, cols, RTE_DIM(names));
 }
 
@@ -329,7 +332,7 @@ static int fill_neighbours(struct control *c, void *arg)
 		neighbour_row(c, i, now, cols);
 		rows++;
 	}
-	page_info(req->d, total, start, rows);
+	page_info(c, req->d, total, start, rows);
 	return columns_add(req->d, names, cols, RTE_DIM(names));
 }
 

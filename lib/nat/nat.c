@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Stateless NAT: static 1:1, port forwards and NPTv6. Rule tables are built by the
+ * control thread and only read by workers.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <rte_errno.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "nat.h"
+#include "pkt.h"
+
+/* A port forward's key: protocol, address and port as they are in the packet. */
+struct dnat_key {
+	rte_be32_t ip;
+	rte_be16_t port;
+	uint8_t proto;
+	uint8_t zero;
+};
+
+/* Header fields may sit at any even offset in a frame: loads and stores through
+ * memcpy, never through a cast pointer. */
+static inline uint16_t load16(const void *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void store16(void *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline uint32_t load32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* ---- checksums (RFC 1624) ---- */
+
+static uint16_t cksum_update32(uint16_t cksum, uint32_t old, uint32_t new)
+{
+	cksum = pkt_cksum_update16(cksum, (uint16_t)(old >> 16), (uint16_t)(new >> 16));
+	return pkt_cksum_update16(cksum, (uint16_t)old, (uint16_t)new);
+}
+
+/* Where IP's TCP or UDP checksum is, or NULL: another protocol, a non-first
+ * fragment, or too short to hold it. */
+static uint8_t *l4_cksum(struct rte_ipv4_hdr *ip, uint32_t ip_len)
+{
+	uint32_t hl = rte_ipv4_hdr_len(ip);
+	uint8_t *l4 = (uint8_t *)ip + hl;
+
+	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))
+		return NULL;
+	if (ip->next_proto_id == IPPROTO_TCP && ip_len >= hl + sizeof(struct rte_tcp_hdr))
+		return l4 + offsetof(struct rte_tcp_hdr, cksum);
+	if (ip->next_proto_id == IPPROTO_UDP && ip_len >= hl + sizeof(struct rte_udp_hdr))
+		return l4 + offsetof(struct rte_udp_hdr, dgram_cksum);
+	return NULL;
+}
+
+/* The TCP/UDP port at OFFSET (0: source, 2: destination), or NULL as above. */
+static uint8_t *l4_port(struct rte_ipv4_hdr *ip, uint32_t ip_len, unsigned int offset)
+{
+	if (!l4_cksum(ip, ip_len))
+		return NULL;
+	return (uint8_t *)ip + rte_ipv4_hdr_len(ip) + offset;
+}
+
+/* A TCP/UDP checksum changes with the data; a zero UDP checksum means "none" and
+ * stays zero, and a computed zero is sent as 0xffff (RFC 768). */
+static void l4_cksum_update(struct rte_ipv4_hdr *ip, uint8_t *ck, uint32_t old, uint32_t new,
+			    bool word32)
+{
+	bool udp = ip->next_proto_id == IPPROTO_UDP;
+	uint16_t sum = load16(ck);
+
+	if (udp && sum == 0)
+		return;
+	sum = word32 ? cksum_update32(sum, old, new)
+		     : pkt_cksum_update16(sum, (uint16_t)old, (uint16_t)new);
+	store16(ck, udp && sum == 0 ? 0xffff : sum);
+}
+
+/* The address at ADDR (IP's source or destination) becomes NEW (network order);
+ * header and TCP/UDP checksums follow. */
+static void ipv4_rewrite_addr(struct rte_ipv4_hdr *ip, uint32_t ip_len, uint8_t *addr,
+			      rte_be32_t new)
+{
+	uint8_t *ck = l4_cksum(ip, ip_len);
+	uint32_t old = load32(addr);
+
+	ip->hdr_checksum = cksum_update32(ip->hdr_checksum, old, new);
+	if (ck)
+		l4_cksum_update(ip, ck, old, new, true);
+	memcpy(addr, &new, sizeof(new));
+}
+
+static void ipv4_rewrite_port(struct rte_ipv4_hdr *ip, uint32_t ip_len, uint8_t *port,
+			      rte_be16_t new)
+{
+	l4_cksum_update(ip, l4_cksum(ip, ip_len), load16(port), new, false);
+	store16(port, new);
+}
+
+static uint8_t *src_field(struct rte_ipv4_hdr *ip)
+{
+	return (uint8_t *)ip + offsetof(struct rte_ipv4_hdr, src_addr);
+}
+
+static uint8_t *dst_field(struct rte_ipv4_hdr *ip)
+{
+	return (uint8_t *)ip + offsetof(struct rte_ipv4_hdr, dst_addr);
+}
+
+/* ---- lookups ---- */
+
+static int hash_find(const struct rte_hash *h, const void *key)
+{
+	void *data;
+
+	if (!h || rte_hash_lookup_data(h, key, &data) < 0)
+		return -1;
+	return (int)(uintptr_t)data;
+}
+
+static int dnat_find(const struct rte_hash *h, uint8_t proto, rte_be32_t ip, rte_be16_t port)
+{
+	struct dnat_key k = { .ip = ip, .port = port, .proto = proto };
+
+	return hash_find(h, &k);
+}
+
+static bool prefix6_match(const uint8_t *addr, const uint8_t *prefix, unsigned int len)
+{
+	unsigned int bytes = len / 8, bits = len % 8;
+
+	if (memcmp(addr, prefix, bytes))
+		return false;
+	return !bits || !((addr[bytes] ^ prefix[bytes]) & (uint8_t)(0xff00 >> bits));
+}
+
+/* ---- towards the inside ---- */
+
+enum nat_result nat_ipv4_in(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
+			    uint32_t ip_len)
+{
+	uint32_t dst = rte_be_to_cpu_32(load32(dst_field(ip)));
+	uint8_t *port = l4_port(ip, ip_len, 2);
+	int i;
+
+	if (port) {
+		i = dnat_find(nr->dnat_match, ip->next_proto_id, load32(dst_field(ip)),
+			      load16(port));
+		if (i >= 0) {
+			ipv4_rewrite_port(ip, ip_len, port, rte_cpu_to_be_16(nr->dnat[i].to_port));
+			ipv4_rewrite_addr(ip, ip_len, dst_field(ip),
+					  rte_cpu_to_be_32(nr->dnat[i].to_ip));
+			return NAT_TRANSLATED;
+		}
+	}
+	i = hash_find(nr->static_out, &dst);
+	if (i < 0)
+		return NAT_PASS;
+	ipv4_rewrite_addr(ip, ip_len, dst_field(ip), rte_cpu_to_be_32(nr->statics[i].inside));
+	return NAT_TRANSLATED;
+}
+
+/* ---- towards the outside ---- */
+
+enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
+			     uint32_t ip_len, uint16_t out_port)
+{
+	uint32_t src = rte_be_to_cpu_32(load32(src_field(ip)));
+	uint8_t *port = l4_port(ip, ip_len, 0);
+	int i;
+
+	if (port) {
+		i = dnat_find(nr->dnat_to, ip->next_proto_id, load32(src_field(ip)),
+			      load16(port));
+		if (i >= 0 && (nr->dnat_port_mask[i] >> out_port & 1)) {
+			ipv4_rewrite_port(ip, ip_len, port,
+					  rte_cpu_to_be_16(nr->dnat[i].match_port));
+			ipv4_rewrite_addr(ip, ip_len, src_field(ip),
+					  rte_cpu_to_be_32(nr->dnat[i].match_ip));
+			return NAT_TRANSLATED;
+		}
+	}
+	i = hash_find(nr->static_in, &src);
+	if (i < 0 || !(nr->static_port_mask[i] >> out_port & 1))
+		return NAT_PASS;
+	ipv4_rewrite_addr(ip, ip_len, src_field(ip), rte_cpu_to_be_32(nr->statics[i].outside));
+	return NAT_TRANSLATED;
+}
+
+/* ---- NPTv6 (RFC 6296) ---- */
+
+uint16_t nat_nptv6_adjustment(const uint8_t from[16], const uint8_t to[16])
+{
+	uint32_t sum = 0;
+	unsigned int i;
+
+	/* Sum of the "from" words minus sum of the "to" words (one's complement); only
+	 * the prefix bits differ, the rest cancel out. */
+	for (i = 0; i < 16; i += 2) {
+		sum += (uint32_t)from[i] << 8 | from[i + 1];
+		sum += (uint16_t)~((uint32_t)to[i] << 8 | to[i + 1]);
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/*
+ * Replace ADDR's prefix with TO (LEN bits) and add ADJ to one 16-bit word so that the
+ * one's complement sum of the address is unchanged (RFC 6296 3.2): for /48 and
+ * shorter the subnet word (bits 48-63), where 0xFFFF cannot be mapped (3.5); for
+ * longer prefixes the first word of the interface identifier that is not 0xFFFF (3.7).
+ */
+static enum nat_result nptv6_map(uint8_t addr[16], const uint8_t to[16], unsigned int len,
+				 uint16_t adj)
+{
+	unsigned int w = len <= 48 ? 3 : 4, bytes = len / 8, bits = len % 8;
+	uint32_t word;
+
+	if (len > 48)
+		while (w < 8 && addr[2 * w] == 0xff && addr[2 * w + 1] == 0xff)
+			w++;
+	if (w == 8 || (addr[2 * w] == 0xff && addr[2 * w + 1] == 0xff))
+		return NAT_UNTRANSLATABLE;
+	memcpy(addr, to, bytes);
+	if (bits)
+		addr[bytes] = (uint8_t)((to[bytes] & (0xff00 >> bits)) |
+					(addr[bytes] & ~(0xff00 >> bits)));
+	word = ((uint32_t)addr[2 * w] << 8 | addr[2 * w + 1]) + adj;
+	word = (word & 0xffff) + (word >> 16);
+	if (word == 0xffff)
+		word = 0; /* the same value in one's complement, and mappable back */
+	addr[2 * w] = (uint8_t)(word >> 8);
+	addr[2 * w + 1] = (uint8_t)word;
+	return NAT_TRANSLATED;
+}
+
+enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
+			    uint32_t ip_len, uint16_t in_port)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr->n_nptv6; i++) {
+		const struct nat_nptv6 *r = &nr->nptv6[i];
+
+		if (r->port == in_port && prefix6_match(ip->dst_addr, r->outside, r->len))
+			return nptv6_map(ip->dst_addr, r->inside, r->len, r->adj_in);
+	}
+	return NAT_PASS;
+}
+
+enum nat_result nat_ipv6_out(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
+			     uint32_t ip_len, uint16_t out_port)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr->n_nptv6; i++) {
+		const struct nat_nptv6 *r = &nr->nptv6[i];
+
+		if (r->port == out_port && prefix6_match(ip->src_addr, r->inside, r->len))
+			return nptv6_map(ip->src_addr, r->outside, r->len, r->adj_out);
+	}
+	return NAT_PASS;
+}
+
+/* ---- building ---- */
+
+static bool port_holds(const struct cfg_port *p, uint32_t ip)
+{
+	struct cfg_ip a = { .family = AF_INET, .v4 = ip };
+	unsigned int i;
+
+	for (i = 0; i < p->n_ipv4; i++)
+		if (cfg_prefix_contains(&p->ipv4[i], &a))
+			return true;
+	return false;
+}
+
+/* The egress ports that are a rule's outside: those on OUTSIDE's subnet; without one,
+ * every port not on INSIDE's subnet. */
+static uint32_t outside_ports(const struct config *cfg, uint32_t outside, uint32_t inside)
+{
+	uint32_t mask = 0, p;
+
+	for (p = 0; p < cfg->n_ports; p++)
+		if (port_holds(&cfg->ports[p], outside))
+			mask |= 1u << p;
+	if (mask)
+		return mask;
+	for (p = 0; p < cfg->n_ports; p++)
+		if (!port_holds(&cfg->ports[p], inside))
+			mask |= 1u << p;
+	return mask;
+}
+
+static struct rte_hash *hash_new(const char *what, uint32_t entries, uint32_t key_len,
+				 int socket_id)
+{
+	static uint32_t seq;
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters params = {
+		.name = name,
+		.entries = RTE_MAX(entries * 2, 64u),
+		.key_len = key_len,
+		.hash_func = rte_hash_crc,
+		.socket_id = socket_id,
+	};
+
+	snprintf(name, sizeof(name), "nat_%s_%u", what, seq++);
+	return rte_hash_create(&params);
+}
+
+static int add(struct rte_hash *h, const void *key, unsigned int i)
+{
+	return rte_hash_add_key_data(h, key, (void *)(uintptr_t)i);
+}
+
+static int build_static(struct nat_rules *nr, const struct config *cfg, int socket_id)
+{
+	const struct cfg_nat *nat = &cfg->nat;
+	unsigned int i;
+
+	nr->statics = rte_calloc("nat", nat->n_static + 1, sizeof(*nr->statics), 0);
+	nr->static_port_mask = rte_calloc("nat", nat->n_static + 1, sizeof(uint32_t), 0);
+	nr->static_in = hash_new("sin", nat->n_static, 4, socket_id);
+	nr->static_out = hash_new("sout", nat->n_static, 4, socket_id);
+	if (!nr->statics || !nr->static_port_mask || !nr->static_in || !nr->static_out)
+		return -1;
+	for (i = 0; i < nat->n_static; i++) {
+		const struct cfg_static_nat *s = &nat->statics[i];
+
+		nr->statics[i] = *s;
+		nr->static_port_mask[i] = outside_ports(cfg, s->outside, s->inside);
+		nr->out_ports |= nr->static_port_mask[i];
+		if (add(nr->static_in, &s->inside, i) || add(nr->static_out, &s->outside, i))
+			return -1;
+	}
+	return 0;
+}
+
+static int build_dnat(struct nat_rules *nr, const struct config *cfg, int socket_id)
+{
+	const struct cfg_nat *nat = &cfg->nat;
+	unsigned int i;
+
+	nr->dnat = rte_calloc("nat", nat->n_dnat + 1, sizeof(*nr->dnat), 0);
+	nr->dnat_port_mask = rte_calloc("nat", nat->n_dnat + 1, sizeof(uint32_t), 0);
+	nr->dnat_match = hash_new("dm", nat->n_dnat, sizeof(struct dnat_key), socket_id);
+	nr->dnat_to = hash_new("dt", nat->n_dnat, sizeof(struct dnat_key), socket_id);
+	if (!nr->dnat || !nr->dnat_port_mask || !nr->dnat_match || !nr->dnat_to)
+		return -1;
+	for (i = 0; i < nat->n_dnat; i++) {
+		const struct cfg_dnat *d = &nat->dnat[i];
+		struct dnat_key match = { rte_cpu_to_be_32(d->match_ip),
+					  rte_cpu_to_be_16(d->match_port), d->proto, 0 };
+		struct dnat_key to = { rte_cpu_to_be_32(d->to_ip), rte_cpu_to_be_16(d->to_port),
+				       d->proto, 0 };
+
+		nr->dnat[i] = *d;
+		nr->dnat_port_mask[i] = outside_ports(cfg, d->match_ip, d->to_ip);
+		nr->out_ports |= nr->dnat_port_mask[i];
+		/* Two forwards to one inside server port: its replies go out as the first. */
+		if (add(nr->dnat_match, &match, i) ||
+		    (hash_find(nr->dnat_to, &to) < 0 && add(nr->dnat_to, &to, i)))
+			return -1;
+	}
+	return 0;
+}
+
+static int build_nptv6(struct nat_rules *nr, const struct config *cfg)
+{
+	const struct cfg_nat *nat = &cfg->nat;
+	unsigned int i;
+
+	nr->nptv6 = rte_calloc("nat", nat->n_nptv6 + 1, sizeof(*nr->nptv6), 0);
+	if (!nr->nptv6)
+		return -1;
+	for (i = 0; i < nat->n_nptv6; i++) {
+		struct nat_nptv6 *r = &nr->nptv6[i];
+
+		memcpy(r->inside, nat->nptv6[i].inside.addr.v6, 16);
+		memcpy(r->outside, nat->nptv6[i].outside.addr.v6, 16);
+		r->len = nat->nptv6[i].inside.len;
+		r->port = (uint16_t)nat->nptv6[i].port;
+		r->adj_out = nat_nptv6_adjustment(r->inside, r->outside);
+		r->adj_in = nat_nptv6_adjustment(r->outside, r->inside);
+		nr->out_ports |= 1u << r->port;
+	}
+	nr->n_nptv6 = nat->n_nptv6;
+	return 0;
+}
+
+struct nat_rules *nat_rules_build(const struct config *cfg, int socket_id, char *err,
+				  size_t err_len)
+{
+	struct nat_rules *nr = rte_zmalloc("nat", sizeof(*nr), 0);
+
+	if (!nr) {
+		snprintf(err, err_len, "no memory for NAT rules");
+		return NULL;
+	}
+	nr->enabled = cfg->nat.enabled;
+	if (!nr->enabled)
+		return nr;
+	if (build_static(nr, cfg, socket_id) || build_dnat(nr, cfg, socket_id) ||
+	    build_nptv6(nr, cfg)) {
+		snprintf(err, err_len, "building NAT rules: %s", rte_strerror(rte_errno));
+		nat_rules_free(nr);
+		return NULL;
+	}
+	return nr;
+}
+
+void nat_rules_free(struct nat_rules *nr)
+{
+	if (!nr)
+		return;
+	rte_hash_free(nr->static_in);
+	rte_hash_free(nr->static_out);
+	rte_hash_free(nr->dnat_match);
+	rte_hash_free(nr->dnat_to);
+	rte_free(nr->statics);
+	rte_free(nr->static_port_mask);
+	rte_free(nr->dnat);
+	rte_free(nr->dnat_port_mask);
+	rte_free(nr->nptv6);
+	rte_free(nr);
+}
