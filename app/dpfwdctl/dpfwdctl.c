@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ enum { EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NOT_RUNNING = 3 };
 struct ctl {
 	const char *prefix;
 	bool json;
+	const char *capture_count, *capture_file; /* capture's -c and -w */
 	int fd;
 	char *buf; /* one reply: max_output_len bytes and a NUL */
 	size_t buf_len;
@@ -686,6 +688,97 @@ static int cmd_reload(struct ctl *ctl, const struct command *cmd, char **args)
 	return done ? 0 : EXIT_FAILED;
 }
 
+/* ---- capture ---- */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	interrupted = sig;
+}
+
+struct capture_args {
+	const char *port;
+	unsigned long long count; /* 0: until interrupted */
+	char file[PATH_MAX];
+};
+
+/* PORT [-c COUNT] [-w FILE]; FILE made absolute, since dpfwd (elsewhere) writes it. */
+static int capture_parse(const struct ctl *ctl, char **args, struct capture_args *ca)
+{
+	char name[PATH_MAX], dir[PATH_MAX], *end;
+	const char *file = ctl->capture_file, *count = ctl->capture_count;
+
+	ca->port = args[0];
+	ca->count = 0;
+	if (count) {
+		ca->count = strtoull(count, &end, 10);
+		if (*end || count[0] < '0' || count[0] > '9')
+			return -1;
+	}
+	if (strchr(ca->port, ',') || !*ca->port)
+		return -1;
+	if (!file) {
+		snprintf(name, sizeof(name), "%s.pcapng", ca->port);
+		file = name;
+	}
+	if (file[0] == '/') {
+		snprintf(ca->file, sizeof(ca->file), "%s", file);
+		return 0;
+	}
+	if (!getcwd(dir, sizeof(dir)))
+		return -1;
+	return snprintf(ca->file, sizeof(ca->file), "%s/%s", dir, file) < (int)sizeof(ca->file)
+		       ? 0 : -1;
+}
+
+/* Start, wait until COUNT packets are in the file (or ^C), stop, say what was done. */
+static int cmd_capture(struct ctl *ctl, const struct command *cmd, char **args)
+{
+	struct capture_args ca;
+	char req[REQUEST_MAX];
+	const json_t *ok;
+	json_t *v;
+	int rc;
+
+	if (capture_parse(ctl, args, &ca)) {
+		fprintf(stderr, "dpfwdctl: usage: dpfwdctl capture PORT [-c COUNT] [-w FILE]\n");
+		return EXIT_USAGE;
+	}
+	snprintf(req, sizeof(req), "/dpfwd/capture_start,%s,%llu,%s", ca.port, ca.count, ca.file);
+	rc = query(ctl, req, &v);
+	if (rc)
+		return rc;
+	ok = json_object_get(v, "ok");
+	if (!json_is_integer(ok) || !json_integer_value(ok)) {
+		const json_t *e = json_object_get(v, "error");
+
+		fprintf(stderr, "dpfwdctl: capture: %s\n",
+			json_is_string(e) ? json_string_value(e) : "refused");
+		json_decref(v);
+		return EXIT_FAILED;
+	}
+	json_decref(v);
+	signal(SIGINT, on_interrupt);
+	signal(SIGTERM, on_interrupt);
+	while (!interrupted) {
+		usleep(100 * 1000);
+		if ((rc = query(ctl, "/dpfwd/capture", &v)))
+			return rc;
+		ok = json_object_get(v, "running");
+		rc = json_is_integer(ok) && json_integer_value(ok);
+		json_decref(v);
+		if (!rc)
+			break;
+	}
+	rc = query(ctl, "/dpfwd/capture_stop", &v);
+	if (rc)
+		return rc;
+	show(ctl, v, NULL);
+	json_decref(v);
+	return 0;
+}
+
 /* The server ignores what does not start with '/' and reads 1023 bytes at most. */
 static bool request_ok(char **args)
 {
@@ -706,7 +799,10 @@ static const struct command commands[] = {
 	  .run = cmd_simple },
 	{ .name = "reload", .help = "re-read the config file; exit 1 with its error if refused",
 	  .tel = "/dpfwd/reload", .run = cmd_reload },
-	/* capture (/dpfwd/capture, capture_start, capture_stop) goes here */
+	{ .name = "capture", .args = "PORT [-c COUNT] [-w FILE]",
+	  .help = "write what PORT receives and sends into FILE (pcapng; default PORT.pcapng); "
+		  "COUNT packets, or until ^C",
+	  .run = cmd_capture, .min_args = 1, .max_args = 1 },
 	{ .name = "raw", .args = "CMD[,PARAMS]", .help = "any telemetry command ('raw /' lists them)",
 	  .run = cmd_simple, .min_args = 1, .max_args = 1, .args_ok = request_ok },
 };
@@ -736,6 +832,7 @@ static void usage(FILE *out)
 		     "  -p, --file-prefix FILE_PREFIX\n"
 		     "                          dpfwd's EAL --file-prefix (default %s)\n"
 		     "  -j, --json              print the replies as JSON, not as text\n"
+		     "  -c COUNT, -w FILE       capture: stop after COUNT packets; the file\n"
 		     "  -h, --help              this text\n"
 		     "  -V, --version           the version\n"
 		     "\n"
@@ -755,13 +852,19 @@ static int parse_options(int argc, char **argv, struct ctl *ctl)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "p:jhV", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:jhVc:w:", longs, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			ctl->prefix = optarg;
 			break;
 		case 'j':
 			ctl->json = true;
+			break;
+		case 'c': /* capture's */
+			ctl->capture_count = optarg;
+			break;
+		case 'w':
+			ctl->capture_file = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -816,6 +919,10 @@ int main(int argc, char **argv)
 	cmd = find_command(argc - optind, argv + optind);
 	if (!cmd)
 		return EXIT_USAGE;
+	if ((ctl.capture_count || ctl.capture_file) && cmd->run != cmd_capture) {
+		fprintf(stderr, "dpfwdctl: -c and -w belong to capture\n");
+		return EXIT_USAGE;
+	}
 	rc = sock_open(&ctl);
 	if (!rc)
 		rc = cmd->run(&ctl, cmd, argv + optind + 1);

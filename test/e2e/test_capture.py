@@ -61,3 +61,28 @@ def test_capture_until_stopped_and_errors(tmp_path):
     result = run.stop()  # conservation holds: copies are not packets
     assert len(rdpcap(str(out))) == final["written"]
     assert not result.nonzero_drops()
+
+
+def test_dpfwdctl_capture(tmp_path):
+    """`dpfwdctl capture PORT -c N -w FILE` (relative FILE: dpfwdctl's directory)."""
+    import json
+    import subprocess
+    from dpfwd_run import DPFWDCTL
+    run = start_dpfwd(tmp_path, {"lan": flows(4)}, infinite=True, capture_tx=False)
+    try:
+        r = subprocess.run([str(DPFWDCTL), "-p", run.prefix, "--json", "capture", "wan", "-c",
+                            "30", "-w", "wan.pcapng"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        status = json.loads(r.stdout)
+        assert status["written"] == 30 and status["file"] == str(tmp_path / "wan.pcapng")
+        bad = subprocess.run([str(DPFWDCTL), "-p", run.prefix, "capture", "dmz"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 1 and "no port named 'dmz'" in bad.stderr
+        usage = subprocess.run([str(DPFWDCTL), "-p", run.prefix, "capture", "wan", "-c", "x"],
+                               capture_output=True, text=True, timeout=60)
+        assert usage.returncode == 2
+    finally:
+        run.stop()
+    got = rdpcap(str(tmp_path / "wan.pcapng"))
+    assert len(got) == 30 and all(p[Ether].dst == GW_MAC for p in got)
