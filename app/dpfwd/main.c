@@ -222,7 +222,7 @@ static int run(struct config *cfg, const struct options *opt)
 	/* Tables before ports: a config too big for them starts no port either. */
 	for (i = 0; i < dp.n_ports; i++)
 		macs[i] = dp.ports[i].mac;
-	dp.routes = route_table_build(cfg, macs, (int)rte_socket_id(), err, sizeof(err));
+	dp.routes = control_tables_build(cfg, macs, err, sizeof(err));
 	if (!dp.routes) {
 		fprintf(stderr, "%s: %s\n", cfg->path, err);
 		goto out;
@@ -268,7 +268,7 @@ out:
 		}
 	}
 	control_free(ctl);
-	route_table_free(dp.routes);
+	control_tables_free(dp.routes);
 	for (i = 0; i < dp.n_workers; i++)
 		rte_free(dp.workers[i]);
 	rte_free(dp.qsbr);

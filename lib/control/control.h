@@ -66,6 +66,15 @@ void control_drain(struct control *c);
 const struct control_stats *control_stats_get(const struct control *c);
 
 /*
+ * A complete table set for CFG: routes, neighbours and NAT rules. NULL with a message
+ * in ERR on failure. The set is freed whole by control_tables_free.
+ */
+struct route_table *control_tables_build(const struct config *cfg,
+					 const struct rte_ether_addr *port_macs, char *err,
+					 size_t err_len);
+void control_tables_free(struct route_table *rt);
+
+/*
  * Control thread: re-read the config file and, if it is good and needs no restart,
  * swap routes, static neighbours and slow-path settings without pausing the workers.
  * Returns 0, or -1 with "FILE:LINE:COLUMN: message" in ERR and the running config

@@ -20,8 +20,38 @@
 #include <rte_ring.h>
 
 #include "control_internal.h"
+#include "nat.h"
 
 RTE_LOG_REGISTER(dpfwd_logtype, dpfwd, INFO);
+
+struct route_table *control_tables_build(const struct config *cfg,
+					 const struct rte_ether_addr *port_macs, char *err,
+					 size_t err_len)
+{
+	struct route_table *rt = route_table_build(cfg, port_macs, (int)rte_socket_id(), err,
+						   err_len);
+	unsigned int i;
+
+	if (!rt)
+		return NULL;
+	rt->nat = nat_rules_build(cfg, (int)rte_socket_id(), err, err_len);
+	if (!rt->nat) {
+		route_table_free(rt);
+		return NULL;
+	}
+	for (i = 0; i < cfg->nat.n_snat; i++)
+		rt->nat_out_ports |= 1u << cfg->nat.snat[i].out;
+	rt->nat_out_ports |= rt->nat->out_ports;
+	return rt;
+}
+
+void control_tables_free(struct route_table *rt)
+{
+	if (!rt)
+		return;
+	nat_rules_free(rt->nat);
+	route_table_free(rt);
+}
 
 void control_info_loaded(struct control *c)
 {
@@ -108,14 +138,14 @@ int control_reload(struct control *c, char *err, size_t len)
 		goto refused_free;
 	for (i = 0; i < c->dp->n_ports; i++)
 		macs[i] = c->dp->ports[i].mac;
-	next_rt = route_table_build(&next, macs, (int)rte_socket_id(), msg, sizeof(msg));
+	next_rt = control_tables_build(&next, macs, msg, sizeof(msg));
 	if (!next_rt) {
 		snprintf(err, len, "%s: %s", next.path, msg);
 		goto refused_free;
 	}
 	if (route_neighbours_carry(next_rt, c->rt, &next) < 0) {
 		snprintf(err, len, "%s: no room for the learned neighbours", next.path);
-		route_table_free(next_rt);
+		control_tables_free(next_rt);
 		goto refused_free;
 	}
 	next_rt->generation = (uint32_t)c->info.generation + 1;
@@ -127,7 +157,7 @@ int control_reload(struct control *c, char *err, size_t len)
 	__atomic_store_n(&c->dp->routes, next_rt, __ATOMIC_RELEASE);
 	rte_rcu_qsbr_synchronize(c->dp->qsbr, RTE_QSBR_THRID_INVALID);
 	punts_handle_old(c, old);
-	route_table_free(old);
+	control_tables_free(old);
 	config_free(&retired);
 
 	control_apply_settings(c);

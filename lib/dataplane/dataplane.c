@@ -14,6 +14,7 @@
 #include <rte_ring.h>
 
 #include "dataplane.h"
+#include "nat.h"
 
 #define PREFETCH_AHEAD 4
 #define HEADERS_MAX (RTE_ETHER_HDR_LEN + 60u + 8u) /* the most of a frame the path reads */
@@ -47,7 +48,7 @@ static const uint8_t nh_drop_reason[] = {
 	[NH_NO_ROUTE] = DROP_NO_ROUTE,     [NH_FORWARD] = DROP_NONE,
 	[NH_CONNECTED] = DROP_UNRESOLVED,  [NH_UNRESOLVED] = DROP_UNRESOLVED, /* punted first */
 	[NH_LOCAL] = DROP_LOCAL,           [NH_BLACKHOLE] = DROP_BLACKHOLE,
-	[NH_UNREACHABLE] = DROP_UNREACHABLE,
+	[NH_UNREACHABLE] = DROP_UNREACHABLE, [NH_NAT] = DROP_NAT_NO_RULE,
 };
 
 /* One family's packets of a burst, in arrival order. */
@@ -339,6 +340,55 @@ static inline void rewrite_l2(struct rte_mbuf *m, const struct nexthop *nh)
 	       2 * RTE_ETHER_ADDR_LEN);
 }
 
+static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4);
+static void forward_connected_one(struct burst *b, struct rte_mbuf *m, uint32_t conn_nh,
+				  bool v4);
+
+/* The bytes of M's IP packet that the first segment holds: what NAT may touch. */
+static inline uint32_t ip_reach(const struct rte_mbuf *m)
+{
+	return rte_pktmbuf_data_len(m) - RTE_ETHER_HDR_LEN;
+}
+
+/* Destination NAT (towards the inside): translate, then route by the new destination.
+ * Returns false when no rule applied and M is still the caller's. */
+static __rte_noinline bool nat_in_forward(struct burst *b, struct rte_mbuf *m, bool v4)
+{
+	const struct route_table *rt = b->rt;
+	enum nat_result r;
+	uint64_t value;
+
+	if (v4)
+		r = nat_ipv4_in(rt->nat, ipv4_hdr(m), ip_reach(m));
+	else
+		r = nat_ipv6_in(rt->nat, ipv6_hdr(m), ip_reach(m), b->in_port);
+	if (r == NAT_PASS)
+		return false;
+	if (r == NAT_UNTRANSLATABLE) {
+		drop(b, m, DROP_NAT_UNTRANSLATABLE);
+		return true;
+	}
+	if (v4) {
+		uint32_t dst = rte_be_to_cpu_32(ipv4_hdr(m)->dst_addr);
+
+		rte_fib_lookup_bulk(rt->fib4, &dst, &value, 1);
+	} else {
+		uint8_t dst[1][16];
+
+		memcpy(dst[0], ipv6_hdr(m)->dst_addr, 16);
+		rte_fib6_lookup_bulk(rt->fib6, dst, &value, 1);
+	}
+	value = route_nh_index(rt, value, v4 ? flow_hash_ipv4(m) : flow_hash_ipv6(m));
+	/* Translated to yet another NAT or local address: a loop in the rules. */
+	if (rt->nh[value].type == NH_NAT || rt->nh[value].type == NH_LOCAL)
+		drop(b, m, DROP_NAT_NO_RULE);
+	else if (rt->nh[value].type == NH_CONNECTED)
+		forward_connected_one(b, m, (uint32_t)value, v4);
+	else
+		forward_one(b, m, (uint32_t)value, v4);
+	return true;
+}
+
 /* Next hops that cannot transmit: our own addresses, unresolved neighbours and what
  * deserves an ICMP error go to the slow path, the rest are dropped. Returns
  * true when the next hop was resolved meanwhile and M should go after all. */
@@ -348,6 +398,9 @@ static __rte_noinline bool forward_not(struct burst *b, struct rte_mbuf *m, uint
 
 	if (type == NH_FORWARD) /* the control thread put its MAC in place first */
 		return true;
+	if ((type == NH_NAT || (type == NH_LOCAL && v4)) && b->rt->nat->enabled &&
+	    nat_in_forward(b, m, v4))
+		return false;
 	if (type == NH_LOCAL)
 		punt(b, m, PUNT_LOCAL, b->in_port, nh_idx);
 	else if (type == NH_UNRESOLVED || type == NH_CONNECTED)
@@ -356,6 +409,22 @@ static __rte_noinline bool forward_not(struct burst *b, struct rte_mbuf *m, uint
 		punt(b, m, PUNT_ERROR, b->in_port, nh_drop_reason[type]);
 	else
 		drop(b, m, nh_drop_reason[type]);
+	return false;
+}
+
+/* Source NAT (towards the outside) on an egress port that has rules; false when M
+ * was dropped instead. */
+static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t port, bool v4)
+{
+	enum nat_result r;
+
+	if (v4)
+		r = nat_ipv4_out(b->rt->nat, ipv4_hdr(m), ip_reach(m), port);
+	else
+		r = nat_ipv6_out(b->rt->nat, ipv6_hdr(m), ip_reach(m), port);
+	if (r != NAT_UNTRANSLATABLE)
+		return true;
+	drop(b, m, DROP_NAT_UNTRANSLATABLE);
 	return false;
 }
 
@@ -372,6 +441,8 @@ static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_
 		return;
 	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > nh->mtu))
 		return punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
+	if (unlikely(b->rt->nat_out_ports >> nh->port & 1) && !nat_out(b, m, nh->port, v4))
+		return;
 	if (v4)
 		pkt_ipv4_ttl_dec(ipv4_hdr(m));
 	else
@@ -406,6 +477,28 @@ static void forward_connected(struct burst *b, struct family_batch *f, const uin
 				punt(b, m, PUNT_RESOLVE, b->in_port, conn_nh[done + i]);
 		}
 	}
+}
+
+/* One packet for a connected destination (after NAT changed where it goes). */
+static void forward_connected_one(struct burst *b, struct rte_mbuf *m, uint32_t conn_nh,
+				  bool v4)
+{
+	uint32_t dst4;
+	uint8_t dst6[16];
+	void *data;
+	int rc;
+
+	if (v4) {
+		dst4 = rte_be_to_cpu_32(ipv4_hdr(m)->dst_addr);
+		rc = rte_hash_lookup_data(b->rt->neigh4, &dst4, &data);
+	} else {
+		memcpy(dst6, ipv6_hdr(m)->dst_addr, 16);
+		rc = rte_hash_lookup_data(b->rt->neigh6, dst6, &data);
+	}
+	if (rc >= 0)
+		forward_one(b, m, (uint32_t)(uintptr_t)data, v4);
+	else
+		punt(b, m, PUNT_RESOLVE, b->in_port, conn_nh);
 }
 
 /* FIB values -> next hops -> transmit. ECMP members are picked by flow hash; packets

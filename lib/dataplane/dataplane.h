@@ -49,6 +49,11 @@
 	  "neighbour discovery message with a bad hop limit, checksum, code or option")     \
 	X(PUNT_FULL, "punt_ring_full", "the slow path's queue was full")                      \
 	X(MTU_EXCEEDED, "mtu_exceeded", "packet larger than the egress port's MTU")          \
+	X(NAT_NO_RULE, "nat_no_rule",                                                        \
+	  "to a NAT outside address or prefix that no rule translates for this packet")     \
+	X(NAT_UNTRANSLATABLE, "nat_untranslatable",                                          \
+	  "a NAT rule matched but cannot apply (NPTv6 word 0xFFFF, RFC 6296 3.5; L4 header " \
+	  "not in the first segment)")                                                      \
 	X(TX_FULL, "tx_full", "the egress queue did not take the packet")
 
 enum drop_reason {

@@ -31,7 +31,7 @@ static const char *const nh_type_names[] = {
 	[NH_NO_ROUTE] = "no_route",   [NH_FORWARD] = "forward",
 	[NH_CONNECTED] = "connected", [NH_UNRESOLVED] = "unresolved",
 	[NH_LOCAL] = "local",         [NH_BLACKHOLE] = "blackhole",
-	[NH_UNREACHABLE] = "unreachable",
+	[NH_UNREACHABLE] = "unreachable", [NH_NAT] = "nat",
 };
 
 const char *nh_type_name(enum nh_type type)
@@ -50,7 +50,8 @@ static uint32_t nh_new(struct route_table *rt, enum nh_type type, unsigned int p
 	RTE_VERIFY(rt->n_nh < rt->nh_cap);
 	nh->type = type;
 	nh->port = port;
-	if (type != NH_LOCAL && type != NH_BLACKHOLE && type != NH_UNREACHABLE) {
+	if (type != NH_LOCAL && type != NH_BLACKHOLE && type != NH_UNREACHABLE &&
+	    type != NH_NAT) {
 		nh->mtu = rt->port_mtu[port];
 		rte_ether_addr_copy(&rt->port_mac[port], &nh->src_mac);
 	}
@@ -167,6 +168,37 @@ static uint64_t route_value(struct build *b, const struct cfg_route *r)
 	return ROUTE_NH_ECMP | rt->n_ecmp++;
 }
 
+static int fib_add_host4(struct build *b, uint32_t ip, uint64_t value)
+{
+	struct cfg_prefix host = { .addr = { .family = AF_INET, .v4 = ip }, .len = 32 };
+
+	return fib_add(b, &host, value);
+}
+
+/* NAT's outside addresses and prefixes lead to NH_NAT: the worker translates the
+ * destination and looks the route up again. Our own addresses (a port forward on the
+ * router's address) stay local and come after, so they win. */
+static int fill_nat(struct build *b)
+{
+	const struct cfg_nat *nat = &b->cfg->nat;
+	uint32_t nh;
+	unsigned int i;
+
+	if (!nat->enabled)
+		return 0;
+	nh = nh_add(b, NH_NAT, 0, NULL);
+	for (i = 0; i < nat->n_static; i++)
+		if (fib_add_host4(b, nat->statics[i].outside, nh))
+			return -1;
+	for (i = 0; i < nat->n_dnat; i++)
+		if (fib_add_host4(b, nat->dnat[i].match_ip, nh))
+			return -1;
+	for (i = 0; i < nat->n_nptv6; i++)
+		if (fib_add(b, &nat->nptv6[i].outside, nh))
+			return -1;
+	return 0;
+}
+
 /* Connected subnets first, then configured routes (a configured route for the same
  * prefix replaces the connected one), then our own addresses as host routes, which
  * nothing may override. */
@@ -193,6 +225,8 @@ static int fill_tables(struct build *b)
 	for (i = 0; i < cfg->n_routes; i++)
 		if (fib_add(b, &cfg->routes[i].prefix, route_value(b, &cfg->routes[i])))
 			return -1;
+	if (fill_nat(b))
+		return -1;
 	for (p = 0; p < cfg->n_ports; p++) {
 		const struct cfg_port *port = &cfg->ports[p];
 
@@ -221,7 +255,10 @@ static void tbl8_count(const struct config *cfg, uint32_t *v4, uint32_t *v6)
 {
 	unsigned int i, j;
 
-	*v4 = *v6 = 0;
+	*v4 = cfg->nat.n_static + cfg->nat.n_dnat;
+	*v6 = 0;
+	for (i = 0; i < cfg->nat.n_nptv6; i++)
+		*v6 += tbl8_need(&cfg->nat.nptv6[i].outside);
 	for (i = 0; i < cfg->n_routes; i++) {
 		const struct cfg_prefix *p = &cfg->routes[i].prefix;
 
@@ -241,7 +278,8 @@ static int create_fibs(struct build *b, int socket_id)
 {
 	static uint32_t seq;
 	const struct config *cfg = b->cfg;
-	int max_routes = (int)(cfg->n_routes + cfg->n_ports * CFG_MAX_PORT_ADDRS * 4 + 16);
+	int max_routes = (int)(cfg->n_routes + cfg->n_ports * CFG_MAX_PORT_ADDRS * 4 + 16 +
+			       cfg->nat.n_static + cfg->nat.n_dnat + cfg->nat.n_nptv6);
 	uint32_t tbl8_v4, tbl8_v6;
 
 	tbl8_count(cfg, &tbl8_v4, &tbl8_v6);
@@ -278,9 +316,9 @@ static int alloc_arrays(struct build *b, int socket_id)
 	struct route_table *rt = b->rt;
 	uint32_t i;
 
-	/* default + local + blackhole + unreachable, one connected per port, one per
+	/* default + local + blackhole + unreachable + nat, one connected per port, one per
 	 * neighbour, one per gateway, and room for the neighbours learned later. */
-	rt->nh_cap = 4 + cfg->n_ports + cfg->n_neighbours + NEIGH_TABLE_MIN;
+	rt->nh_cap = 5 + cfg->n_ports + cfg->n_neighbours + NEIGH_TABLE_MIN;
 	for (i = 0; i < cfg->n_routes; i++)
 		rt->nh_cap += cfg->routes[i].n_via;
 	rt->nh = rte_zmalloc_socket("nexthops", rt->nh_cap * sizeof(*rt->nh),

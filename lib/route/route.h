@@ -31,6 +31,7 @@ enum nh_type {
 	NH_LOCAL,        /* one of dpfwd's own addresses */
 	NH_BLACKHOLE,    /* `action: blackhole` */
 	NH_UNREACHABLE,  /* `action: unreachable` */
+	NH_NAT,          /* a NAT outside address or prefix: translate, then route again */
 };
 
 /* Next hop as the worker reads it: both MACs together so the rewrite is one copy. */
@@ -58,7 +59,11 @@ struct nexthop_meta {
 	uint64_t confirmed_tsc;
 };
 
+struct nat_rules;
+
 struct route_table {
+	struct nat_rules *nat; /* built and freed with the set by the control thread */
+	uint32_t nat_out_ports; /* egress ports where NAT may translate a source */
 	struct rte_fib *fib4;
 	struct rte_fib6 *fib6;
 	struct nexthop *nh; /* index 0 is the NH_NO_ROUTE default */
