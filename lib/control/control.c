@@ -17,6 +17,7 @@
 #include <rte_ip_frag.h>
 
 #include "control_internal.h"
+#include "nat.h"
 
 static void drop(struct control *c, struct rte_mbuf *m, enum drop_reason reason)
 {
@@ -866,6 +867,60 @@ const struct control_stats *control_stats_get(const struct control *c)
 	return &c->stats;
 }
 
+/* NAPT state lives as long as the program (sessions outlive reloads): one table per
+ * worker, and a ring from every worker to every other for packets whose mapping that
+ * one owns. */
+static int napt_create(struct control *c)
+{
+	struct dataplane *dp = c->dp;
+	char name[RTE_RING_NAMESIZE];
+	unsigned int i, j;
+
+	for (i = 0; i < dp->n_workers; i++) {
+		struct worker *w = dp->workers[i];
+
+		w->napt = napt_table_create(i, dp->n_workers, c->cfg->nat.max_sessions,
+					    (int)rte_socket_id());
+		w->handoff_from = rte_calloc("handoff", dp->n_workers, sizeof(void *), 0);
+		if (!w->napt || !w->handoff_from)
+			return -1;
+		for (j = 0; j < dp->n_workers; j++) {
+			if (j == i)
+				continue;
+			snprintf(name, sizeof(name), "handoff%u_%u", j, i);
+			w->handoff_from[j] = rte_ring_create(name, CONTROL_RING_SIZE,
+							     rte_socket_id(),
+							     RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (!w->handoff_from[j])
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* After the workers stopped: what is still on its way to an owner is dropped, counted. */
+static void napt_free(struct control *c)
+{
+	struct dataplane *dp = c->dp;
+	unsigned int i, j;
+	struct rte_mbuf *m;
+
+	for (i = 0; i < dp->n_workers; i++) {
+		struct worker *w = dp->workers[i];
+
+		for (j = 0; w->handoff_from && j < dp->n_workers; j++) {
+			while (w->handoff_from[j] &&
+			       rte_ring_dequeue(w->handoff_from[j], (void **)&m) == 0)
+				drop(c, m, DROP_NAT_HANDOFF_FULL);
+			rte_ring_free(w->handoff_from[j]);
+		}
+		rte_free(w->handoff_from);
+		w->handoff_from = NULL;
+		napt_table_free(w->napt);
+		w->napt = NULL;
+	}
+}
+
 void control_apply_settings(struct control *c)
 {
 	const struct cfg_slow_path *sp = &c->cfg->slow_path;
@@ -912,6 +967,10 @@ struct control *control_create(struct dataplane *dp, struct config *cfg,
 			return NULL;
 		}
 	}
+	if (cfg->nat.enabled && napt_create(c)) {
+		control_free(c);
+		return NULL;
+	}
 	dp->extra_stats = &c->counters;
 	dp->capture.port = -1;
 	return c;
@@ -926,6 +985,7 @@ void control_free(struct control *c)
 	control_calls_close(c); /* first: a telemetry command waiting on us returns */
 	control_telemetry_unregister();
 	control_capture_free(c);
+	napt_free(c);
 	for (i = 0; i < c->dp->n_workers; i++) {
 		struct rte_mbuf *m;
 

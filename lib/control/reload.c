@@ -100,6 +100,13 @@ static int restart_needed(const struct config *run, const struct config *next, c
 	}
 	if (memcmp(&run->dataplane, &next->dataplane, sizeof(run->dataplane)))
 		return refuse_at(err, len, next->path, &top, "section", "dataplane");
+	/* NAT sessions live in tables sized at start. */
+	if (run->nat.enabled != next->nat.enabled)
+		return refuse_at(err, len, next->path, next->nat.enabled ? &next->nat.loc : &top,
+				 "section", "nat (added or removed)");
+	if (run->nat.max_sessions != next->nat.max_sessions)
+		return refuse_at(err, len, next->path, &next->nat.loc, "setting",
+				 "nat.max_sessions");
 	return 0;
 }
 

@@ -61,6 +61,7 @@ struct family_batch {
 struct burst {
 	struct worker *w;
 	const struct route_table *rt;
+	uint64_t now; /* TSC at the start of the loop: NAT session times */
 	uint16_t in_port;
 	uint16_t n_drop, n_punt;
 	struct rte_mbuf *drop[DP_MAX_BURST];
@@ -350,6 +351,91 @@ static inline uint32_t ip_reach(const struct rte_mbuf *m)
 	return rte_pktmbuf_data_len(m) - RTE_ETHER_HDR_LEN;
 }
 
+static const uint8_t napt_drop_reason[] = {
+	[NAPT_DROP_TABLE_FULL] = DROP_NAT_TABLE_FULL,
+	[NAPT_DROP_PORTS_EXHAUSTED] = DROP_NAT_PORTS_EXHAUSTED,
+	[NAPT_DROP_FILTERED] = DROP_NAT_FILTERED,
+	[NAPT_DROP_UNTRANSLATABLE] = DROP_NAT_UNTRANSLATABLE,
+};
+
+/* M belongs to a NAPT mapping another worker owns: it goes there whole, before its
+ * TTL was touched, and that worker processes it from the start (in_port kept). */
+static void handoff(struct burst *b, struct rte_mbuf *m, unsigned int owner)
+{
+	struct worker *to = b->w->dp->workers[owner];
+
+	m->port = b->in_port;
+	if (rte_ring_sp_enqueue(to->handoff_from[b->w->id], m) != 0)
+		drop(b, m, DROP_NAT_HANDOFF_FULL);
+}
+
+/* NAPT for a source that rule R covers; false when M left (dropped, handed off). */
+static bool napt_source(struct burst *b, struct rte_mbuf *m, const struct nat_snat *r)
+{
+	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
+	unsigned int owner;
+	rte_be16_t port;
+	int rc;
+
+	if (!napt_peek_inside(ip, ip_reach(m), &port, true)) {
+		drop(b, m, DROP_NAT_UNTRANSLATABLE);
+		return false;
+	}
+	owner = nat_owner_of_inside(ip->next_proto_id, ip->src_addr, port, b->w->dp->n_workers);
+	if (owner != b->w->id) {
+		handoff(b, m, owner);
+		return false;
+	}
+	rc = napt_out(b->w->napt, b->rt->nat, r, ip, ip_reach(m), b->now);
+	if (rc == 0)
+		return true;
+	drop(b, m, napt_drop_reason[-rc]);
+	return false;
+}
+
+/* The snat rule of any out port that covers M's source: an inside host sending to an
+ * outside address of ours (hairpinning). */
+static const struct nat_snat *hairpin_rule(const struct nat_rules *nr, rte_be32_t src)
+{
+	uint32_t a = rte_be_to_cpu_32(src);
+	unsigned int i;
+
+	for (i = 0; i < nr->n_snat; i++)
+		if ((a & nr->snat[i].from_mask) == nr->snat[i].from)
+			return &nr->snat[i];
+	return NULL;
+}
+
+/* NAPT towards the inside: 1 translated, 0 no mapping (try the stateless rules), -1
+ * M left (dropped, handed to its owner). RFC 4787 REQ-9: an inside source is first
+ * given its own mapping, so that the other inside host sees it as from outside. */
+static int napt_destination(struct burst *b, struct rte_mbuf *m)
+{
+	const struct nat_snat *own = hairpin_rule(b->rt->nat, ipv4_hdr(m)->src_addr);
+	struct rte_ipv4_hdr *ip;
+	unsigned int owner;
+	rte_be16_t port;
+	int rc;
+
+	if (own && !napt_source(b, m, own))
+		return -1;
+	ip = ipv4_hdr(m);
+	if (!napt_peek_inside(ip, ip_reach(m), &port, false))
+		return 0;
+	owner = nat_owner_of_outside(port, b->w->dp->n_workers);
+	if (owner != b->w->id) {
+		handoff(b, m, owner);
+		return -1;
+	}
+	rc = napt_in(b->w->napt, b->rt->nat, ip, ip_reach(m), b->now);
+	if (rc == 0)
+		return 1;
+	if (rc == NAPT_NO_MAPPING)
+		return 0;
+	drop(b, m, napt_drop_reason[-rc]);
+	return -1;
+}
+
 /* Destination NAT (towards the inside): translate, then route by the new destination.
  * Returns false when no rule applied and M is still the caller's. */
 static __rte_noinline bool nat_in_forward(struct burst *b, struct rte_mbuf *m, bool v4)
@@ -358,10 +444,17 @@ static __rte_noinline bool nat_in_forward(struct burst *b, struct rte_mbuf *m, b
 	enum nat_result r;
 	uint64_t value;
 
-	if (v4)
+	if (v4 && b->w->napt) {
+		int rc = napt_destination(b, m);
+
+		if (rc < 0)
+			return true; /* dropped or handed off */
+		r = rc ? NAT_TRANSLATED : nat_ipv4_in(rt->nat, ipv4_hdr(m), ip_reach(m));
+	} else if (v4) {
 		r = nat_ipv4_in(rt->nat, ipv4_hdr(m), ip_reach(m));
-	else
+	} else {
 		r = nat_ipv6_in(rt->nat, ipv6_hdr(m), ip_reach(m), b->in_port);
+	}
 	if (r == NAT_PASS)
 		return false;
 	if (r == NAT_UNTRANSLATABLE) {
@@ -413,19 +506,24 @@ static __rte_noinline bool forward_not(struct burst *b, struct rte_mbuf *m, uint
 }
 
 /* Source NAT (towards the outside) on an egress port that has rules; false when M
- * was dropped instead. */
+ * left (dropped, or handed to the worker that owns its mapping). */
 static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t port, bool v4)
 {
+	const struct nat_snat *rule;
 	enum nat_result r;
 
 	if (v4)
 		r = nat_ipv4_out(b->rt->nat, ipv4_hdr(m), ip_reach(m), port);
 	else
 		r = nat_ipv6_out(b->rt->nat, ipv6_hdr(m), ip_reach(m), port);
-	if (r != NAT_UNTRANSLATABLE)
+	if (r == NAT_UNTRANSLATABLE) {
+		drop(b, m, DROP_NAT_UNTRANSLATABLE);
+		return false;
+	}
+	if (r == NAT_TRANSLATED || !v4 || !b->w->napt)
 		return true;
-	drop(b, m, DROP_NAT_UNTRANSLATABLE);
-	return false;
+	rule = napt_rule_for(b->rt->nat, ipv4_hdr(m)->src_addr, port);
+	return !rule || napt_source(b, m, rule);
 }
 
 /* Transmit M to next hop NH_IDX, or hand it on / count why it cannot go. */
@@ -550,8 +648,11 @@ static void punt_flush(struct burst *b)
 		drop(b, b->punt[n++], DROP_PUNT_FULL);
 }
 
+/* HANDED: packets another worker received (and counted) and handed over because
+ * this worker owns their NAT mapping. */
 static __rte_noinline void process_burst(struct worker *w, const struct route_table *rt,
-			  const struct dp_rxq *q, struct rte_mbuf **pkts, uint16_t n)
+					 const struct dp_rxq *q, struct rte_mbuf **pkts,
+					 uint16_t n, uint64_t now, bool handed)
 {
 	const struct dp_port *in = &w->dp->ports[q->port];
 	struct port_counters *pc = &w->stats.port[q->port];
@@ -560,22 +661,23 @@ static __rte_noinline void process_burst(struct worker *w, const struct route_ta
 
 	b.w = w;
 	b.rt = rt;
+	b.now = now;
 	b.in_port = q->port;
 	b.n_drop = 0;
 	b.n_punt = 0;
 	b.v4.n = 0;
 	b.v6.n = 0;
-	if (capturing(w, q->port))
+	if (capturing(w, q->port) && !handed)
 		capture_copy(w, q->port, q->queue, pkts, n, RTE_PCAPNG_DIRECTION_IN);
 	for (i = 0; i < RTE_MIN(n, PREFETCH_AHEAD); i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
-		pc->rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+		pc->rx_bytes += handed ? 0 : rte_pktmbuf_pkt_len(pkts[i]);
 		classify(&b, pkts[i], in, q->port);
 	}
-	pc->rx_packets += n;
+	pc->rx_packets += handed ? 0 : n;
 	if (b.v4.n)
 		forward_ipv4(&b);
 	if (b.v6.n)
@@ -593,6 +695,27 @@ static void flush_all(struct worker *w)
 	for (p = 0; p < w->dp->n_ports; p++)
 		if (w->tx[p].n)
 			tx_flush(w, p);
+}
+
+/* Packets other workers handed over for NAT mappings this worker owns: processed as
+ * if received here, in runs of one ingress port (kept in mbuf->port). */
+static void handoff_drain(struct worker *w, const struct route_table *rt, uint64_t now)
+{
+	struct rte_mbuf *pkts[DP_MAX_BURST];
+	unsigned int src, n, i, run;
+
+	for (src = 0; src < w->dp->n_workers; src++) {
+		n = rte_ring_sc_dequeue_burst(w->handoff_from[src], (void **)pkts, DP_MAX_BURST,
+					      NULL);
+		for (i = 0; i < n; i += run) {
+			struct dp_rxq q = { .port = pkts[i]->port,
+					    .port_id = w->dp->ports[pkts[i]->port].port_id };
+
+			for (run = 1; i + run < n && pkts[i + run]->port == q.port; run++)
+				;
+			process_burst(w, rt, &q, &pkts[i], (uint16_t)run, now, true);
+		}
+	}
 }
 
 /* Packets the control thread built or released, transmitted like forwarded ones. */
@@ -630,9 +753,13 @@ int dataplane_worker_main(void *arg)
 			uint16_t n = rte_eth_rx_burst(rxq->port_id, rxq->queue, pkts, dp->rx_burst);
 
 			if (n) {
-				process_burst(w, rt, rxq, pkts, n);
+				process_burst(w, rt, rxq, pkts, n, start, false);
 				busy = true;
 			}
+		}
+		if (w->napt) {
+			handoff_drain(w, rt, start);
+			napt_expire(w->napt, rt->nat, start);
 		}
 		if (unlikely(!rte_ring_empty(w->inject)))
 			inject_drain(w);

@@ -16,6 +16,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "pkt.h"
+#include "nat.h"
 #include "route.h"
 
 #define DP_MAX_PORTS CFG_MAX_PORTS
@@ -52,8 +53,15 @@
 	X(NAT_NO_RULE, "nat_no_rule",                                                        \
 	  "to a NAT outside address or prefix that no rule translates for this packet")     \
 	X(NAT_UNTRANSLATABLE, "nat_untranslatable",                                          \
-	  "a NAT rule matched but cannot apply (NPTv6 word 0xFFFF, RFC 6296 3.5; L4 header " \
-	  "not in the first segment)")                                                      \
+	  "a NAT rule matched but cannot apply (NPTv6 word 0xFFFF, RFC 6296 3.5; for NAPT: " \
+	  "neither TCP, UDP nor ICMP echo, or a non-first fragment)")                       \
+	X(NAT_TABLE_FULL, "nat_table_full", "a new NAT session over nat.max_sessions")        \
+	X(NAT_PORTS_EXHAUSTED, "nat_ports_exhausted",                                        \
+	  "no free port left on the pool address of this inside host")                      \
+	X(NAT_FILTERED, "nat_filtered",                                                      \
+	  "from outside to a NAT mapping, refused by nat.filtering (RFC 4787 5)")            \
+	X(NAT_HANDOFF_FULL, "nat_handoff_full",                                              \
+	  "the ring to the worker owning this NAT mapping was full")                         \
 	X(TX_FULL, "tx_full", "the egress queue did not take the packet")
 
 enum drop_reason {
@@ -116,6 +124,8 @@ struct worker {
 	struct rte_ring *punt;   /* to the control thread: ARP, local, unresolved */
 	struct rte_ring *inject; /* from the control thread: packets to transmit */
 	struct rte_ring *capture; /* to the control thread: copies for a live capture */
+	struct napt_table *napt;  /* the NAPT mappings this worker owns (NULL: no NAT) */
+	struct rte_ring **handoff_from; /* per source worker: packets for mappings we own */
 	volatile bool rx_stopped; /* saw dp->rx_stop: punts nothing more */
 	struct worker_stats stats;
 	struct tx_buffer tx[DP_MAX_PORTS];

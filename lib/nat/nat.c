@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
@@ -409,6 +410,38 @@ static int build_nptv6(struct nat_rules *nr, const struct config *cfg)
 	return 0;
 }
 
+static int build_snat(struct nat_rules *nr, const struct config *cfg)
+{
+	const struct cfg_nat *nat = &cfg->nat;
+	uint64_t hz = rte_get_tsc_hz();
+	unsigned int i;
+
+	nr->snat = rte_calloc("nat", nat->n_snat + 1, sizeof(*nr->snat), 0);
+	if (!nr->snat)
+		return -1;
+	for (i = 0; i < nat->n_snat; i++) {
+		const struct cfg_snat *c = &nat->snat[i];
+		struct nat_snat *r = &nr->snat[i];
+
+		r->from_mask = c->from.len ? UINT32_MAX << (32 - c->from.len) : 0;
+		r->from = c->from.addr.v4 & r->from_mask;
+		r->out = (uint16_t)c->out;
+		r->pool_first = c->pool_first;
+		r->pool_last = c->pool_last;
+		r->port_first = c->port_first;
+		r->port_last = c->port_last;
+		nr->out_ports |= 1u << r->out;
+	}
+	nr->n_snat = nat->n_snat;
+	nr->filtering = nat->filtering;
+	nr->max_sessions = nat->max_sessions;
+	nr->timeout_tsc.tcp_established = hz * nat->timeouts.tcp_established;
+	nr->timeout_tsc.tcp_transitory = hz * nat->timeouts.tcp_transitory;
+	nr->timeout_tsc.udp = hz * nat->timeouts.udp;
+	nr->timeout_tsc.icmp = hz * nat->timeouts.icmp;
+	return 0;
+}
+
 struct nat_rules *nat_rules_build(const struct config *cfg, int socket_id, char *err,
 				  size_t err_len)
 {
@@ -422,7 +455,7 @@ struct nat_rules *nat_rules_build(const struct config *cfg, int socket_id, char 
 	if (!nr->enabled)
 		return nr;
 	if (build_static(nr, cfg, socket_id) || build_dnat(nr, cfg, socket_id) ||
-	    build_nptv6(nr, cfg)) {
+	    build_nptv6(nr, cfg) || build_snat(nr, cfg)) {
 		snprintf(err, err_len, "building NAT rules: %s", rte_strerror(rte_errno));
 		nat_rules_free(nr);
 		return NULL;
@@ -443,5 +476,6 @@ void nat_rules_free(struct nat_rules *nr)
 	rte_free(nr->dnat);
 	rte_free(nr->dnat_port_mask);
 	rte_free(nr->nptv6);
+	rte_free(nr->snat);
 	rte_free(nr);
 }

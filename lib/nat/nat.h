@@ -42,8 +42,23 @@ struct nat_nptv6 {
 	uint16_t adj_in;     /* outside -> inside */
 };
 
+/* An snat: rule as the worker reads it. */
+struct nat_snat {
+	uint32_t from, from_mask; /* host order */
+	uint16_t out;             /* config port */
+	uint32_t pool_first, pool_last; /* host order */
+	uint16_t port_first, port_last;
+};
+
 struct nat_rules {
 	bool enabled;
+	unsigned int n_snat;
+	struct nat_snat *snat;
+	enum cfg_nat_filtering filtering;
+	struct {
+		uint64_t tcp_established, tcp_transitory, udp, icmp;
+	} timeout_tsc;
+	uint32_t max_sessions;
 	/* Egress ports where an "out" translation may apply: one test per packet. */
 	uint32_t out_ports;
 	struct rte_hash *static_in;  /* inside IPv4 -> rule index */
@@ -78,6 +93,59 @@ enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip
 			     uint32_t ip_len, uint16_t out_port);
 enum nat_result nat_ipv6_out(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
 			     uint32_t ip_len, uint16_t out_port);
+
+/* ---- NAPT (napt.c): per-worker state, see the comment there ---- */
+
+/* Why NAPT refused a packet (returned negated). */
+enum napt_drop {
+	NAPT_NO_MAPPING = 1,        /* inbound: no mapping for it (not an error of NAPT's) */
+	NAPT_DROP_TABLE_FULL,       /* max_sessions reached */
+	NAPT_DROP_PORTS_EXHAUSTED,  /* no free port on the pool address */
+	NAPT_DROP_FILTERED,         /* inbound, refused by the filtering mode */
+	NAPT_DROP_UNTRANSLATABLE,   /* outbound, nothing NAPT can translate (no ports) */
+};
+
+struct napt_stats {
+	uint64_t sessions, mappings; /* live now */
+	uint64_t sessions_created, mappings_created, expired;
+	uint64_t table_full, ports_exhausted, filtered;
+};
+
+struct napt_table;
+
+/* WORKER's table (of N_WORKERS), holding up to MAX_SESSIONS / N_WORKERS sessions. */
+struct napt_table *napt_table_create(unsigned int worker, unsigned int n_workers,
+				     uint32_t max_sessions, int socket_id);
+void napt_table_free(struct napt_table *t);
+
+/* The worker that owns the mapping of an inside endpoint / an outside port. */
+unsigned int nat_owner_of_inside(uint8_t proto, rte_be32_t ip, rte_be16_t port,
+				 unsigned int n_workers);
+unsigned int nat_owner_of_outside(rte_be16_t port, unsigned int n_workers);
+
+/* The snat rule for a source leaving through OUT_PORT, or NULL. */
+const struct nat_snat *napt_rule_for(const struct nat_rules *nr, rte_be32_t src,
+				     uint16_t out_port);
+
+/* The port (or echo identifier) NAPT keys IP on: its source or destination one;
+ * false if IP has none (another protocol, a non-first fragment). */
+bool napt_peek_inside(const struct rte_ipv4_hdr *ip, uint32_t ip_len, rte_be16_t *port,
+		      bool source);
+
+/* Translate an outbound packet by rule R (source -> pool address and port), making
+ * the mapping and session if needed: 0, or a negated enum napt_drop. */
+int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_snat *r,
+	     struct rte_ipv4_hdr *ip, uint32_t ip_len, uint64_t now);
+
+/* Translate an inbound packet for a mapping (destination -> inside endpoint): 0,
+ * NAPT_NO_MAPPING, or a negated enum napt_drop. */
+int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
+	    uint32_t ip_len, uint64_t now);
+
+/* Reclaim a few expired sessions (and mappings left without one); once per loop. */
+void napt_expire(struct napt_table *t, const struct nat_rules *nr, uint64_t now);
+
+void napt_stats_get(const struct napt_table *t, struct napt_stats *s);
 
 /* RFC 6296 section 3.1: the one's complement difference that makes a prefix change
  * checksum-neutral; exposed for the unit tests. */

@@ -193,6 +193,10 @@ static int fill_nat(struct build *b)
 	for (i = 0; i < nat->n_dnat; i++)
 		if (fib_add_host4(b, nat->dnat[i].match_ip, nh))
 			return -1;
+	for (i = 0; i < nat->n_snat; i++)
+		for (uint32_t a = nat->snat[i].pool_first; a - 1 != nat->snat[i].pool_last; a++)
+			if (fib_add_host4(b, a, nh))
+				return -1;
 	for (i = 0; i < nat->n_nptv6; i++)
 		if (fib_add(b, &nat->nptv6[i].outside, nh))
 			return -1;
@@ -257,6 +261,8 @@ static void tbl8_count(const struct config *cfg, uint32_t *v4, uint32_t *v6)
 
 	*v4 = cfg->nat.n_static + cfg->nat.n_dnat;
 	*v6 = 0;
+	for (i = 0; i < cfg->nat.n_snat; i++) /* a pool's /32s share a table per /24 */
+		*v4 += (cfg->nat.snat[i].pool_last >> 8) - (cfg->nat.snat[i].pool_first >> 8) + 1;
 	for (i = 0; i < cfg->nat.n_nptv6; i++)
 		*v6 += tbl8_need(&cfg->nat.nptv6[i].outside);
 	for (i = 0; i < cfg->n_routes; i++) {
@@ -280,6 +286,10 @@ static int create_fibs(struct build *b, int socket_id)
 	const struct config *cfg = b->cfg;
 	int max_routes = (int)(cfg->n_routes + cfg->n_ports * CFG_MAX_PORT_ADDRS * 4 + 16 +
 			       cfg->nat.n_static + cfg->nat.n_dnat + cfg->nat.n_nptv6);
+	unsigned int i;
+
+	for (i = 0; i < cfg->nat.n_snat; i++)
+		max_routes += (int)(cfg->nat.snat[i].pool_last - cfg->nat.snat[i].pool_first + 1);
 	uint32_t tbl8_v4, tbl8_v6;
 
 	tbl8_count(cfg, &tbl8_v4, &tbl8_v6);

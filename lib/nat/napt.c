@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAPT (snat:): inside sources share pool addresses and ports.
+ *
+ * State is per worker and touched by that worker alone (no locks, no atomics): a
+ * mapping (proto, inside address, inside port) -> (pool address, outside port) and,
+ * under it, one session per remote endpoint. Ownership is decided by arithmetic, so
+ * that every packet of a mapping meets the same worker whatever queue it came in on:
+ * the mapping of an inside endpoint belongs to worker hash(proto, address, port) % n,
+ * and that worker only hands out outside ports p with p % n == itself, so an
+ * arriving packet's destination port names its owner (nat_owner_*). The dataplane
+ * hands packets to their owner through a ring.
+ *
+ * RFC 4787: endpoint-independent mapping (REQ-1), paired pooling (REQ-2: an inside
+ * address always gets the same pool address, by hash), filtering as configured
+ * (REQ-8), mapping refreshed by outbound traffic and kept while sessions live
+ * (REQ-5/6), hairpinning (REQ-9) by the dataplane. RFC 5382: TCP sessions are
+ * transitory until both sides sent SYN, established then, transitory again after a
+ * FIN or RST. RFC 5508: ICMP echo translated by identifier.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_hash_crc.h>
+#include <rte_icmp.h>
+#include <rte_malloc.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "nat.h"
+#include "pkt.h"
+
+#define NAPT_MAX_POOL_ADDRS 256 /* pool addresses one worker hands ports of */
+#define EXPIRY_SCAN 16 /* session slots looked at per worker loop */
+
+struct endpoint_key {
+	rte_be32_t ip;
+	rte_be16_t port; /* TCP/UDP port, ICMP echo identifier */
+	uint8_t proto;
+	uint8_t zero;
+};
+
+struct session_key {
+	uint32_t mapping;
+	rte_be32_t remote_ip;
+	rte_be16_t remote_port;
+	uint16_t zero;
+};
+
+struct permit_key { /* address-dependent filtering: who may answer */
+	uint32_t mapping;
+	rte_be32_t remote_ip;
+};
+
+enum session_state {
+	S_FREE = 0,
+	S_UDP,
+	S_ICMP,
+	S_TCP_OPENING,     /* transitory: not both SYNs seen yet */
+	S_TCP_ESTABLISHED,
+	S_TCP_CLOSING,     /* transitory: FIN or RST seen */
+};
+
+#define SYN_OUT 1
+#define SYN_IN 2
+
+/* Where the ports (or echo identifier) and the checksum of a packet are. */
+struct napt_l4 {
+	uint8_t proto;
+	uint8_t tcp_flags;
+	uint8_t *sport, *dport, *cksum;
+};
+
+struct napt_mapping {
+	rte_be32_t in_ip, out_ip;
+	rte_be16_t in_port, out_port;
+	uint8_t proto;
+	bool used;
+	uint32_t sessions; /* live sessions; the mapping goes with the last */
+};
+
+struct napt_session {
+	uint32_t mapping;
+	rte_be32_t remote_ip;
+	rte_be16_t remote_port;
+	uint8_t state; /* enum session_state */
+	uint8_t syn;   /* SYN_OUT | SYN_IN seen */
+	uint64_t last_tsc;
+};
+
+struct napt_table {
+	unsigned int worker, n_workers;
+	uint32_t capacity; /* sessions, and mappings, this worker may hold */
+	struct rte_hash *by_inside;  /* endpoint_key (inside) -> mapping */
+	struct rte_hash *by_outside; /* endpoint_key (outside) -> mapping */
+	struct rte_hash *sessions;   /* session_key -> session */
+	struct rte_hash *permits;    /* permit_key -> sessions with that remote address */
+	struct rte_hash *pools;      /* pool address (host order) -> bitmap index */
+	struct napt_mapping *maps;
+	struct napt_session *sess;
+	uint32_t *free_maps, *free_sess;
+	uint32_t n_free_maps, n_free_sess;
+	uint64_t (*bitmaps)[65536 / 64]; /* outside ports in use, per pool address */
+	unsigned int n_pools;
+	uint32_t port_hint;
+	uint32_t scan; /* expiry cursor */
+	struct napt_stats stats;
+};
+
+/* ---- the L4 fields NAPT works on ---- */
+
+/* The ports (or echo identifier) of IP and where its checksum is; false if IP has
+ * none NAPT can translate. */
+static bool l4_view(struct rte_ipv4_hdr *ip, uint32_t ip_len, struct napt_l4 *v)
+{
+	uint32_t hl = rte_ipv4_hdr_len(ip);
+	uint8_t *l4 = (uint8_t *)ip + hl;
+
+	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))
+		return false;
+	v->proto = ip->next_proto_id;
+	if (v->proto == IPPROTO_TCP && ip_len >= hl + sizeof(struct rte_tcp_hdr)) {
+		v->sport = l4;
+		v->dport = l4 + 2;
+		v->cksum = l4 + offsetof(struct rte_tcp_hdr, cksum);
+		v->tcp_flags = l4[offsetof(struct rte_tcp_hdr, tcp_flags)];
+		return true;
+	}
+	if (v->proto == IPPROTO_UDP && ip_len >= hl + sizeof(struct rte_udp_hdr)) {
+		v->sport = l4;
+		v->dport = l4 + 2;
+		v->cksum = l4 + offsetof(struct rte_udp_hdr, dgram_cksum);
+		return true;
+	}
+	/* RFC 5508 3.1: echo request and reply, by identifier (both "ports"). */
+	if (v->proto == IPPROTO_ICMP && ip_len >= hl + sizeof(struct rte_icmp_hdr) &&
+	    (l4[0] == RTE_IP_ICMP_ECHO_REQUEST || l4[0] == RTE_IP_ICMP_ECHO_REPLY) && !l4[1]) {
+		v->sport = v->dport = l4 + offsetof(struct rte_icmp_hdr, icmp_ident);
+		v->cksum = l4 + offsetof(struct rte_icmp_hdr, icmp_cksum);
+		return true;
+	}
+	return false;
+}
+
+static uint16_t load16(const void *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static void store16(void *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static uint32_t load32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Rewrite address ADDR_OFF (src or dst field) to ADDR and the port at PORT to NEW_PORT,
+ * with the IP header checksum and the L4 one (ICMP has no pseudo-header: only the
+ * identifier counts there; a zero UDP checksum stays zero, RFC 768). */
+static void rewrite(struct rte_ipv4_hdr *ip, const struct napt_l4 *v, size_t addr_off,
+		    rte_be32_t addr, uint8_t *port, rte_be16_t new_port)
+{
+	uint8_t *field = (uint8_t *)ip + addr_off;
+	uint32_t old = load32(field);
+	uint16_t old_port = load16(port), ck = load16(v->cksum);
+	bool udp = v->proto == IPPROTO_UDP;
+
+	ip->hdr_checksum = pkt_cksum_update16(pkt_cksum_update16(ip->hdr_checksum,
+								 (uint16_t)(old >> 16),
+								 (uint16_t)(addr >> 16)),
+					      (uint16_t)old, (uint16_t)addr);
+	if (!(udp && ck == 0)) {
+		if (v->proto != IPPROTO_ICMP)
+			ck = pkt_cksum_update16(pkt_cksum_update16(ck, (uint16_t)(old >> 16),
+								   (uint16_t)(addr >> 16)),
+						(uint16_t)old, (uint16_t)addr);
+		ck = pkt_cksum_update16(ck, old_port, new_port);
+		store16(v->cksum, udp && ck == 0 ? 0xffff : ck);
+	}
+	memcpy(field, &addr, sizeof(addr));
+	store16(port, new_port);
+}
+
+/* ---- ownership ---- */
+
+unsigned int nat_owner_of_inside(uint8_t proto, rte_be32_t ip, rte_be16_t port,
+				 unsigned int n_workers)
+{
+	uint32_t h = rte_hash_crc_4byte(ip, proto);
+
+	h = rte_hash_crc_4byte(port, h);
+	return n_workers > 1 ? h % n_workers : 0;
+}
+
+unsigned int nat_owner_of_outside(rte_be16_t port, unsigned int n_workers)
+{
+	return n_workers > 1 ? rte_be_to_cpu_16(port) % n_workers : 0;
+}
+
+/* ---- table ---- */
+
+static struct rte_hash *hash_new(const char *what, unsigned int worker, uint32_t entries,
+				 uint32_t key_len, int socket_id)
+{
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters params = {
+		.name = name,
+		.entries = entries,
+		.key_len = key_len,
+		.hash_func = rte_hash_crc,
+		.socket_id = socket_id,
+	};
+
+	snprintf(name, sizeof(name), "napt_%s_%u", what, worker);
+	return rte_hash_create(&params);
+}
+
+struct napt_table *napt_table_create(unsigned int worker, unsigned int n_workers,
+				     uint32_t max_sessions, int socket_id)
+{
+	struct napt_table *t = rte_zmalloc_socket("napt", sizeof(*t), RTE_CACHE_LINE_SIZE,
+						  socket_id);
+	unsigned int workers = n_workers ? n_workers : 1;
+	/* This worker's share of the bound; the hashes get room to spare. */
+	uint32_t cap = RTE_MAX(max_sessions / workers, 1u), i, room = RTE_MAX(cap + cap / 4, 64u);
+
+	if (!t)
+		return NULL;
+	t->worker = worker;
+	t->n_workers = workers;
+	t->capacity = cap;
+	t->by_inside = hash_new("in", worker, room, sizeof(struct endpoint_key), socket_id);
+	t->by_outside = hash_new("out", worker, room, sizeof(struct endpoint_key), socket_id);
+	t->sessions = hash_new("ses", worker, room, sizeof(struct session_key), socket_id);
+	t->permits = hash_new("per", worker, room, sizeof(struct permit_key), socket_id);
+	t->pools = hash_new("pool", worker, NAPT_MAX_POOL_ADDRS * 2, sizeof(uint32_t), socket_id);
+	t->maps = rte_zmalloc_socket("napt", cap * sizeof(*t->maps), 0, socket_id);
+	t->sess = rte_zmalloc_socket("napt", cap * sizeof(*t->sess), 0, socket_id);
+	t->free_maps = rte_malloc_socket("napt", cap * sizeof(uint32_t), 0, socket_id);
+	t->free_sess = rte_malloc_socket("napt", cap * sizeof(uint32_t), 0, socket_id);
+	t->bitmaps = rte_zmalloc_socket("napt", NAPT_MAX_POOL_ADDRS * sizeof(*t->bitmaps), 0,
+					socket_id);
+	if (!t->by_inside || !t->by_outside || !t->sessions || !t->permits || !t->pools ||
+	    !t->maps || !t->sess || !t->free_maps || !t->free_sess || !t->bitmaps) {
+		napt_table_free(t);
+		return NULL;
+	}
+	for (i = 0; i < cap; i++) {
+		t->free_maps[i] = cap - 1 - i;
+		t->free_sess[i] = cap - 1 - i;
+	}
+	t->n_free_maps = t->n_free_sess = cap;
+	return t;
+}
+
+void napt_table_free(struct napt_table *t)
+{
+	if (!t)
+		return;
+	rte_hash_free(t->by_inside);
+	rte_hash_free(t->by_outside);
+	rte_hash_free(t->sessions);
+	rte_hash_free(t->permits);
+	rte_hash_free(t->pools);
+	rte_free(t->maps);
+	rte_free(t->sess);
+	rte_free(t->free_maps);
+	rte_free(t->free_sess);
+	rte_free(t->bitmaps);
+	rte_free(t);
+}
+
+static int find(const struct rte_hash *h, const void *key)
+{
+	void *data;
+
+	return rte_hash_lookup_data(h, key, &data) < 0 ? -1 : (int)(uintptr_t)data;
+}
+
+/* ---- ports ---- */
+
+/* The port bitmap of pool address ADDR (host order), made on first use. */
+static uint64_t *pool_bitmap(struct napt_table *t, uint32_t addr)
+{
+	int i = find(t->pools, &addr);
+
+	if (i >= 0)
+		return t->bitmaps[i];
+	if (t->n_pools == NAPT_MAX_POOL_ADDRS ||
+	    rte_hash_add_key_data(t->pools, &addr, (void *)(uintptr_t)t->n_pools) < 0)
+		return NULL;
+	return t->bitmaps[t->n_pools++];
+}
+
+static bool bit_get(const uint64_t *b, uint16_t port)
+{
+	return b[port >> 6] >> (port & 63) & 1;
+}
+
+static void bit_set(uint64_t *b, uint16_t port, bool on)
+{
+	if (on)
+		b[port >> 6] |= UINT64_C(1) << (port & 63);
+	else
+		b[port >> 6] &= ~(UINT64_C(1) << (port & 63));
+}
+
+/* A free outside port of this worker (p % n == worker) in [first, last]: the inside
+ * port itself if it can be (port preservation, RFC 4787 REQ-3 prefers it), else the
+ * next free one after the last handed out, so that a port freed by expiry is not
+ * reused at once. Returns 0 when none is left. */
+static uint16_t port_alloc(struct napt_table *t, uint64_t *bits, const struct nat_snat *r,
+			   uint16_t want)
+{
+	uint32_t n = t->n_workers, first = r->port_first, last = r->port_last, span, i, p;
+
+	if (want >= first && want <= last && want % n == t->worker && !bit_get(bits, want))
+		return want;
+	span = last - first + 1;
+	for (i = 0; i < span; i++) {
+		p = first + (t->port_hint + i) % span;
+		if (p % n != t->worker || bit_get(bits, (uint16_t)p))
+			continue;
+		t->port_hint = (p - first + 1) % span;
+		return (uint16_t)p;
+	}
+	return 0;
+}
+
+/* ---- mappings and sessions ---- */
+
+static uint64_t timeout_tsc(const struct nat_rules *nr, uint8_t state)
+{
+	switch (state) {
+	case S_TCP_ESTABLISHED:
+		return nr->timeout_tsc.tcp_established;
+	case S_TCP_OPENING:
+	case S_TCP_CLOSING:
+		return nr->timeout_tsc.tcp_transitory;
+	case S_ICMP:
+		return nr->timeout_tsc.icmp;
+	default:
+		return nr->timeout_tsc.udp;
+	}
+}
+
+static void mapping_release(struct napt_table *t, uint32_t mi)
+{
+	struct napt_mapping *m = &t->maps[mi];
+	struct endpoint_key in = { m->in_ip, m->in_port, m->proto, 0 };
+	struct endpoint_key out = { m->out_ip, m->out_port, m->proto, 0 };
+	uint64_t *bits = pool_bitmap(t, rte_be_to_cpu_32(m->out_ip));
+
+	rte_hash_del_key(t->by_inside, &in);
+	rte_hash_del_key(t->by_outside, &out);
+	if (bits)
+		bit_set(bits, rte_be_to_cpu_16(m->out_port), false);
+	m->used = false;
+	t->free_maps[t->n_free_maps++] = mi;
+	t->stats.mappings--;
+}
+
+static void session_release(struct napt_table *t, uint32_t si)
+{
+	struct napt_session *s = &t->sess[si];
+	struct session_key sk = { s->mapping, s->remote_ip, s->remote_port, 0 };
+	struct permit_key pk = { s->mapping, s->remote_ip };
+	int permits = find(t->permits, &pk);
+
+	rte_hash_del_key(t->sessions, &sk);
+	if (permits <= 1)
+		rte_hash_del_key(t->permits, &pk);
+	else
+		rte_hash_add_key_data(t->permits, &pk, (void *)(uintptr_t)(permits - 1));
+	s->state = S_FREE;
+	t->free_sess[t->n_free_sess++] = si;
+	t->stats.sessions--;
+	if (--t->maps[s->mapping].sessions == 0)
+		mapping_release(t, s->mapping);
+}
+
+void napt_expire(struct napt_table *t, const struct nat_rules *nr, uint64_t now)
+{
+	unsigned int i;
+
+	for (i = 0; i < EXPIRY_SCAN; i++) {
+		struct napt_session *s = &t->sess[t->scan];
+		uint32_t si = t->scan;
+
+		t->scan = t->scan + 1 == t->capacity ? 0 : t->scan + 1;
+		if (s->state != S_FREE && now - s->last_tsc > timeout_tsc(nr, s->state)) {
+			session_release(t, si);
+			t->stats.expired++;
+		}
+	}
+}
+
+static int mapping_new(struct napt_table *t, const struct nat_snat *r, uint8_t proto,
+		       rte_be32_t in_ip, rte_be16_t in_port)
+{
+	uint32_t pool_n = r->pool_last - r->pool_first + 1, out_host, mi;
+	struct endpoint_key in = { in_ip, in_port, proto, 0 }, out;
+	uint64_t *bits;
+	uint16_t port;
+
+	if (!t->n_free_maps) {
+		t->stats.table_full++;
+		return -NAPT_DROP_TABLE_FULL;
+	}
+	/* REQ-2, paired pooling: the pool address depends on the inside address only. */
+	out_host = r->pool_first + rte_hash_crc_4byte(in_ip, 0) % pool_n;
+	bits = pool_bitmap(t, out_host);
+	port = bits ? port_alloc(t, bits, r, rte_be_to_cpu_16(in_port)) : 0;
+	if (!port) {
+		t->stats.ports_exhausted++;
+		return -NAPT_DROP_PORTS_EXHAUSTED;
+	}
+	mi = t->free_maps[--t->n_free_maps];
+	t->maps[mi] = (struct napt_mapping){ .in_ip = in_ip, .in_port = in_port,
+					     .out_ip = rte_cpu_to_be_32(out_host),
+					     .out_port = rte_cpu_to_be_16(port), .proto = proto,
+					     .used = true };
+	out = (struct endpoint_key){ t->maps[mi].out_ip, t->maps[mi].out_port, proto, 0 };
+	if (rte_hash_add_key_data(t->by_inside, &in, (void *)(uintptr_t)mi) < 0 ||
+	    rte_hash_add_key_data(t->by_outside, &out, (void *)(uintptr_t)mi) < 0) {
+		rte_hash_del_key(t->by_inside, &in);
+		t->maps[mi].used = false;
+		t->free_maps[t->n_free_maps++] = mi;
+		t->stats.table_full++;
+		return -NAPT_DROP_TABLE_FULL;
+	}
+	bit_set(bits, port, true);
+	t->stats.mappings++;
+	t->stats.mappings_created++;
+	return (int)mi;
+}
+
+static int session_new(struct napt_table *t, uint32_t mi, rte_be32_t rip, rte_be16_t rport,
+		       uint8_t state)
+{
+	struct session_key sk = { mi, rip, rport, 0 };
+	struct permit_key pk = { mi, rip };
+	int permits = find(t->permits, &pk);
+	uint32_t si;
+
+	if (!t->n_free_sess) {
+		t->stats.table_full++;
+		return -NAPT_DROP_TABLE_FULL;
+	}
+	si = t->free_sess[--t->n_free_sess];
+	if (rte_hash_add_key_data(t->sessions, &sk, (void *)(uintptr_t)si) < 0 ||
+	    rte_hash_add_key_data(t->permits, &pk,
+				  (void *)(uintptr_t)(permits < 0 ? 1 : permits + 1)) < 0) {
+		rte_hash_del_key(t->sessions, &sk);
+		t->free_sess[t->n_free_sess++] = si;
+		t->stats.table_full++;
+		return -NAPT_DROP_TABLE_FULL;
+	}
+	t->sess[si] = (struct napt_session){ .mapping = mi, .remote_ip = rip,
+					     .remote_port = rport, .state = state };
+	t->maps[mi].sessions++;
+	t->stats.sessions++;
+	t->stats.sessions_created++;
+	return (int)si;
+}
+
+/* RFC 5382: a TCP session is established once both sides sent SYN, and transitory
+ * again after a FIN or RST from either side. */
+static void session_touch(struct napt_session *s, const struct napt_l4 *v, bool outbound,
+			  uint64_t now)
+{
+	s->last_tsc = now;
+	if (v->proto != IPPROTO_TCP)
+		return;
+	if (v->tcp_flags & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)) {
+		s->state = S_TCP_CLOSING;
+		return;
+	}
+	if (v->tcp_flags & RTE_TCP_SYN_FLAG)
+		s->syn |= outbound ? SYN_OUT : SYN_IN;
+	if (s->state == S_TCP_OPENING && s->syn == (SYN_OUT | SYN_IN))
+		s->state = S_TCP_ESTABLISHED;
+}
+
+static uint8_t first_state(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? S_TCP_OPENING : proto == IPPROTO_ICMP ? S_ICMP : S_UDP;
+}
+
+/* ---- translation ---- */
+
+const struct nat_snat *napt_rule_for(const struct nat_rules *nr, rte_be32_t src,
+				     uint16_t out_port)
+{
+	uint32_t a = rte_be_to_cpu_32(src);
+	unsigned int i;
+
+	for (i = 0; i < nr->n_snat; i++) {
+		const struct nat_snat *r = &nr->snat[i];
+
+		if (r->out == out_port && (a & r->from_mask) == r->from)
+			return r;
+	}
+	return NULL;
+}
+
+int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_snat *r,
+	     struct rte_ipv4_hdr *ip, uint32_t ip_len, uint64_t now)
+{
+	struct napt_l4 v;
+	struct endpoint_key in;
+	struct session_key sk;
+	int mi, si;
+
+	if (!l4_view(ip, ip_len, &v))
+		return -NAPT_DROP_UNTRANSLATABLE;
+	in = (struct endpoint_key){ ip->src_addr, load16(v.sport), v.proto, 0 };
+	mi = find(t->by_inside, &in); /* REQ-1: one mapping whatever the destination */
+	if (mi < 0) {
+		mi = mapping_new(t, r, v.proto, in.ip, in.port);
+		if (mi < 0)
+			return mi;
+	}
+	/* Echo: the remote "port" is the identifier both ways; it stays ours. */
+	sk = (struct session_key){ (uint32_t)mi, ip->dst_addr,
+				   v.proto == IPPROTO_ICMP ? 0 : load16(v.dport), 0 };
+	si = find(t->sessions, &sk);
+	if (si < 0) {
+		si = session_new(t, (uint32_t)mi, sk.remote_ip, sk.remote_port,
+				 first_state(v.proto));
+		if (si < 0) {
+			if (!t->maps[mi].sessions)
+				mapping_release(t, (uint32_t)mi);
+			return si;
+		}
+	}
+	session_touch(&t->sess[si], &v, true, now);
+	rewrite(ip, &v, offsetof(struct rte_ipv4_hdr, src_addr), t->maps[mi].out_ip, v.sport,
+		t->maps[mi].out_port);
+	return 0;
+}
+
+/* REQ-8 filtering: may REMOTE send in through mapping MI without a session for it? */
+static bool filter_allows(const struct napt_table *t, const struct nat_rules *nr, uint32_t mi,
+			  rte_be32_t remote_ip)
+{
+	struct permit_key pk = { mi, remote_ip };
+
+	if (nr->filtering == CFG_NAT_FILTER_ENDPOINT)
+		return true;
+	if (nr->filtering == CFG_NAT_FILTER_ADDRESS)
+		return find(t->permits, &pk) > 0;
+	return false; /* address and port: only an existing session */
+}
+
+int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
+	    uint32_t ip_len, uint64_t now)
+{
+	struct endpoint_key out;
+	struct session_key sk;
+	struct napt_l4 v;
+	int mi, si;
+
+	if (!l4_view(ip, ip_len, &v))
+		return NAPT_NO_MAPPING;
+	out = (struct endpoint_key){ ip->dst_addr, load16(v.dport), v.proto, 0 };
+	mi = find(t->by_outside, &out);
+	if (mi < 0)
+		return NAPT_NO_MAPPING;
+	sk = (struct session_key){ (uint32_t)mi, ip->src_addr,
+				   v.proto == IPPROTO_ICMP ? 0 : load16(v.sport), 0 };
+	si = find(t->sessions, &sk);
+	if (si < 0) {
+		if (!filter_allows(t, nr, (uint32_t)mi, ip->src_addr)) {
+			t->stats.filtered++;
+			return -NAPT_DROP_FILTERED;
+		}
+		si = session_new(t, (uint32_t)mi, sk.remote_ip, sk.remote_port,
+				 first_state(v.proto));
+		if (si < 0)
+			return si;
+	}
+	session_touch(&t->sess[si], &v, false, now);
+	rewrite(ip, &v, offsetof(struct rte_ipv4_hdr, dst_addr), t->maps[mi].in_ip, v.dport,
+		t->maps[mi].in_port);
+	return 0;
+}
+
+bool napt_peek_inside(const struct rte_ipv4_hdr *ip, uint32_t ip_len, rte_be16_t *port,
+		      bool source)
+{
+	struct napt_l4 v;
+
+	if (!l4_view((struct rte_ipv4_hdr *)(uintptr_t)ip, ip_len, &v))
+		return false;
+	*port = load16(source ? v.sport : v.dport);
+	return true;
+}
+
+void napt_stats_get(const struct napt_table *t, struct napt_stats *s)
+{
+	*s = t->stats;
+}
