@@ -797,6 +797,8 @@ static const struct command commands[] = {
 	  .run = cmd_paged },
 	{ .name = "config", .help = "the configuration in use", .tel = "/dpfwd/config",
 	  .run = cmd_simple },
+	{ .name = "nat", .help = "NAT sessions and mappings, created, expired, refused",
+	  .tel = "/dpfwd/nat", .run = cmd_simple },
 	{ .name = "reload", .help = "re-read the config file; exit 1 with its error if refused",
 	  .tel = "/dpfwd/reload", .run = cmd_reload },
 	{ .name = "capture", .args = "PORT [-c COUNT] [-w FILE]",

@@ -457,7 +457,10 @@ static void handle_arp(struct control *c, struct rte_mbuf *m)
 		return drop(c, m, DROP_ARP_INVALID);
 	sip = rte_be_to_cpu_32(arp->arp_data.arp_sip);
 	tip = rte_be_to_cpu_32(arp->arp_data.arp_tip);
-	for_us = port_has_ipv4(cp, tip);
+	/* Ours, or a NAT outside address on this port's link (proxy ARP for it). */
+	for_us = port_has_ipv4(cp, tip) ||
+		 (c->cfg->nat.enabled && nat_is_outside_address(c->cfg, tip) &&
+		  port_subnet_of(cp, &(struct cfg_ip){ .family = AF_INET, .v4 = tip }));
 	/* Merge: update a sender we know (or wait for); add it if the packet is for us.
 	 * A gratuitous ARP (sip == tip) therefore only refreshes existing entries. */
 	if (sip && !port_has_ipv4(cp, sip) && rte_is_unicast_ether_addr(&arp->arp_data.arp_sha)) {

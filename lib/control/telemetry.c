@@ -18,6 +18,7 @@
 #include <rte_telemetry.h>
 
 #include "control_internal.h"
+#include "nat.h"
 
 #define PAGE_ROWS 50 /* rows per reply: well inside telemetry's 16 kB output */
 
@@ -395,6 +396,42 @@ static int do_reload(struct control *c, void *arg)
 	return 0;
 }
 
+/* ---- /dpfwd/nat ---- */
+
+/* NAPT counters summed over the workers (each writes its own; read while they run). */
+static int fill_nat(struct control *c, void *arg)
+{
+	struct rte_tel_data *d = ((struct tel_request *)arg)->d;
+	struct napt_stats sum = { 0 }, s;
+	unsigned int w;
+
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "enabled", c->cfg->nat.enabled);
+	for (w = 0; w < c->dp->n_workers; w++) {
+		if (!c->dp->workers[w]->napt)
+			continue;
+		napt_stats_get(c->dp->workers[w]->napt, &s);
+		sum.sessions += s.sessions;
+		sum.mappings += s.mappings;
+		sum.sessions_created += s.sessions_created;
+		sum.mappings_created += s.mappings_created;
+		sum.expired += s.expired;
+		sum.table_full += s.table_full;
+		sum.ports_exhausted += s.ports_exhausted;
+		sum.filtered += s.filtered;
+	}
+	rte_tel_data_add_dict_u64(d, "sessions", sum.sessions);
+	rte_tel_data_add_dict_u64(d, "mappings", sum.mappings);
+	rte_tel_data_add_dict_u64(d, "max_sessions", c->cfg->nat.max_sessions);
+	rte_tel_data_add_dict_u64(d, "sessions_created", sum.sessions_created);
+	rte_tel_data_add_dict_u64(d, "mappings_created", sum.mappings_created);
+	rte_tel_data_add_dict_u64(d, "expired", sum.expired);
+	rte_tel_data_add_dict_u64(d, "table_full", sum.table_full);
+	rte_tel_data_add_dict_u64(d, "ports_exhausted", sum.ports_exhausted);
+	rte_tel_data_add_dict_u64(d, "filtered", sum.filtered);
+	return 0;
+}
+
 /* ---- /dpfwd/capture, /dpfwd/capture_start, /dpfwd/capture_stop ---- */
 
 static int fill_capture(struct control *c, void *arg)
@@ -479,6 +516,7 @@ TEL_COMMAND(routes, fill_routes)
 TEL_COMMAND(neighbours, fill_neighbours)
 TEL_COMMAND(config, fill_config)
 TEL_COMMAND(reload, do_reload)
+TEL_COMMAND(nat, fill_nat)
 TEL_COMMAND(capture, fill_capture)
 TEL_COMMAND(capture_start, do_capture_start)
 TEL_COMMAND(capture_stop, do_capture_stop)
@@ -506,6 +544,8 @@ void control_telemetry_register(struct control *c)
 				   "Loaded file, sha256, generation, reloads");
 	rte_telemetry_register_cmd("/dpfwd/reload", tel_reload,
 				   "Re-read the config file; ok, generation, error");
+	rte_telemetry_register_cmd("/dpfwd/nat", tel_nat,
+				   "NAT sessions and mappings now, created, expired, refused");
 	rte_telemetry_register_cmd("/dpfwd/capture", tel_capture,
 				   "The live capture: running, port, file, written");
 	rte_telemetry_register_cmd("/dpfwd/capture_start", tel_capture_start,

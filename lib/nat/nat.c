@@ -283,6 +283,23 @@ enum nat_result nat_ipv6_out(const struct nat_rules *nr, struct rte_ipv6_hdr *ip
 	return NAT_PASS;
 }
 
+bool nat_is_outside_address(const struct config *cfg, uint32_t ip)
+{
+	const struct cfg_nat *nat = &cfg->nat;
+	unsigned int i;
+
+	for (i = 0; i < nat->n_snat; i++)
+		if (ip >= nat->snat[i].pool_first && ip <= nat->snat[i].pool_last)
+			return true;
+	for (i = 0; i < nat->n_static; i++)
+		if (nat->statics[i].outside == ip)
+			return true;
+	for (i = 0; i < nat->n_dnat; i++)
+		if (nat->dnat[i].match_ip == ip)
+			return true;
+	return false;
+}
+
 /* ---- building ---- */
 
 static bool port_holds(const struct cfg_port *p, uint32_t ip)

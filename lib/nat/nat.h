@@ -147,6 +147,10 @@ void napt_expire(struct napt_table *t, const struct nat_rules *nr, uint64_t now)
 
 void napt_stats_get(const struct napt_table *t, struct napt_stats *s);
 
+/* True if IP (host order) is an outside address of CFG's NAT: a pool address, a 1:1
+ * outside address or a port forward's address. The slow path answers ARP for them. */
+bool nat_is_outside_address(const struct config *cfg, uint32_t ip);
+
 /* RFC 6296 section 3.1: the one's complement difference that makes a prefix change
  * checksum-neutral; exposed for the unit tests. */
 uint16_t nat_nptv6_adjustment(const uint8_t from[16], const uint8_t to[16]);
