@@ -1,0 +1,272 @@
+"""NAT end to end: NAPT (RFC 4787 / 5382 / 5508 behaviours), port forwards, 1:1 and
+NPTv6, on pcap ports.
+
+With one worker the order is deterministic: each loop takes a burst from lan, then
+one from wan, so a request early in lan's capture is translated before a reply in
+wan's capture is looked at. The pool has one address and the inside ports are kept
+(port preservation), so the tests know the outside endpoint in advance.
+"""
+import time
+
+import pytest
+from scapy.all import ICMP, IP, TCP, UDP, Ether, IPv6, Raw
+
+from dpfwd_run import GW_MAC, HOST_MAC, LAN_MAC, WAN_MAC, run_dpfwd, start_dpfwd
+
+HOST11_MAC = "02:00:00:00:00:11"
+SERVER_MAC = "02:00:00:00:00:20"
+STATIC_MAC = "02:00:00:00:00:50"
+POOL = "203.0.113.10"
+REMOTE = "198.51.100.7"
+REMOTE2 = "198.51.100.8"
+
+
+def nat_config(filtering="address-dependent", extra="", ports="1024-65535", max_sessions=1000,
+               timeouts=""):
+    return f"""\
+ports:
+  - name: lan
+    device: net_pcap0
+    mac: "{LAN_MAC}"
+    ipv4: [192.168.1.1/24]
+    ipv6: ["fd00:1::1/64"]
+  - name: wan
+    device: net_pcap1
+    mac: "{WAN_MAC}"
+    ipv4: [203.0.113.1/24]
+    ipv6: ["2001:db8:ff::1/64"]
+neighbours:
+  - {{ip: 203.0.113.254, mac: "{GW_MAC}", port: wan}}
+  - {{ip: "2001:db8:ff::fe", mac: "{GW_MAC}", port: wan}}
+  - {{ip: 192.168.1.10, mac: "{HOST_MAC}", port: lan}}
+  - {{ip: 192.168.1.11, mac: "{HOST11_MAC}", port: lan}}
+  - {{ip: 192.168.1.20, mac: "{SERVER_MAC}", port: lan}}
+  - {{ip: 192.168.1.50, mac: "{STATIC_MAC}", port: lan}}
+  - {{ip: "fd00:1::10", mac: "{HOST_MAC}", port: lan}}
+routes:
+  - {{prefix: 0.0.0.0/0, via: 203.0.113.254}}
+  - {{prefix: "::/0", via: "2001:db8:ff::fe"}}
+nat:
+  snat:
+    - {{from: 192.168.1.0/24, out: wan, pool: [{POOL}], ports: {ports}}}
+  dnat:
+    - {{proto: tcp, match: "203.0.113.1:443", to: "192.168.1.20:8443"}}
+  static:
+    - {{inside: 192.168.1.50, outside: 203.0.113.50}}
+  nptv6:
+    - {{inside: "fd00:1::/48", outside: "2001:db8:100::/48", port: wan}}
+  filtering: {filtering}
+  max_sessions: {max_sessions}
+{timeouts}{extra}dataplane:
+  mbufs: 8191
+"""
+
+
+def out4(src, sport, dst, dport, proto=UDP, mac=HOST_MAC, **kw):
+    return Ether(dst=LAN_MAC, src=mac) / IP(src=src, dst=dst, ttl=64) / \
+        proto(sport=sport, dport=dport, **kw) / Raw(b"x" * 8)
+
+
+def in4(src, sport, dst, dport, proto=UDP, **kw):
+    return Ether(dst=WAN_MAC, src=GW_MAC) / IP(src=src, dst=dst, ttl=64) / \
+        proto(sport=sport, dport=dport, **kw) / Raw(b"y" * 8)
+
+
+def assert_checksums(p):
+    """IP and L4 checksums as scapy computes them from scratch."""
+    fresh = p.__class__(bytes(p))
+    for layer in (IP, TCP, UDP, ICMP):
+        if layer in fresh:
+            got = fresh[layer].chksum
+            del fresh[layer].chksum
+            assert fresh.__class__(bytes(fresh))[layer].chksum == got, f"{layer.__name__} checksum"
+            fresh = p.__class__(bytes(p))
+
+
+def test_mapping_reused_across_destinations(tmp_path):
+    """RFC 4787 REQ-1: one inside endpoint, one outside endpoint, whatever the destination."""
+    sent = [out4("192.168.1.10", 5000, REMOTE, 53), out4("192.168.1.10", 5000, REMOTE2, 123),
+            out4("192.168.1.10", 5001, REMOTE, 53)]
+    r = run_dpfwd(tmp_path, {"lan": sent}, nat_config())
+    wan = r.out["wan"]
+    assert len(wan) == 3
+    assert {(p[IP].src, p[UDP].sport) for p in wan[:2]} == {(POOL, 5000)}
+    assert (wan[2][IP].src, wan[2][UDP].sport) == (POOL, 5001)  # ports kept (REQ-3)
+    assert [p[IP].dst for p in wan] == [REMOTE, REMOTE2, REMOTE]
+    for p in wan:
+        assert p[Ether].src == WAN_MAC and p[Ether].dst == GW_MAC and p[IP].ttl == 63
+        assert_checksums(p)
+
+
+def test_reply_translated_back(tmp_path):
+    sent_lan = [out4("192.168.1.10", 5000, REMOTE, 53)]
+    sent_wan = [in4(REMOTE, 53, POOL, 5000)]
+    r = run_dpfwd(tmp_path, {"lan": sent_lan, "wan": sent_wan}, nat_config())
+    (p,) = r.out["lan"]
+    assert (p[IP].src, p[IP].dst, p[UDP].sport, p[UDP].dport) == (REMOTE, "192.168.1.10", 53, 5000)
+    assert p[Ether].dst == HOST_MAC
+    assert_checksums(p)
+
+
+FILTER_CASES = {
+    # filtering: which of (same endpoint, same address other port, other address) get in
+    "endpoint-independent": (True, True, True),
+    "address-dependent": (True, True, False),
+    "address-and-port-dependent": (True, False, False),
+}
+
+
+@pytest.mark.parametrize("mode", FILTER_CASES)
+def test_filtering(tmp_path, mode):
+    """RFC 4787 REQ-8: who may send in through a mapping made towards REMOTE:53."""
+    sent_lan = [out4("192.168.1.10", 5000, REMOTE, 53)]
+    probes = [in4(REMOTE, 53, POOL, 5000), in4(REMOTE, 54, POOL, 5000),
+              in4(REMOTE2, 53, POOL, 5000)]
+    r = run_dpfwd(tmp_path, {"lan": sent_lan, "wan": probes}, nat_config(filtering=mode))
+    passed = {(p[IP].src, p[UDP].sport) for p in r.out["lan"]}
+    want = [(REMOTE, 53), (REMOTE, 54), (REMOTE2, 53)]
+    assert passed == {w for w, ok in zip(want, FILTER_CASES[mode]) if ok}
+    assert r.drops("nat_filtered") == FILTER_CASES[mode].count(False)
+
+
+def test_unsolicited_inbound_dropped(tmp_path):
+    r = run_dpfwd(tmp_path, {"wan": [in4(REMOTE, 53, POOL, 6000)]}, nat_config())
+    assert r.out["lan"] == [] and r.drops("nat_no_rule") == 1
+
+
+def test_icmp_echo_by_identifier(tmp_path):
+    """RFC 5508: echo request out with the identifier as port, reply back in."""
+    req = Ether(dst=LAN_MAC, src=HOST_MAC) / IP(src="192.168.1.10", dst=REMOTE) / \
+        ICMP(type=8, id=777, seq=1) / Raw(b"ping")
+    rep = Ether(dst=WAN_MAC, src=GW_MAC) / IP(src=REMOTE, dst=POOL) / \
+        ICMP(type=0, id=777, seq=1) / Raw(b"ping")
+    r = run_dpfwd(tmp_path, {"lan": [req], "wan": [rep]}, nat_config())
+    (o,) = r.out["wan"]
+    assert o[IP].src == POOL and o[ICMP].id == 777
+    assert_checksums(o)
+    (i,) = r.out["lan"]
+    assert i[IP].dst == "192.168.1.10" and i[ICMP].id == 777 and i[ICMP].type == 0
+    assert_checksums(i)
+
+
+def test_tcp_checksums_and_syn(tmp_path):
+    syn = out4("192.168.1.10", 40000, REMOTE, 80, proto=TCP, flags="S", seq=1)
+    synack = in4(REMOTE, 80, POOL, 40000, proto=TCP, flags="SA", seq=9, ack=2)
+    r = run_dpfwd(tmp_path, {"lan": [syn], "wan": [synack]}, nat_config())
+    (o,) = r.out["wan"]
+    assert (o[IP].src, o[TCP].sport) == (POOL, 40000)
+    assert_checksums(o)
+    (i,) = r.out["lan"]
+    assert (i[IP].dst, i[TCP].dport, i[TCP].flags) == ("192.168.1.10", 40000, "SA")
+    assert_checksums(i)
+
+
+def test_udp_zero_checksum_stays_zero(tmp_path):
+    p = out4("192.168.1.10", 5000, REMOTE, 53)
+    p[UDP].chksum = 0
+    r = run_dpfwd(tmp_path, {"lan": [p]}, nat_config())
+    (o,) = r.out["wan"]
+    assert o[UDP].chksum == 0 and o[IP].src == POOL
+
+
+def test_hairpin(tmp_path):
+    """RFC 4787 REQ-9: .11 reaches .10 through .10's outside endpoint and is seen from
+    its own outside endpoint."""
+    lan = [out4("192.168.1.10", 5000, REMOTE, 53),
+           out4("192.168.1.11", 6000, POOL, 5000, mac=HOST11_MAC)]
+    r = run_dpfwd(tmp_path, {"lan": lan}, nat_config(filtering="endpoint-independent"))
+    hair = [p for p in r.out["lan"]]
+    assert len(hair) == 1
+    p = hair[0]
+    assert (p[IP].dst, p[UDP].dport) == ("192.168.1.10", 5000)
+    assert (p[IP].src, p[UDP].sport) == (POOL, 6000)
+    assert p[Ether].dst == HOST_MAC
+    assert_checksums(p)
+
+
+def test_table_full_new_flows_dropped_old_ones_kept(tmp_path):
+    lan = [out4("192.168.1.10", 5000 + i, REMOTE, 53) for i in range(3)] + \
+          [out4("192.168.1.10", 5000, REMOTE, 53)]
+    r = run_dpfwd(tmp_path, {"lan": lan}, nat_config(max_sessions=2))
+    assert r.drops("nat_table_full") == 1
+    assert [p[UDP].sport for p in r.out["wan"]] == [5000, 5001, 5000]
+
+
+def test_ports_exhausted(tmp_path):
+    lan = [out4("192.168.1.10", 7000 + i, REMOTE, 53) for i in range(3)] + \
+          [out4("192.168.1.10", 7000, REMOTE2, 53)]
+    r = run_dpfwd(tmp_path, {"lan": lan}, nat_config(ports="1024-1025"))
+    assert r.drops("nat_ports_exhausted") == 1
+    assert sorted(p[UDP].sport for p in r.out["wan"]) == [1024, 1024, 1025]
+
+
+def test_port_forward_both_ways(tmp_path):
+    syn = in4(REMOTE, 50000, "203.0.113.1", 443, proto=TCP, flags="S")
+    reply = out4("192.168.1.20", 8443, REMOTE, 50000, proto=TCP, flags="SA", mac=SERVER_MAC)
+    r = run_dpfwd(tmp_path, {"wan": [syn], "lan": [reply]}, nat_config())
+    (i,) = r.out["lan"]
+    assert (i[IP].dst, i[TCP].dport, i[Ether].dst) == ("192.168.1.20", 8443, SERVER_MAC)
+    assert_checksums(i)
+    (o,) = r.out["wan"]
+    assert (o[IP].src, o[TCP].sport) == ("203.0.113.1", 443)
+    assert_checksums(o)
+
+
+def test_static_one_to_one_both_ways(tmp_path):
+    out = out4("192.168.1.50", 1234, REMOTE, 80, proto=TCP, flags="S", mac=STATIC_MAC)
+    inb = Ether(dst=WAN_MAC, src=GW_MAC) / IP(src=REMOTE, dst="203.0.113.50") / \
+        ICMP(type=8, id=5) / Raw(b"hi")
+    r = run_dpfwd(tmp_path, {"lan": [out], "wan": [inb]}, nat_config())
+    (o,) = r.out["wan"]
+    assert (o[IP].src, o[TCP].sport) == ("203.0.113.50", 1234)
+    assert_checksums(o)
+    (i,) = r.out["lan"]
+    assert i[IP].dst == "192.168.1.50" and i[ICMP].id == 5
+    assert_checksums(i)
+
+
+def test_nptv6_both_ways(tmp_path):
+    """RFC 6296: fd00:1::/48 <-> 2001:db8:100::/48, checksum-neutral: the UDP checksum
+    is untouched and still right."""
+    out = Ether(dst=LAN_MAC, src=HOST_MAC) / IPv6(src="fd00:1::10", dst="2001:db8:99::1") / \
+        UDP(sport=1, dport=2) / Raw(b"v6")
+    r = run_dpfwd(tmp_path, {"lan": [out]}, nat_config())
+    (o,) = r.out["wan"]
+    outside = o[IPv6].src
+    assert outside.startswith("2001:db8:100:")
+    fresh = Ether(bytes(o))
+    got = fresh[UDP].chksum
+    del fresh[UDP].chksum
+    assert Ether(bytes(fresh))[UDP].chksum == got
+    back = Ether(dst=WAN_MAC, src=GW_MAC) / IPv6(src="2001:db8:99::1", dst=outside) / \
+        UDP(sport=2, dport=1) / Raw(b"v6")
+    r = run_dpfwd(tmp_path / "back", {"wan": [back]}, nat_config())
+    (i,) = r.out["lan"]
+    assert i[IPv6].dst == "fd00:1::10"
+
+
+def test_sessions_expire_by_state(tmp_path):
+    """Timeouts (RFC 4787 REQ-5, RFC 5382): a lone SYN is transitory, a UDP flow has
+    its own timeout; expired sessions and their mappings are reclaimed."""
+    timeouts = "  timeouts: {tcp_established: 3600, tcp_transitory: 1, udp: 2, icmp: 1}\n"
+    lan = [out4("192.168.1.10", 40000, REMOTE, 80, proto=TCP, flags="S"),
+           out4("192.168.1.10", 5000, REMOTE, 53),
+           out4("192.168.1.10", 41000, REMOTE, 443, proto=TCP, flags="S")]
+    wan = [in4(REMOTE, 443, POOL, 41000, proto=TCP, flags="SA")]
+    run = start_dpfwd(tmp_path, {"lan": lan, "wan": wan},
+                      nat_config(extra=timeouts))
+    try:
+        for _ in range(200):
+            nat = run.telemetry("/dpfwd/nat")
+            if nat["sessions_created"] == 3:
+                break
+            time.sleep(0.01)
+        assert nat["sessions"] == 3 and nat["mappings"] == 3
+        deadline = time.monotonic() + 10
+        while run.telemetry("/dpfwd/nat")["expired"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        nat = run.telemetry("/dpfwd/nat")
+        # The half-open TCP and the UDP flow are gone; the established one stays.
+        assert nat["expired"] == 2 and nat["sessions"] == 1 and nat["mappings"] == 1
+    finally:
+        run.stop()
