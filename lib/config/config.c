@@ -845,7 +845,7 @@ static int sp_icmp_burst(struct loader *l, yaml_node_t *v, void *obj)
 /* Sections are parsed in this order whatever their order in the file: neighbours and
  * routes refer to ports. */
 struct sections {
-	yaml_node_t *ports, *neighbours, *routes, *dataplane, *slow_path;
+	yaml_node_t *ports, *neighbours, *routes, *dataplane, *slow_path, *nat, *nat_key;
 };
 
 static int top_ports(struct loader *l, yaml_node_t *v, void *obj)
@@ -883,12 +883,11 @@ static int top_slow_path(struct loader *l, yaml_node_t *v, void *obj)
 	return 0;
 }
 
-/* The key is in the documented contract, so it gets a clearer word than "unknown". */
 static int top_nat(struct loader *l, yaml_node_t *v, void *obj)
 {
-	(void)v;
-	(void)obj;
-	return error_at(l, l->key, "nat: NAT is not implemented yet in this version of dpfwd");
+	((struct sections *)obj)->nat = v;
+	((struct sections *)obj)->nat_key = l->key;
+	return 0;
 }
 
 static int load_ports(struct loader *l, yaml_node_t *v)
@@ -911,6 +910,420 @@ static void *alloc_for_list(struct loader *l, yaml_node_t *v, size_t size)
 	if (!array)
 		error_at(l, v, "out of memory");
 	return array;
+}
+
+/* ---- nat ---- */
+
+/* A network prefix of FAMILY (0: either), MIN_LEN to MAX_LEN bits, host bits clear:
+ * "10.0.0.1/8" is ambiguous (a typo in the address or in the length). */
+static int parse_network(struct loader *l, yaml_node_t *v, int family, unsigned int min_len,
+			 unsigned int max_len, struct cfg_prefix *p)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct cfg_ip net;
+
+	if (parse_prefix(l, v, 0, p))
+		return -1;
+	if (family && p->addr.family != family)
+		return error_at(l, v, "expected an %s prefix", family == AF_INET ? "IPv4" : "IPv6");
+	if (p->len < min_len || p->len > max_len)
+		return error_at(l, v, "prefix length must be %u to %u", min_len, max_len);
+	net = p->addr;
+	ip_mask(&net, p->len);
+	if (!ip_equal(&net, &p->addr))
+		return error_at(l, v, "prefix %s has host bits set; did you mean %s/%u?",
+				scalar(v), cfg_ip_format(&net, buf, sizeof(buf)), p->len);
+	return 0;
+}
+
+static int parse_ipv4(struct loader *l, yaml_node_t *v, uint32_t *out)
+{
+	struct cfg_ip ip;
+
+	if (parse_ip(l, v, &ip))
+		return -1;
+	if (ip.family != AF_INET)
+		return error_at(l, v, "expected an IPv4 address");
+	*out = ip.v4;
+	return 0;
+}
+
+static int parse_port_name(struct loader *l, yaml_node_t *v, unsigned int *port)
+{
+	int i;
+
+	if (expect(l, v, YAML_SCALAR_NODE))
+		return -1;
+	i = config_port_index(l->cfg, scalar(v));
+	if (i < 0)
+		return error_at(l, v, "unknown port '%s'", scalar(v));
+	*port = (unsigned int)i;
+	return 0;
+}
+
+/* "A-B" or "A" (B = A) into two halves; false if S does not have that shape. */
+static bool split_range(const char *s, char *a, char *b, size_t len)
+{
+	const char *dash = strchr(s, '-');
+
+	if (!dash) {
+		snprintf(a, len, "%s", s);
+		snprintf(b, len, "%s", s);
+		return strlen(s) < len;
+	}
+	if ((size_t)(dash - s) >= len || strlen(dash + 1) >= len)
+		return false;
+	snprintf(a, len, "%.*s", (int)(dash - s), s);
+	snprintf(b, len, "%s", dash + 1);
+	return true;
+}
+
+static int snat_from(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return parse_network(l, v, AF_INET, 0, 32, &((struct cfg_snat *)obj)->from);
+}
+
+static int snat_out(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return parse_port_name(l, v, &((struct cfg_snat *)obj)->out);
+}
+
+/* pool: [FIRST-LAST] (or [ADDRESS]): one range of IPv4 addresses. */
+static int snat_pool(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct cfg_snat *r = obj;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	struct cfg_ip first, last;
+	yaml_node_t *item;
+
+	if (expect(l, v, YAML_SEQUENCE_NODE))
+		return -1;
+	if (list_len(v) != 1)
+		return error_at(l, v, "expected one address range: [FIRST-LAST]");
+	item = node_at(l, *v->data.sequence.items.start);
+	if (expect(l, item, YAML_SCALAR_NODE))
+		return -1;
+	if (!split_range(scalar(item), a, b, sizeof(a)) || !ip_from_string(a, &first) ||
+	    !ip_from_string(b, &last) || first.family != AF_INET || last.family != AF_INET)
+		return error_at(l, item, "invalid address range '%s': expected IPv4 FIRST-LAST",
+				scalar(item));
+	if (first.v4 > last.v4)
+		return error_at(l, item, "address range '%s' ends before it starts", scalar(item));
+	if (last.v4 - first.v4 >= 65536)
+		return error_at(l, item, "address range '%s' holds more than 65536 addresses",
+				scalar(item));
+	r->pool_first = first.v4;
+	r->pool_last = last.v4;
+	return 0;
+}
+
+/* ports: FIRST-LAST (or one port), within 1-65535. */
+static int snat_ports(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct cfg_snat *r = obj;
+	char a[16], b[16], *end_a, *end_b;
+	unsigned long first, last;
+
+	if (expect(l, v, YAML_SCALAR_NODE))
+		return -1;
+	if (!split_range(scalar(v), a, b, sizeof(a)) || !isdigit((unsigned char)a[0]) ||
+	    !isdigit((unsigned char)b[0]))
+		return error_at(l, v, "invalid port range '%s': expected FIRST-LAST", scalar(v));
+	first = strtoul(a, &end_a, 10);
+	last = strtoul(b, &end_b, 10);
+	if (*end_a || *end_b || first < 1 || last > 65535 || first > last)
+		return error_at(l, v, "invalid port range '%s': expected FIRST-LAST within 1-65535",
+				scalar(v));
+	r->port_first = (uint16_t)first;
+	r->port_last = (uint16_t)last;
+	return 0;
+}
+
+static int parse_snat(struct loader *l, yaml_node_t *node)
+{
+	static const struct field fields[] = {
+		{ "from", snat_from, true },   { "out", snat_out, true },
+		{ "pool", snat_pool, true },   { "ports", snat_ports, false },
+		{ NULL, NULL, false },
+	};
+	struct cfg_nat *nat = &l->cfg->nat;
+	struct cfg_snat r = { .port_first = 1024, .port_last = 65535, .loc = loc_of(node) };
+
+	if (parse_mapping(l, node, fields, &r))
+		return -1;
+	nat->snat[nat->n_snat++] = r;
+	return 0;
+}
+
+/* "ADDRESS:PORT", IPv4. */
+static int parse_endpoint(struct loader *l, yaml_node_t *v, uint32_t *ip, uint16_t *port)
+{
+	char addr[INET_ADDRSTRLEN], *end;
+	const char *s, *colon;
+	struct cfg_ip a;
+	unsigned long p;
+
+	if (expect(l, v, YAML_SCALAR_NODE))
+		return -1;
+	s = scalar(v);
+	colon = strrchr(s, ':');
+	if (!colon || (size_t)(colon - s) >= sizeof(addr))
+		return error_at(l, v, "invalid endpoint '%s': expected IPv4ADDRESS:PORT", s);
+	snprintf(addr, sizeof(addr), "%.*s", (int)(colon - s), s);
+	p = strtoul(colon + 1, &end, 10);
+	if (!ip_from_string(addr, &a) || a.family != AF_INET ||
+	    !isdigit((unsigned char)colon[1]) || *end || p < 1 || p > 65535)
+		return error_at(l, v, "invalid endpoint '%s': expected IPv4ADDRESS:PORT", s);
+	*ip = a.v4;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+struct dnat_ctx {
+	struct cfg_dnat r; /* first: the field parsers take either */
+	yaml_node_t *match;
+};
+
+static int dnat_proto(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct cfg_dnat *r = obj;
+
+	if (expect(l, v, YAML_SCALAR_NODE))
+		return -1;
+	if (!strcmp(scalar(v), "tcp"))
+		r->proto = IPPROTO_TCP;
+	else if (!strcmp(scalar(v), "udp"))
+		r->proto = IPPROTO_UDP;
+	else
+		return error_at(l, v, "unknown proto '%s': expected tcp or udp", scalar(v));
+	return 0;
+}
+
+static int dnat_match(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct dnat_ctx *c = obj;
+
+	c->match = v; /* a duplicate is reported at its match */
+	return parse_endpoint(l, v, &c->r.match_ip, &c->r.match_port);
+}
+
+static int dnat_to(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct cfg_dnat *r = obj;
+
+	return parse_endpoint(l, v, &r->to_ip, &r->to_port);
+}
+
+static int parse_dnat(struct loader *l, yaml_node_t *node)
+{
+	static const struct field fields[] = {
+		{ "proto", dnat_proto, true }, { "match", dnat_match, true },
+		{ "to", dnat_to, true },       { NULL, NULL, false },
+	};
+	struct cfg_nat *nat = &l->cfg->nat;
+	struct dnat_ctx c = { .r = { .loc = loc_of(node) } };
+	unsigned int i;
+
+	if (parse_mapping(l, node, fields, &c))
+		return -1;
+	for (i = 0; i < nat->n_dnat; i++)
+		if (nat->dnat[i].proto == c.r.proto && nat->dnat[i].match_ip == c.r.match_ip &&
+		    nat->dnat[i].match_port == c.r.match_port)
+			return error_at(l, c.match, "duplicate port forward for %s", scalar(c.match));
+	nat->dnat[nat->n_dnat++] = c.r;
+	return 0;
+}
+
+static int static_inside(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return parse_ipv4(l, v, &((struct cfg_static_nat *)obj)->inside);
+}
+
+static int static_outside(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return parse_ipv4(l, v, &((struct cfg_static_nat *)obj)->outside);
+}
+
+static int parse_static(struct loader *l, yaml_node_t *node)
+{
+	static const struct field fields[] = {
+		{ "inside", static_inside, true }, { "outside", static_outside, true },
+		{ NULL, NULL, false },
+	};
+	struct cfg_nat *nat = &l->cfg->nat;
+	struct cfg_static_nat r = { .loc = loc_of(node) };
+	unsigned int i;
+
+	if (parse_mapping(l, node, fields, &r))
+		return -1;
+	for (i = 0; i < nat->n_static; i++) {
+		if (nat->statics[i].inside == r.inside)
+			return error_at(l, node, "inside address used by another 1:1 rule");
+		if (nat->statics[i].outside == r.outside)
+			return error_at(l, node, "outside address used by another 1:1 rule");
+	}
+	nat->statics[nat->n_static++] = r;
+	return 0;
+}
+
+/* RFC 6296: prefixes up to /64 (the translation adjusts a word past the prefix). */
+static int npt_inside(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return parse_network(l, v, AF_INET6, 1, 64, &((struct cfg_nptv6 *)obj)->inside);
+}
+
+static int npt_outside(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return parse_network(l, v, AF_INET6, 1, 64, &((struct cfg_nptv6 *)obj)->outside);
+}
+
+static int npt_port(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return parse_port_name(l, v, &((struct cfg_nptv6 *)obj)->port);
+}
+
+static int parse_nptv6(struct loader *l, yaml_node_t *node)
+{
+	static const struct field fields[] = {
+		{ "inside", npt_inside, true }, { "outside", npt_outside, true },
+		{ "port", npt_port, true },     { NULL, NULL, false },
+	};
+	struct cfg_nat *nat = &l->cfg->nat;
+	struct cfg_nptv6 r = { .loc = loc_of(node) };
+
+	if (parse_mapping(l, node, fields, &r))
+		return -1;
+	if (r.inside.len != r.outside.len)
+		return error_at(l, node, "inside and outside prefixes must have the same length");
+	nat->nptv6[nat->n_nptv6++] = r;
+	return 0;
+}
+
+static int timeout_field(struct loader *l, yaml_node_t *v, uint32_t *out)
+{
+	unsigned long n;
+
+	if (parse_uint(l, v, 1, INT32_MAX, &n))
+		return -1;
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int to_tcp_est(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return timeout_field(l, v, &((struct cfg_nat_timeouts *)obj)->tcp_established);
+}
+
+static int to_tcp_trans(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return timeout_field(l, v, &((struct cfg_nat_timeouts *)obj)->tcp_transitory);
+}
+
+static int to_udp(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return timeout_field(l, v, &((struct cfg_nat_timeouts *)obj)->udp);
+}
+
+static int to_icmp(struct loader *l, yaml_node_t *v, void *obj)
+{
+	return timeout_field(l, v, &((struct cfg_nat_timeouts *)obj)->icmp);
+}
+
+static int nat_timeouts(struct loader *l, yaml_node_t *v, void *obj)
+{
+	static const struct field fields[] = {
+		{ "tcp_established", to_tcp_est, false }, { "tcp_transitory", to_tcp_trans, false },
+		{ "udp", to_udp, false },                 { "icmp", to_icmp, false },
+		{ NULL, NULL, false },
+	};
+
+	return parse_mapping(l, v, fields, &((struct cfg_nat *)obj)->timeouts);
+}
+
+static int nat_max_sessions(struct loader *l, yaml_node_t *v, void *obj)
+{
+	unsigned long n;
+
+	if (parse_uint(l, v, 1, 1ul << 24, &n))
+		return -1;
+	((struct cfg_nat *)obj)->max_sessions = (uint32_t)n;
+	return 0;
+}
+
+static int nat_filtering(struct loader *l, yaml_node_t *v, void *obj)
+{
+	static const char *const words[] = {
+		[CFG_NAT_FILTER_ADDRESS] = "address-dependent",
+		[CFG_NAT_FILTER_ENDPOINT] = "endpoint-independent",
+		[CFG_NAT_FILTER_ADDRESS_AND_PORT] = "address-and-port-dependent",
+	};
+	unsigned int i;
+
+	if (expect(l, v, YAML_SCALAR_NODE))
+		return -1;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(scalar(v), words[i])) {
+			((struct cfg_nat *)obj)->filtering = (enum cfg_nat_filtering)i;
+			return 0;
+		}
+	return error_at(l, v, "unknown filtering '%s': expected endpoint-independent, "
+			      "address-dependent or address-and-port-dependent", scalar(v));
+}
+
+/* A list of rules: room for all of them, then each parsed by PARSE. */
+static int nat_list(struct loader *l, yaml_node_t *v, void **array, size_t size,
+		    int (*parse)(struct loader *, yaml_node_t *))
+{
+	*array = alloc_for_list(l, v, size);
+	return !*array || parse_list(l, v, parse) ? -1 : 0;
+}
+
+static int nat_snat(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct cfg_nat *nat = obj;
+
+	return nat_list(l, v, (void **)&nat->snat, sizeof(*nat->snat), parse_snat);
+}
+
+static int nat_dnat(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct cfg_nat *nat = obj;
+
+	return nat_list(l, v, (void **)&nat->dnat, sizeof(*nat->dnat), parse_dnat);
+}
+
+static int nat_static(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct cfg_nat *nat = obj;
+
+	return nat_list(l, v, (void **)&nat->statics, sizeof(*nat->statics), parse_static);
+}
+
+static int nat_nptv6(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct cfg_nat *nat = obj;
+
+	return nat_list(l, v, (void **)&nat->nptv6, sizeof(*nat->nptv6), parse_nptv6);
+}
+
+/* Defaults: RFC 5382 REQ-5 (TCP established 2 h 4 min), RFC 5382 transitory 4 min,
+ * RFC 4787 REQ-5 (UDP 5 min), RFC 5508 REQ-1 (ICMP 60 s). */
+static int load_nat(struct loader *l, yaml_node_t *v, yaml_node_t *key)
+{
+	static const struct field fields[] = {
+		{ "snat", nat_snat, false },         { "dnat", nat_dnat, false },
+		{ "static", nat_static, false },     { "nptv6", nat_nptv6, false },
+		{ "timeouts", nat_timeouts, false }, { "max_sessions", nat_max_sessions, false },
+		{ "filtering", nat_filtering, false }, { NULL, NULL, false },
+	};
+	struct cfg_nat *nat = &l->cfg->nat;
+
+	nat->enabled = true;
+	nat->loc = loc_of(key);
+	nat->timeouts = (struct cfg_nat_timeouts){ 7440, 240, 300, 60 };
+	nat->max_sessions = 1u << 20;
+	nat->filtering = CFG_NAT_FILTER_ADDRESS;
+	return parse_mapping(l, v, fields, nat);
 }
 
 static int parse_top(struct loader *l, yaml_node_t *root)
@@ -950,6 +1363,8 @@ static int parse_top(struct loader *l, yaml_node_t *root)
 	if (s.dataplane && parse_mapping(l, s.dataplane, dp_fields, &cfg->dataplane))
 		return -1;
 	if (s.slow_path && parse_mapping(l, s.slow_path, sp_fields, &cfg->slow_path))
+		return -1;
+	if (s.nat && load_nat(l, s.nat, s.nat_key))
 		return -1;
 	return 0;
 }
@@ -1095,5 +1510,9 @@ void config_free(struct config *cfg)
 {
 	free(cfg->neighbours);
 	free(cfg->routes);
+	free(cfg->nat.snat);
+	free(cfg->nat.dnat);
+	free(cfg->nat.statics);
+	free(cfg->nat.nptv6);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -705,6 +705,8 @@ static void handoff_drain(struct worker *w, const struct route_table *rt, uint64
 	unsigned int src, n, i, run;
 
 	for (src = 0; src < w->dp->n_workers; src++) {
+		if (src == w->id) /* no ring to itself */
+			continue;
 		n = rte_ring_sc_dequeue_burst(w->handoff_from[src], (void **)pkts, DP_MAX_BURST,
 					      NULL);
 		for (i = 0; i < n; i += run) {

@@ -137,15 +137,15 @@ def test_unsolicited_inbound_dropped(tmp_path):
 def test_icmp_echo_by_identifier(tmp_path):
     """RFC 5508: echo request out with the identifier as port, reply back in."""
     req = Ether(dst=LAN_MAC, src=HOST_MAC) / IP(src="192.168.1.10", dst=REMOTE) / \
-        ICMP(type=8, id=777, seq=1) / Raw(b"ping")
+        ICMP(type=8, id=5777, seq=1) / Raw(b"ping")
     rep = Ether(dst=WAN_MAC, src=GW_MAC) / IP(src=REMOTE, dst=POOL) / \
-        ICMP(type=0, id=777, seq=1) / Raw(b"ping")
+        ICMP(type=0, id=5777, seq=1) / Raw(b"ping")
     r = run_dpfwd(tmp_path, {"lan": [req], "wan": [rep]}, nat_config())
     (o,) = r.out["wan"]
-    assert o[IP].src == POOL and o[ICMP].id == 777
+    assert o[IP].src == POOL and o[ICMP].id == 5777
     assert_checksums(o)
     (i,) = r.out["lan"]
-    assert i[IP].dst == "192.168.1.10" and i[ICMP].id == 777 and i[ICMP].type == 0
+    assert i[IP].dst == "192.168.1.10" and i[ICMP].id == 5777 and i[ICMP].type == 0
     assert_checksums(i)
 
 

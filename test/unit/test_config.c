@@ -439,11 +439,133 @@ static void test_err_unknown_keys(void **state)
 		    "t.yaml:1:30: duplicate key 'name'");
 }
 
+/* The design's nat: example, every field. */
+static void test_nat_example(void **state)
+{
+	static const char yaml[] = PORTS
+		"nat:\n"
+		"  snat:\n"
+		"    - {from: 192.168.1.0/24, out: wan, pool: [203.0.113.10-203.0.113.11], ports: 1024-65535}\n"
+		"  dnat:\n"
+		"    - {proto: tcp, match: \"203.0.113.1:443\", to: \"192.168.1.20:8443\"}\n"
+		"    - {proto: udp, match: \"203.0.113.1:53\", to: \"192.168.1.21:53\"}\n"
+		"  static:\n"
+		"    - {inside: 192.168.1.50, outside: 203.0.113.50}\n"
+		"  nptv6:\n"
+		"    - {inside: \"fd00:1::/48\", outside: \"2001:db8:100::/48\", port: wan}\n"
+		"  timeouts: {tcp_established: 7000, tcp_transitory: 200, udp: 30, icmp: 10}\n"
+		"  max_sessions: 1000\n"
+		"  filtering: endpoint-independent\n";
+	struct config cfg;
+
+	(void)state;
+	load_ok(yaml, &cfg);
+	assert_true(cfg.nat.enabled);
+	assert_int_equal(cfg.nat.loc.line, 10);
+	assert_int_equal(cfg.nat.n_snat, 1);
+	assert_int_equal(cfg.nat.snat[0].from.addr.v4, 0xc0a80100);
+	assert_int_equal(cfg.nat.snat[0].from.len, 24);
+	assert_int_equal(cfg.nat.snat[0].out, 1);
+	assert_int_equal(cfg.nat.snat[0].pool_first, 0xcb00710a);
+	assert_int_equal(cfg.nat.snat[0].pool_last, 0xcb00710b);
+	assert_int_equal(cfg.nat.snat[0].port_first, 1024);
+	assert_int_equal(cfg.nat.snat[0].port_last, 65535);
+	assert_int_equal(cfg.nat.n_dnat, 2);
+	assert_int_equal(cfg.nat.dnat[0].proto, IPPROTO_TCP);
+	assert_int_equal(cfg.nat.dnat[0].match_ip, 0xcb007101);
+	assert_int_equal(cfg.nat.dnat[0].match_port, 443);
+	assert_int_equal(cfg.nat.dnat[0].to_ip, 0xc0a80114);
+	assert_int_equal(cfg.nat.dnat[0].to_port, 8443);
+	assert_int_equal(cfg.nat.dnat[1].proto, IPPROTO_UDP);
+	assert_int_equal(cfg.nat.n_static, 1);
+	assert_int_equal(cfg.nat.statics[0].inside, 0xc0a80132);
+	assert_int_equal(cfg.nat.statics[0].outside, 0xcb007132);
+	assert_int_equal(cfg.nat.n_nptv6, 1);
+	assert_ip(&cfg.nat.nptv6[0].inside.addr, "fd00:1::");
+	assert_ip(&cfg.nat.nptv6[0].outside.addr, "2001:db8:100::");
+	assert_int_equal(cfg.nat.nptv6[0].inside.len, 48);
+	assert_int_equal(cfg.nat.nptv6[0].port, 1);
+	assert_int_equal(cfg.nat.timeouts.tcp_established, 7000);
+	assert_int_equal(cfg.nat.timeouts.tcp_transitory, 200);
+	assert_int_equal(cfg.nat.timeouts.udp, 30);
+	assert_int_equal(cfg.nat.timeouts.icmp, 10);
+	assert_int_equal(cfg.nat.max_sessions, 1000);
+	assert_int_equal(cfg.nat.filtering, CFG_NAT_FILTER_ENDPOINT);
+	config_free(&cfg);
+}
+
+/* Defaults: RFC 4787 / 5382 / 5508 timeouts, 2^20 sessions, address-dependent filtering,
+ * ports 1024-65535, a single pool address. */
+static void test_nat_defaults(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok(PORTS "nat:\n  snat: [{from: 10.0.0.0/8, out: wan, pool: [203.0.113.9]}]\n", &cfg);
+	assert_int_equal(cfg.nat.timeouts.tcp_established, 7440);
+	assert_int_equal(cfg.nat.timeouts.tcp_transitory, 240);
+	assert_int_equal(cfg.nat.timeouts.udp, 300);
+	assert_int_equal(cfg.nat.timeouts.icmp, 60);
+	assert_int_equal(cfg.nat.max_sessions, 1u << 20);
+	assert_int_equal(cfg.nat.filtering, CFG_NAT_FILTER_ADDRESS);
+	assert_int_equal(cfg.nat.snat[0].pool_first, cfg.nat.snat[0].pool_last);
+	assert_int_equal(cfg.nat.snat[0].port_first, 1024);
+	assert_int_equal(cfg.nat.snat[0].port_last, 65535);
+	config_free(&cfg);
+	load_ok(PORTS "nat: {}\n", &cfg);
+	assert_true(cfg.nat.enabled);
+	config_free(&cfg);
+	load_ok(PORTS, &cfg);
+	assert_false(cfg.nat.enabled);
+	config_free(&cfg);
+}
+
+#define SNAT(fields) PORTS "nat:\n  snat:\n    - {" fields "}\n"
+
 static void test_err_nat(void **state)
 {
 	(void)state;
-	check_error(PORTS "nat:\n  snat: []\n",
-		    "t.yaml:10:1: nat: NAT is not implemented yet in this version of dpfwd");
+	check_error(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.2.3.4], color: red"),
+		    "t.yaml:12:53: unknown key 'color'");
+	check_error(SNAT("from: 10.0.0.0/8, out: wan"), "t.yaml:12:7: missing key 'pool'");
+	check_error(SNAT("from: 10.0.0.1/8, out: wan, pool: [1.2.3.4]"),
+		    "t.yaml:12:14: prefix 10.0.0.1/8 has host bits set; did you mean 10.0.0.0/8?");
+	check_error(SNAT("from: \"fd00::/8\", out: wan, pool: [1.2.3.4]"),
+		    "t.yaml:12:14: expected an IPv4 prefix");
+	check_error(SNAT("from: 10.0.0.0/8, out: dmz, pool: [1.2.3.4]"),
+		    "t.yaml:12:31: unknown port 'dmz'");
+	check_error(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.2.3.9-1.2.3.4]"),
+		    "t.yaml:12:43: address range '1.2.3.9-1.2.3.4' ends before it starts");
+	check_error(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.2.3.4, 1.2.3.6]"),
+		    "t.yaml:12:42: expected one address range: [FIRST-LAST]");
+	check_error(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.0.0.0-1.1.0.0]"),
+		    "t.yaml:12:43: address range '1.0.0.0-1.1.0.0' holds more than 65536 addresses");
+	check_error(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.2.3.4], ports: 0-10"),
+		    "t.yaml:12:60: invalid port range '0-10': expected FIRST-LAST within 1-65535");
+	check_error(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.2.3.4], ports: 1024-65536"),
+		    "t.yaml:12:60: invalid port range '1024-65536': expected FIRST-LAST within "
+		    "1-65535");
+	check_error(PORTS "nat:\n  dnat: [{proto: sctp, match: \"1.2.3.4:1\", to: \"10.0.0.1:1\"}]\n",
+		    "t.yaml:11:18: unknown proto 'sctp': expected tcp or udp");
+	check_error(PORTS "nat:\n  dnat: [{proto: tcp, match: \"1.2.3.4\", to: \"10.0.0.1:1\"}]\n",
+		    "t.yaml:11:30: invalid endpoint '1.2.3.4': expected IPv4ADDRESS:PORT");
+	check_error(PORTS "nat:\n  dnat:\n"
+			  "    - {proto: tcp, match: \"1.2.3.4:80\", to: \"10.0.0.1:80\"}\n"
+			  "    - {proto: tcp, match: \"1.2.3.4:80\", to: \"10.0.0.2:80\"}\n",
+		    "t.yaml:13:27: duplicate port forward for 1.2.3.4:80");
+	check_error(PORTS "nat:\n  static:\n    - {inside: 10.0.0.1, outside: 1.2.3.4}\n"
+			  "    - {inside: 10.0.0.1, outside: 1.2.3.5}\n",
+		    "t.yaml:13:7: inside address used by another 1:1 rule");
+	check_error(PORTS "nat:\n  nptv6: [{inside: \"fd00::/48\", outside: \"2001:db8::/56\","
+			  " port: wan}]\n",
+		    "t.yaml:11:11: inside and outside prefixes must have the same length");
+	check_error(PORTS "nat:\n  filtering: symmetric\n",
+		    "t.yaml:11:14: unknown filtering 'symmetric': expected endpoint-independent, "
+		    "address-dependent or address-and-port-dependent");
+	check_error(PORTS "nat:\n  max_sessions: 0\n",
+		    "t.yaml:11:17: expected an integer from 1 to 16777216");
+	check_error(PORTS "nat:\n  timeouts: {udp: 0}\n",
+		    "t.yaml:11:19: expected an integer from 1 to 2147483647");
 }
 
 static void test_err_missing_key(void **state)
@@ -741,6 +863,8 @@ int main(void)
 		cmocka_unit_test(test_example_ports),
 		cmocka_unit_test(test_example_neighbours),
 		cmocka_unit_test(test_example_routes),
+		cmocka_unit_test(test_nat_example),
+		cmocka_unit_test(test_nat_defaults),
 		cmocka_unit_test(test_minimal_and_defaults),
 		cmocka_unit_test(test_via_longest_prefix),
 		cmocka_unit_test(test_shipped_configs),
