@@ -43,7 +43,8 @@ BAD_CONFIGS = {
     "syntax": ("ports:\n  - {name: lan, device: x\n", 3, 1, "did not find expected"),
     "unknown_key": ("ports:\n  - {name: lan, device: d, ipv4: [10.0.0.1/8]}\nroutez: []\n",
                     3, 1, "unknown key 'routez'"),
-    "nat": ("ports:\n  - {name: lan, device: d, ipv4: [10.0.0.1/8]}\nnat: {}\n", 3, 1, "NAT"),
+    "nat": ("ports:\n  - {name: lan, device: d, ipv4: [10.0.0.1/8]}\nnat: {snat: [{from: "
+            "10.0.0.0/8, out: wan, pool: [1.2.3.4]}]}\n", 3, 38, "unknown port 'wan'"),
     "bad_prefix": ("ports:\n  - {name: lan, device: d, ipv4: [10.0.0.1/33]}\n", 2, 35, ""),
     "duplicate_port": ("ports:\n  - {name: a, device: d0, ipv4: [10.0.0.1/8]}\n"
                        "  - {name: a, device: d1, ipv4: [11.0.0.1/8]}\n", 3, 12, "duplicate"),
