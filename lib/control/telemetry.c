@@ -419,6 +419,7 @@ static int fill_nat(struct control *c, void *arg)
 		sum.table_full += s.table_full;
 		sum.ports_exhausted += s.ports_exhausted;
 		sum.filtered += s.filtered;
+		sum.icmp_errors += s.icmp_errors;
 	}
 	rte_tel_data_add_dict_u64(d, "sessions", sum.sessions);
 	rte_tel_data_add_dict_u64(d, "mappings", sum.mappings);
@@ -429,6 +430,7 @@ static int fill_nat(struct control *c, void *arg)
 	rte_tel_data_add_dict_u64(d, "table_full", sum.table_full);
 	rte_tel_data_add_dict_u64(d, "ports_exhausted", sum.ports_exhausted);
 	rte_tel_data_add_dict_u64(d, "filtered", sum.filtered);
+	rte_tel_data_add_dict_u64(d, "icmp_errors", sum.icmp_errors);
 	return 0;
 }
 

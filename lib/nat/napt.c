@@ -551,6 +551,111 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
 	return 0;
 }
 
+/* ---- ICMP errors about a translated flow (RFC 5508 section 4) ---- */
+
+struct icmp_error_view {
+	uint8_t *icmp;               /* the outer ICMP header */
+	struct rte_ipv4_hdr *inner;  /* the quoted packet: ours, as it left (pool source) */
+	struct napt_l4 l4;           /* its ports (or echo identifier) */
+	uint32_t inner_len;          /* quoted bytes from inner on */
+};
+
+static bool is_icmp_error(const struct rte_ipv4_hdr *ip, uint32_t ip_len)
+{
+	const uint8_t *icmp = (const uint8_t *)ip + rte_ipv4_hdr_len(ip);
+
+	return ip->next_proto_id == IPPROTO_ICMP &&
+	       !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) &&
+	       ip_len >= rte_ipv4_hdr_len(ip) + 8u &&
+	       (icmp[0] == 3 || icmp[0] == 11 || icmp[0] == 12); /* unreachable, time, param */
+}
+
+/* The quoted packet of an ICMP error with at least its header and 8 bytes (RFC 792),
+ * and the ports NAPT knows it by. */
+static bool icmp_error_parse(struct rte_ipv4_hdr *ip, uint32_t ip_len, struct icmp_error_view *e)
+{
+	uint32_t hl = rte_ipv4_hdr_len(ip), ihl;
+	uint8_t *l4;
+
+	if (!is_icmp_error(ip, ip_len) || ip_len < hl + 8u + sizeof(struct rte_ipv4_hdr) + 8u)
+		return false;
+	e->icmp = (uint8_t *)ip + hl;
+	e->inner = (struct rte_ipv4_hdr *)(e->icmp + 8);
+	e->inner_len = ip_len - hl - 8;
+	ihl = rte_ipv4_hdr_len(e->inner);
+	if ((e->inner->version_ihl >> 4) != 4 || ihl < 20 || e->inner_len < ihl + 8u)
+		return false;
+	l4 = (uint8_t *)e->inner + ihl;
+	e->l4.proto = e->inner->next_proto_id;
+	e->l4.cksum = NULL;
+	e->l4.sport = l4;
+	e->l4.dport = l4 + 2;
+	if (e->l4.proto == IPPROTO_UDP)
+		e->l4.cksum = l4 + offsetof(struct rte_udp_hdr, dgram_cksum);
+	else if (e->l4.proto == IPPROTO_ICMP && l4[0] == RTE_IP_ICMP_ECHO_REQUEST)
+		e->l4.sport = e->l4.dport = l4 + offsetof(struct rte_icmp_hdr, icmp_ident);
+	else if (e->l4.proto != IPPROTO_TCP) /* TCP's checksum is past the 8 quoted bytes */
+		return false;
+	if (e->l4.proto == IPPROTO_ICMP)
+		e->l4.cksum = l4 + offsetof(struct rte_icmp_hdr, icmp_cksum);
+	return true;
+}
+
+/* A 16-bit word inside the ICMP message changes: the ICMP checksum follows (RFC 1624). */
+static void icmp_word(uint8_t *icmp, uint8_t *word, uint16_t new)
+{
+	uint16_t ck = load16(icmp + 2);
+
+	store16(icmp + 2, pkt_cksum_update16(ck, load16(word), new));
+	store16(word, new);
+}
+
+/* RFC 5508 4.2: the outer destination, the quoted source address and port, their
+ * checksums, and the outer ICMP checksum over all of it, back to the inside host. */
+static int icmp_error_in(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len)
+{
+	struct icmp_error_view e;
+	struct endpoint_key out;
+	const struct napt_mapping *m;
+	uint8_t *src;
+	uint16_t ck;
+	int mi;
+
+	if (!icmp_error_parse(ip, ip_len, &e))
+		return NAPT_NO_MAPPING;
+	out = (struct endpoint_key){ e.inner->src_addr, load16(e.l4.sport), e.l4.proto, 0 };
+	mi = find(t->by_outside, &out);
+	if (mi < 0)
+		return NAPT_NO_MAPPING;
+	m = &t->maps[mi];
+	src = (uint8_t *)e.inner + offsetof(struct rte_ipv4_hdr, src_addr);
+	/* Quoted transport checksum (covers the pseudo-header; echo: only the identifier). */
+	if (e.l4.cksum && load16(e.l4.cksum)) {
+		ck = load16(e.l4.cksum);
+		if (e.l4.proto != IPPROTO_ICMP)
+			ck = pkt_cksum_update16(pkt_cksum_update16(ck, load16(src), (uint16_t)m->in_ip),
+						load16(src + 2), (uint16_t)(m->in_ip >> 16));
+		ck = pkt_cksum_update16(ck, load16(e.l4.sport), m->in_port);
+		icmp_word(e.icmp, e.l4.cksum, ck);
+	}
+	icmp_word(e.icmp, e.l4.sport, m->in_port);
+	/* Quoted IP header: its checksum, then its source. */
+	ck = pkt_cksum_update16(pkt_cksum_update16(e.inner->hdr_checksum, load16(src),
+						   (uint16_t)m->in_ip),
+				load16(src + 2), (uint16_t)(m->in_ip >> 16));
+	icmp_word(e.icmp, (uint8_t *)&e.inner->hdr_checksum, ck);
+	icmp_word(e.icmp, src, (uint16_t)m->in_ip);
+	icmp_word(e.icmp, src + 2, (uint16_t)(m->in_ip >> 16));
+	/* Outer destination: the IP header checksum only (ICMP has no pseudo-header). */
+	ip->hdr_checksum = pkt_cksum_update16(
+		pkt_cksum_update16(ip->hdr_checksum, (uint16_t)load32(&ip->dst_addr),
+				   (uint16_t)m->in_ip),
+		(uint16_t)(load32(&ip->dst_addr) >> 16), (uint16_t)(m->in_ip >> 16));
+	memcpy((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, dst_addr), &m->in_ip, 4);
+	t->stats.icmp_errors++;
+	return 0;
+}
+
 /* REQ-8 filtering: may REMOTE send in through mapping MI without a session for it? */
 static bool filter_allows(const struct napt_table *t, const struct nat_rules *nr, uint32_t mi,
 			  rte_be32_t remote_ip)
@@ -572,6 +677,8 @@ int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hd
 	struct napt_l4 v;
 	int mi, si;
 
+	if (is_icmp_error(ip, ip_len))
+		return icmp_error_in(t, ip, ip_len);
 	if (!l4_view(ip, ip_len, &v))
 		return NAPT_NO_MAPPING;
 	out = (struct endpoint_key){ ip->dst_addr, load16(v.dport), v.proto, 0 };
@@ -601,6 +708,12 @@ bool napt_peek_inside(const struct rte_ipv4_hdr *ip, uint32_t ip_len, rte_be16_t
 		      bool source)
 {
 	struct napt_l4 v;
+	struct icmp_error_view e;
+
+	if (!source && icmp_error_parse((struct rte_ipv4_hdr *)(uintptr_t)ip, ip_len, &e)) {
+		*port = load16(e.l4.sport); /* the quoted packet left with it as source */
+		return true;
+	}
 
 	if (!l4_view((struct rte_ipv4_hdr *)(uintptr_t)ip, ip_len, &v))
 		return false;

@@ -109,6 +109,7 @@ struct napt_stats {
 	uint64_t sessions, mappings; /* live now */
 	uint64_t sessions_created, mappings_created, expired;
 	uint64_t table_full, ports_exhausted, filtered;
+	uint64_t icmp_errors; /* translated back to an inside host (RFC 5508) */
 };
 
 struct napt_table;

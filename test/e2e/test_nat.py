@@ -371,3 +371,33 @@ def test_sessions_survive_reload(tmp_path):
     finally:
         result = run.stop()
     assert set(result.nonzero_drops()) <= {"nat_no_rule"}
+
+
+def test_icmp_error_translated_back(tmp_path):
+    """RFC 5508 4.2: an ICMP error from outside about a translated flow reaches the inside
+    host with the outer destination, the quoted source and port and every checksum
+    (outer IP, ICMP, quoted IP, quoted UDP) translated."""
+    from scapy.all import IPerror, UDPerror
+    request = out4("192.168.1.10", 5000, REMOTE, 53)
+    quoted = IP(src=POOL, dst=REMOTE, ttl=63, id=1) / UDP(sport=5000, dport=53) / Raw(b"x" * 8)
+    error = Ether(dst=WAN_MAC, src=GW_MAC) / IP(src=REMOTE, dst=POOL) / \
+        ICMP(type=3, code=3) / IP(bytes(quoted))
+    r = run_dpfwd(tmp_path, {"lan": [request], "wan": [error]}, nat_config())
+    (p,) = r.out["lan"]
+    assert p[IP].dst == "192.168.1.10" and p[ICMP].type == 3 and p[ICMP].code == 3
+    assert p[IPerror].src == "192.168.1.10" and p[UDPerror].sport == 5000
+    assert p[IPerror].dst == REMOTE and p[UDPerror].dport == 53
+    raw = Ether(bytes(p))
+    icmp = raw[ICMP]
+    ck = icmp.chksum
+    del icmp.chksum
+    assert Ether(bytes(raw))[ICMP].chksum == ck, "ICMP checksum"
+    inner = IP(bytes(p[IPerror]))
+    inner_ck = inner.chksum
+    del inner.chksum
+    assert IP(bytes(inner)).chksum == inner_ck, "quoted IP checksum"
+    inner = IP(bytes(p[IPerror]))
+    udp_ck = inner[UDP].chksum
+    del inner[UDP].chksum
+    assert IP(bytes(inner))[UDP].chksum == udp_ck, "quoted UDP checksum"
+    assert_checksums(p)
