@@ -37,4 +37,11 @@ bool stats_balanced(const struct dataplane *dp, const struct control_stats *cs);
 int stats_write_json(const char *path, const struct config *cfg, const struct dataplane *dp,
 		     const struct control_stats *cs, double seconds, unsigned int mbufs_in_use);
 
+/* Prometheus metrics (cfg->metrics): NULL when disabled or, after printing
+ * "FILE:LINE:COLUMN: cannot listen ...", when the address cannot be had. Stop it only
+ * after the control thread stopped serving calls (control_drain). */
+struct metrics;
+struct metrics *metrics_start(const struct config *cfg, struct control *ctl);
+void metrics_stop(struct metrics *m);
+
 #endif

@@ -210,6 +210,7 @@ static int run(struct config *cfg, const struct options *opt)
 	struct rte_ether_addr macs[CFG_MAX_PORTS];
 	struct rte_mempool *pool = NULL;
 	struct control *ctl = NULL;
+	struct metrics *metrics = NULL;
 	char err[CFG_ERR_MAX];
 	unsigned int i, in_use = 0;
 	uint64_t start;
@@ -234,6 +235,11 @@ static int run(struct config *cfg, const struct options *opt)
 		fprintf(stderr, "dpfwd: cannot create the slow-path rings\n");
 		goto out;
 	}
+	if (cfg->metrics.enabled) {
+		metrics = metrics_start(cfg, ctl);
+		if (!metrics)
+			goto out;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_sighup);
@@ -242,7 +248,9 @@ static int run(struct config *cfg, const struct options *opt)
 	dp.start_tsc = start;
 	workers_launch(&dp);
 	control_loop(&dp, ctl, opt);
-	workers_stop(&dp, ctl);
+	workers_stop(&dp, ctl); /* the control thread serves no calls from here on */
+	metrics_stop(metrics);
+	metrics = NULL;
 	stats_nic_read(&dp);
 	rc = 0;
 out:

@@ -846,6 +846,7 @@ static int sp_icmp_burst(struct loader *l, yaml_node_t *v, void *obj)
  * routes refer to ports. */
 struct sections {
 	yaml_node_t *ports, *neighbours, *routes, *dataplane, *slow_path, *nat, *nat_key;
+	yaml_node_t *metrics;
 };
 
 static int top_ports(struct loader *l, yaml_node_t *v, void *obj)
@@ -880,6 +881,13 @@ static int top_slow_path(struct loader *l, yaml_node_t *v, void *obj)
 {
 	(void)l;
 	((struct sections *)obj)->slow_path = v;
+	return 0;
+}
+
+static int top_metrics(struct loader *l, yaml_node_t *v, void *obj)
+{
+	(void)l;
+	((struct sections *)obj)->metrics = v;
 	return 0;
 }
 
@@ -1326,13 +1334,51 @@ static int load_nat(struct loader *l, yaml_node_t *v, yaml_node_t *key)
 	return parse_mapping(l, v, fields, nat);
 }
 
+/* ---- metrics ---- */
+
+/* "ADDRESS:PORT" or "[IPv6ADDRESS]:PORT", numeric only. */
+static int metrics_listen(struct loader *l, yaml_node_t *v, void *obj)
+{
+	struct cfg_metrics *m = obj;
+	char addr[INET6_ADDRSTRLEN], *end;
+	const char *s, *colon, *start;
+	unsigned long port;
+	size_t len;
+
+	if (expect(l, v, YAML_SCALAR_NODE))
+		return -1;
+	s = scalar(v);
+	colon = strrchr(s, ':');
+	start = s[0] == '[' ? s + 1 : s;
+	len = colon ? (size_t)(colon - start) - (s[0] == '[') : 0;
+	if (!colon || (s[0] == '[' && colon[-1] != ']') || len == 0 || len >= sizeof(addr))
+		return error_at(l, v, "invalid listen address '%s': expected ADDRESS:PORT or "
+				      "[IPv6ADDRESS]:PORT", s);
+	memcpy(addr, start, len);
+	addr[len] = '\0';
+	port = strtoul(colon + 1, &end, 10);
+	if (!ip_from_string(addr, &m->addr) || (m->addr.family == AF_INET6) != (s[0] == '['))
+		return error_at(l, v, "invalid listen address '%s': expected ADDRESS:PORT or "
+				      "[IPv6ADDRESS]:PORT", s);
+	if (!isdigit((unsigned char)colon[1]) || *end || port < 1 || port > 65535)
+		return error_at(l, v, "invalid port in '%s': expected 1 to 65535", s);
+	m->port = (uint16_t)port;
+	snprintf(m->listen, sizeof(m->listen), "%s", s);
+	m->loc = loc_of(v);
+	m->enabled = true;
+	return 0;
+}
+
 static int parse_top(struct loader *l, yaml_node_t *root)
 {
 	static const struct field fields[] = {
 		{ "ports", top_ports, true },	  { "neighbours", top_neighbours, false },
 		{ "routes", top_routes, false },  { "dataplane", top_dataplane, false },
 		{ "nat", top_nat, false },	  { "slow_path", top_slow_path, false },
-		{ NULL, NULL, false },
+		{ "metrics", top_metrics, false }, { NULL, NULL, false },
+	};
+	static const struct field metrics_fields[] = {
+		{ "listen", metrics_listen, true }, { NULL, NULL, false },
 	};
 	static const struct field sp_fields[] = {
 		{ "neighbour_timeout", sp_neighbour_timeout, false },
@@ -1365,6 +1411,8 @@ static int parse_top(struct loader *l, yaml_node_t *root)
 	if (s.slow_path && parse_mapping(l, s.slow_path, sp_fields, &cfg->slow_path))
 		return -1;
 	if (s.nat && load_nat(l, s.nat, s.nat_key))
+		return -1;
+	if (s.metrics && parse_mapping(l, s.metrics, metrics_fields, &cfg->metrics))
 		return -1;
 	return 0;
 }

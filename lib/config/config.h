@@ -148,6 +148,15 @@ struct cfg_nat {
 	struct cfg_loc loc;      /* the nat: key */
 };
 
+/* metrics: OpenMetrics over HTTP on LISTEN ("ADDR:PORT", "[ADDR6]:PORT"). */
+struct cfg_metrics {
+	bool enabled;
+	struct cfg_ip addr;
+	uint16_t port;
+	char listen[64]; /* as written, for messages */
+	struct cfg_loc loc;
+};
+
 struct config {
 	char path[512];
 	uint8_t sha256[32]; /* of the file's bytes */
@@ -160,6 +169,7 @@ struct config {
 	struct cfg_dataplane dataplane;
 	struct cfg_slow_path slow_path;
 	struct cfg_nat nat;
+	struct cfg_metrics metrics;
 };
 
 /*

@@ -100,6 +100,11 @@ static int restart_needed(const struct config *run, const struct config *next, c
 	}
 	if (memcmp(&run->dataplane, &next->dataplane, sizeof(run->dataplane)))
 		return refuse_at(err, len, next->path, &top, "section", "dataplane");
+	if (run->metrics.enabled != next->metrics.enabled || run->metrics.port != next->metrics.port ||
+	    memcmp(&run->metrics.addr, &next->metrics.addr, sizeof(run->metrics.addr)))
+		return refuse_at(err, len, next->path,
+				 next->metrics.enabled ? &next->metrics.loc : &top, "setting",
+				 "metrics.listen");
 	/* NAT sessions live in tables sized at start. */
 	if (run->nat.enabled != next->nat.enabled)
 		return refuse_at(err, len, next->path, next->nat.enabled ? &next->nat.loc : &top,

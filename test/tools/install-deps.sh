@@ -3,7 +3,7 @@
 #   install-deps.sh          build + demo packages
 #   install-deps.sh --tests  also what the tests need
 set -eu
-pkgs="dpdk dpdk-dev libdpdk-dev libyaml-dev libpcap-dev libjansson-dev meson ninja-build
+pkgs="dpdk dpdk-dev libdpdk-dev libyaml-dev libpcap-dev libjansson-dev libmicrohttpd-dev meson ninja-build
       pkg-config gcc python3 python3-scapy"
 # Tests: unit and end-to-end, and the real-host suite's hosts (test/netns).
 [ "${1:-}" = "--tests" ] && pkgs="$pkgs python3-pytest libcmocka-dev iproute2 iputils-ping

@@ -520,6 +520,37 @@ static void test_nat_defaults(void **state)
 	config_free(&cfg);
 }
 
+static void test_metrics_listen(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	load_ok(PORTS "metrics: {listen: \"127.0.0.1:9464\"}\n", &cfg);
+	assert_true(cfg.metrics.enabled);
+	assert_ip(&cfg.metrics.addr, "127.0.0.1");
+	assert_int_equal(cfg.metrics.port, 9464);
+	config_free(&cfg);
+	load_ok(PORTS "metrics: {listen: \"[::1]:80\"}\n", &cfg);
+	assert_ip(&cfg.metrics.addr, "::1");
+	assert_int_equal(cfg.metrics.port, 80);
+	config_free(&cfg);
+	check_error(PORTS "metrics: {listen: \"localhost:9464\"}\n",
+		    "t.yaml:10:19: invalid listen address 'localhost:9464': expected ADDRESS:PORT "
+		    "or [IPv6ADDRESS]:PORT");
+	check_error(PORTS "metrics: {listen: \"::1:9464\"}\n",
+		    "t.yaml:10:19: invalid listen address '::1:9464': expected ADDRESS:PORT or "
+		    "[IPv6ADDRESS]:PORT");
+	check_error(PORTS "metrics: {listen: \"127.0.0.1\"}\n",
+		    "t.yaml:10:19: invalid listen address '127.0.0.1': expected ADDRESS:PORT or "
+		    "[IPv6ADDRESS]:PORT");
+	check_error(PORTS "metrics: {listen: \"127.0.0.1:0\"}\n",
+		    "t.yaml:10:19: invalid port in '127.0.0.1:0': expected 1 to 65535");
+	check_error(PORTS "metrics: {listen: \"127.0.0.1:70000\"}\n",
+		    "t.yaml:10:19: invalid port in '127.0.0.1:70000': expected 1 to 65535");
+	check_error(PORTS "metrics: {port: 1}\n", "t.yaml:10:11: unknown key 'port'");
+	check_error(PORTS "metrics: {}\n", "t.yaml:10:10: missing key 'listen'");
+}
+
 #define SNAT(fields) PORTS "nat:\n  snat:\n    - {" fields "}\n"
 
 static void test_err_nat(void **state)
@@ -865,6 +896,7 @@ int main(void)
 		cmocka_unit_test(test_example_routes),
 		cmocka_unit_test(test_nat_example),
 		cmocka_unit_test(test_nat_defaults),
+		cmocka_unit_test(test_metrics_listen),
 		cmocka_unit_test(test_minimal_and_defaults),
 		cmocka_unit_test(test_via_longest_prefix),
 		cmocka_unit_test(test_shipped_configs),
