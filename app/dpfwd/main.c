@@ -193,6 +193,7 @@ static void workers_stop(struct dataplane *dp, struct control *ctl)
 	control_drain(ctl);
 	dp->stop = true;
 	rte_eal_mp_wait_lcore(); /* workers flush their TX buffers before returning */
+	control_finish(ctl);
 }
 
 static void workers_launch(struct dataplane *dp)

@@ -901,8 +901,7 @@ static int napt_create(struct control *c)
 	return 0;
 }
 
-/* After the workers stopped: what is still on its way to an owner is dropped, counted. */
-static void napt_free(struct control *c)
+void control_finish(struct control *c)
 {
 	struct dataplane *dp = c->dp;
 	unsigned int i, j;
@@ -911,12 +910,27 @@ static void napt_free(struct control *c)
 	for (i = 0; i < dp->n_workers; i++) {
 		struct worker *w = dp->workers[i];
 
-		for (j = 0; w->handoff_from && j < dp->n_workers; j++) {
+		/* Punted by the workers' last hand-overs, after control_drain. */
+		while (w->punt && rte_ring_dequeue(w->punt, (void **)&m) == 0)
+			drop(c, m, DROP_PUNT_FULL);
+		for (j = 0; w->handoff_from && j < dp->n_workers; j++)
 			while (w->handoff_from[j] &&
 			       rte_ring_dequeue(w->handoff_from[j], (void **)&m) == 0)
 				drop(c, m, DROP_NAT_HANDOFF_FULL);
+	}
+}
+
+static void napt_free(struct control *c)
+{
+	struct dataplane *dp = c->dp;
+	unsigned int i, j;
+
+	control_finish(c);
+	for (i = 0; i < dp->n_workers; i++) {
+		struct worker *w = dp->workers[i];
+
+		for (j = 0; w->handoff_from && j < dp->n_workers; j++)
 			rte_ring_free(w->handoff_from[j]);
-		}
 		rte_free(w->handoff_from);
 		w->handoff_from = NULL;
 		napt_table_free(w->napt);

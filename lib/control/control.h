@@ -63,6 +63,11 @@ void control_poll(struct control *c);
  * Handles everything still punted; held packets are dropped as unresolved. */
 void control_drain(struct control *c);
 
+/* After the workers returned: what is still in a ring between workers (NAT
+ * hand-overs) or to this thread is dropped and counted, so that the counters
+ * balance. */
+void control_finish(struct control *c);
+
 const struct control_stats *control_stats_get(const struct control *c);
 
 /*

@@ -358,15 +358,26 @@ static const uint8_t napt_drop_reason[] = {
 	[NAPT_DROP_UNTRANSLATABLE] = DROP_NAT_UNTRANSLATABLE,
 };
 
+/* A handed-over packet that is a first fragment already translated: the receiver
+ * records it for the later fragments (original destination in hash.fdir.hi). */
+#define HANDOFF_FRAGMENT_RECORD UINT32_MAX
+
 /* M belongs to a NAPT mapping another worker owns: it goes there whole, before its
  * TTL was touched, and that worker processes it from the start (in_port kept). */
-static void handoff(struct burst *b, struct rte_mbuf *m, unsigned int owner)
+static void handoff_marked(struct burst *b, struct rte_mbuf *m, unsigned int owner,
+			   uint32_t mark)
 {
 	struct worker *to = b->w->dp->workers[owner];
 
 	m->port = b->in_port;
+	m->hash.usr = mark;
 	if (rte_ring_sp_enqueue(to->handoff_from[b->w->id], m) != 0)
 		drop(b, m, DROP_NAT_HANDOFF_FULL);
+}
+
+static void handoff(struct burst *b, struct rte_mbuf *m, unsigned int owner)
+{
+	handoff_marked(b, m, owner, 0);
 }
 
 /* NAPT for a source that rule R covers; false when M left (dropped, handed off). */
@@ -377,6 +388,10 @@ static bool napt_source(struct burst *b, struct rte_mbuf *m, const struct nat_sn
 	rte_be16_t port;
 	int rc;
 
+	if (napt_is_later_fragment(ip)) { /* its ports went with the first fragment */
+		napt_fragment_out(r, ip);
+		return true;
+	}
 	if (!napt_peek_inside(ip, ip_reach(m), &port, true)) {
 		drop(b, m, DROP_NAT_UNTRANSLATABLE);
 		return false;
@@ -406,6 +421,23 @@ static const struct nat_snat *hairpin_rule(const struct nat_rules *nr, rte_be32_
 	return NULL;
 }
 
+/* A later fragment to a pool address: to the worker holding the records of its
+ * datagram, translated there by the first fragment's record. Returns as below. */
+static int napt_later_fragment_in(struct burst *b, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
+	unsigned int owner = napt_fragment_owner(ip, ip->dst_addr, b->w->dp->n_workers);
+
+	if (owner != b->w->id) {
+		handoff(b, m, owner);
+		return -1;
+	}
+	if (napt_fragment_in(b->w->napt, ip, b->now))
+		return 1;
+	drop(b, m, DROP_NAT_FRAGMENT_UNMATCHED);
+	return -1;
+}
+
 /* NAPT towards the inside: 1 translated, 0 no mapping (try the stateless rules), -1
  * M left (dropped, handed to its owner). RFC 4787 REQ-9: an inside source is first
  * given its own mapping, so that the other inside host sees it as from outside. */
@@ -413,6 +445,7 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 {
 	const struct nat_snat *own = hairpin_rule(b->rt->nat, ipv4_hdr(m)->src_addr);
 	struct rte_ipv4_hdr *ip;
+	rte_be32_t orig_dst;
 	unsigned int owner;
 	rte_be16_t port;
 	int rc;
@@ -420,6 +453,8 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 	if (own && !napt_source(b, m, own))
 		return -1;
 	ip = ipv4_hdr(m);
+	if (napt_is_later_fragment(ip))
+		return napt_later_fragment_in(b, m);
 	if (!napt_peek_inside(ip, ip_reach(m), &port, false))
 		return 0;
 	owner = nat_owner_of_outside(port, b->w->dp->n_workers);
@@ -427,7 +462,20 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 		handoff(b, m, owner);
 		return -1;
 	}
+	orig_dst = ip->dst_addr;
 	rc = napt_in(b->w->napt, b->rt->nat, ip, ip_reach(m), b->now);
+	if (rc == 0 && (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG))) {
+		/* A first fragment: the worker that will see its later fragments learns
+		 * where they go. */
+		owner = napt_fragment_owner(ip, orig_dst, b->w->dp->n_workers);
+		if (owner == b->w->id) {
+			napt_fragment_record(b->w->napt, ip, orig_dst, b->now);
+		} else {
+			m->hash.fdir.hi = orig_dst;
+			handoff_marked(b, m, owner, HANDOFF_FRAGMENT_RECORD);
+			return -1;
+		}
+	}
 	if (rc == 0)
 		return 1;
 	if (rc == NAPT_NO_MAPPING)
@@ -709,6 +757,12 @@ static void handoff_drain(struct worker *w, const struct route_table *rt, uint64
 			continue;
 		n = rte_ring_sc_dequeue_burst(w->handoff_from[src], (void **)pkts, DP_MAX_BURST,
 					      NULL);
+		for (i = 0; i < n; i++)
+			if (unlikely(pkts[i]->hash.usr == HANDOFF_FRAGMENT_RECORD)) {
+				napt_fragment_record(w->napt, ipv4_hdr(pkts[i]),
+						     pkts[i]->hash.fdir.hi, now);
+				pkts[i]->hash.usr = 0;
+			}
 		for (i = 0; i < n; i += run) {
 			struct dp_rxq q = { .port = pkts[i]->port,
 					    .port_id = w->dp->ports[pkts[i]->port].port_id };

@@ -60,6 +60,9 @@
 	  "no free port left on the pool address of this inside host")                      \
 	X(NAT_FILTERED, "nat_filtered",                                                      \
 	  "from outside to a NAT mapping, refused by nat.filtering (RFC 4787 5)")            \
+	X(NAT_FRAGMENT_UNMATCHED, "nat_fragment_unmatched",                                  \
+	  "a later fragment to a NAT pool address whose first fragment was not seen "       \
+	  "(or not within 10 s)")                                                          \
 	X(NAT_HANDOFF_FULL, "nat_handoff_full",                                              \
 	  "the ring to the worker owning this NAT mapping was full")                         \
 	X(TX_FULL, "tx_full", "the egress queue did not take the packet")

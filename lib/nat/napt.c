@@ -34,6 +34,8 @@
 
 #define NAPT_MAX_POOL_ADDRS 256 /* pool addresses one worker hands ports of */
 #define EXPIRY_SCAN 16 /* session slots looked at per worker loop */
+#define FRAG_SLOTS 1024 /* fragment records per worker: a direct-mapped cache */
+#define FRAG_LIFETIME_S 10
 
 struct endpoint_key {
 	rte_be32_t ip;
@@ -107,6 +109,12 @@ struct napt_table {
 	uint32_t port_hint;
 	uint32_t scan; /* expiry cursor */
 	struct napt_stats stats;
+	struct frag_record {
+		rte_be32_t src, dst, inside;
+		rte_be16_t id;
+		uint8_t proto;
+		uint64_t expires_tsc; /* 0: free */
+	} frags[FRAG_SLOTS];
 };
 
 /* ---- the L4 fields NAPT works on ---- */
@@ -718,6 +726,78 @@ bool napt_peek_inside(const struct rte_ipv4_hdr *ip, uint32_t ip_len, rte_be16_t
 	if (!l4_view((struct rte_ipv4_hdr *)(uintptr_t)ip, ip_len, &v))
 		return false;
 	*port = load16(source ? v.sport : v.dport);
+	return true;
+}
+
+/* ---- fragments ---- */
+
+bool napt_is_later_fragment(const struct rte_ipv4_hdr *ip)
+{
+	return (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+}
+
+static uint32_t frag_hash(rte_be32_t src, rte_be32_t dst, uint8_t proto, rte_be16_t id)
+{
+	uint32_t h = rte_hash_crc_4byte(src, proto);
+
+	h = rte_hash_crc_4byte(dst, h);
+	return rte_hash_crc_4byte(id, h);
+}
+
+unsigned int napt_fragment_owner(const struct rte_ipv4_hdr *ip, rte_be32_t dst,
+				 unsigned int n_workers)
+{
+	if (n_workers < 2)
+		return 0;
+	return frag_hash(ip->src_addr, dst, ip->next_proto_id, ip->packet_id) % n_workers;
+}
+
+/* Only the address: the ports are in the first fragment. */
+void napt_fragment_out(const struct nat_snat *r, struct rte_ipv4_hdr *ip)
+{
+	rte_be32_t pool = rte_cpu_to_be_32(r->pool_first + rte_hash_crc_4byte(ip->src_addr, 0) %
+						     (r->pool_last - r->pool_first + 1));
+	uint32_t old = load32((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, src_addr));
+
+	ip->hdr_checksum = pkt_cksum_update16(pkt_cksum_update16(ip->hdr_checksum,
+								 (uint16_t)old, (uint16_t)pool),
+					      (uint16_t)(old >> 16), (uint16_t)(pool >> 16));
+	memcpy((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, src_addr), &pool, 4);
+}
+
+static struct frag_record *frag_slot(struct napt_table *t, rte_be32_t src, rte_be32_t dst,
+				     uint8_t proto, rte_be16_t id)
+{
+	return &t->frags[frag_hash(src, dst, proto, id) % FRAG_SLOTS];
+}
+
+void napt_fragment_record(struct napt_table *t, const struct rte_ipv4_hdr *ip,
+			  rte_be32_t orig_dst, uint64_t now)
+{
+	struct frag_record *f = frag_slot(t, ip->src_addr, orig_dst, ip->next_proto_id,
+					  ip->packet_id);
+
+	*f = (struct frag_record){ .src = ip->src_addr, .dst = orig_dst, .inside = ip->dst_addr,
+				   .id = ip->packet_id, .proto = ip->next_proto_id,
+				   .expires_tsc = now + rte_get_tsc_hz() * FRAG_LIFETIME_S };
+}
+
+bool napt_fragment_in(struct napt_table *t, struct rte_ipv4_hdr *ip, uint64_t now)
+{
+	struct frag_record *f = frag_slot(t, ip->src_addr, ip->dst_addr, ip->next_proto_id,
+					  ip->packet_id);
+	uint32_t old = load32((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, dst_addr));
+
+	if (!f->expires_tsc || now > f->expires_tsc || f->src != ip->src_addr ||
+	    f->dst != old || f->proto != ip->next_proto_id || f->id != ip->packet_id) {
+		t->stats.fragments_unmatched++;
+		return false;
+	}
+	ip->hdr_checksum = pkt_cksum_update16(pkt_cksum_update16(ip->hdr_checksum,
+								 (uint16_t)old,
+								 (uint16_t)f->inside),
+					      (uint16_t)(old >> 16), (uint16_t)(f->inside >> 16));
+	memcpy((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, dst_addr), &f->inside, 4);
 	return true;
 }
 

@@ -110,6 +110,7 @@ struct napt_stats {
 	uint64_t sessions_created, mappings_created, expired;
 	uint64_t table_full, ports_exhausted, filtered;
 	uint64_t icmp_errors; /* translated back to an inside host (RFC 5508) */
+	uint64_t fragments_unmatched;
 };
 
 struct napt_table;
@@ -142,6 +143,23 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
  * NAPT_NO_MAPPING, or a negated enum napt_drop. */
 int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 	    uint32_t ip_len, uint64_t now);
+
+/*
+ * Fragments (shallow virtual reassembly). A non-first fragment has no ports: going
+ * out, its source becomes the pool address its inside host is paired with (the one
+ * the first fragment got); coming in, it is matched by (source, destination, protocol,
+ * IP ID) to what the first fragment was translated to. Records live on the worker
+ * napt_fragment_owner() names, in a bounded table (the oldest is overwritten).
+ */
+bool napt_is_later_fragment(const struct rte_ipv4_hdr *ip);
+unsigned int napt_fragment_owner(const struct rte_ipv4_hdr *ip, rte_be32_t dst,
+				 unsigned int n_workers);
+void napt_fragment_out(const struct nat_snat *r, struct rte_ipv4_hdr *ip);
+/* The first fragment of a datagram to ORIG_DST was translated to IP's destination. */
+void napt_fragment_record(struct napt_table *t, const struct rte_ipv4_hdr *ip,
+			  rte_be32_t orig_dst, uint64_t now);
+/* Translate a later fragment by its record: false if there is none. */
+bool napt_fragment_in(struct napt_table *t, struct rte_ipv4_hdr *ip, uint64_t now);
 
 /* Reclaim a few expired sessions (and mappings left without one); once per loop. */
 void napt_expire(struct napt_table *t, const struct nat_rules *nr, uint64_t now);

@@ -115,7 +115,7 @@ def run_config_only(tmp, config_text, extra_app_args=(), vdev_ports=2, lcores="0
 def pcap_vdevs(tmp, inputs, ports, queues=1, infinite=False, capture_tx=True):
     """One net_pcap vdev per port name: RX from the port's input packets (dealt over
     QUEUES files; replayed forever with INFINITE), TX into out_<name>_<q>.pcap (with
-    CAPTURE_TX; without, the PMD discards what dpfwd sends)."""
+    CAPTURE_TX; without, into /dev/null)."""
     vdevs = []
     for i, name in enumerate(ports):
         pkts = list(inputs.get(name, []))
@@ -128,8 +128,11 @@ def pcap_vdevs(tmp, inputs, ports, queues=1, infinite=False, capture_tx=True):
         # pool on every poll and never gives them back (DPDK 22.11): only replay data.
         if infinite and pkts:
             args.append("infinite_rx=1")
-        for q in range(queues if capture_tx else 0):
-            args.append(f"tx_pcap={tmp / f'out_{name}_{q}.pcap'}")
+        # Without a capture, TX goes to /dev/null: still one TX queue per queue (a
+        # net_pcap port has as many TX queues as tx_pcap files, and dpfwd runs no more
+        # workers than that).
+        for q in range(queues):
+            args.append(f"tx_pcap={tmp / f'out_{name}_{q}.pcap' if capture_tx else '/dev/null'}")
         vdevs.append(",".join(args))
     return vdevs
 

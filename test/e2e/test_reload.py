@@ -161,7 +161,8 @@ def test_hundred_reloads_under_traffic_lose_nothing(tmp_path):
     """Continuous traffic, 100 reloads alternating two route sets, two workers: every
     packet left on a port one of the sets allows, none dropped, no mbuf leaked."""
     run = start_dpfwd(tmp_path, {"lan": FLOWS}, infinite=True, capture_tx=False,
-                      lcores="(0-2)@(0,1)", memory_mb=1024)
+                      lcores="(0-2)@(0,1)", queues=2, memory_mb=1024)
+    assert "forwarding with 2 worker(s)" in run.log()
     wait_rx(run, 1000)
     for i in range(100):
         reply = reload(run, SET_B if i % 2 == 0 else TWO_PORT_CONFIG)
