@@ -233,7 +233,8 @@ static int run(struct config *cfg, const struct options *opt)
 		goto out;
 	ctl = control_create(&dp, cfg, pool);
 	if (!ctl) {
-		fprintf(stderr, "dpfwd: cannot create the slow-path rings\n");
+		fprintf(stderr, "dpfwd: cannot create the slow-path rings or the NAT tables "
+				"(nat.max_sessions needs about 512 bytes a session of EAL memory)\n");
 		goto out;
 	}
 	if (cfg->metrics.enabled) {

@@ -530,29 +530,6 @@ static __rte_noinline bool nat_in_forward(struct burst *b, struct rte_mbuf *m, b
 	return true;
 }
 
-/* Next hops that cannot transmit: our own addresses, unresolved neighbours and what
- * deserves an ICMP error go to the slow path, the rest are dropped. Returns
- * true when the next hop was resolved meanwhile and M should go after all. */
-static __rte_noinline bool forward_not(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
-{
-	uint8_t type = __atomic_load_n(&b->rt->nh[nh_idx].type, __ATOMIC_ACQUIRE);
-
-	if (type == NH_FORWARD) /* the control thread put its MAC in place first */
-		return true;
-	if ((type == NH_NAT || (type == NH_LOCAL && v4)) && b->rt->nat->enabled &&
-	    nat_in_forward(b, m, v4))
-		return false;
-	if (type == NH_LOCAL)
-		punt(b, m, PUNT_LOCAL, b->in_port, nh_idx);
-	else if (type == NH_UNRESOLVED || type == NH_CONNECTED)
-		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
-	else if (type == NH_NO_ROUTE || type == NH_UNREACHABLE)
-		punt(b, m, PUNT_ERROR, b->in_port, nh_drop_reason[type]);
-	else
-		drop(b, m, nh_drop_reason[type]);
-	return false;
-}
-
 /* Source NAT (towards the outside) on an egress port that has rules; false when M
  * left (dropped, or handed to the worker that owns its mapping). */
 static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t port, bool v4)
@@ -574,6 +551,40 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
 	return !rule || napt_source(b, m, rule);
 }
 
+/* M waits for next hop NH_IDX's MAC in the slow path, which sends it as it is then:
+ * NAT translates it before. */
+static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
+{
+	uint16_t port = b->rt->nh[nh_idx].port;
+
+	if (!(b->rt->nat_out_ports >> port & 1) || nat_out(b, m, port, v4))
+		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
+}
+
+/* Next hops that cannot transmit: our own addresses, unresolved neighbours and what
+ * deserves an ICMP error go to the slow path, the rest are dropped. Returns
+ * true when the next hop was resolved meanwhile and M should go after all. */
+static __rte_noinline bool forward_not(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
+{
+	uint8_t type = __atomic_load_n(&b->rt->nh[nh_idx].type, __ATOMIC_ACQUIRE);
+
+	if (type == NH_FORWARD) /* the control thread put its MAC in place first */
+		return true;
+	if ((type == NH_NAT || (type == NH_LOCAL && v4)) && b->rt->nat->enabled &&
+	    nat_in_forward(b, m, v4))
+		return false;
+	if (type == NH_LOCAL) {
+		punt(b, m, PUNT_LOCAL, b->in_port, nh_idx);
+	} else if (type == NH_UNRESOLVED || type == NH_CONNECTED) {
+		punt_resolve(b, m, nh_idx, v4);
+	}
+	else if (type == NH_NO_ROUTE || type == NH_UNREACHABLE)
+		punt(b, m, PUNT_ERROR, b->in_port, nh_drop_reason[type]);
+	else
+		drop(b, m, nh_drop_reason[type]);
+	return false;
+}
+
 /* Transmit M to next hop NH_IDX, or hand it on / count why it cannot go. */
 static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
 {
@@ -585,10 +596,11 @@ static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_
 	if (unlikely(__atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) != NH_FORWARD) &&
 	    !forward_not(b, m, nh_idx, v4))
 		return;
-	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > nh->mtu))
-		return punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
+	/* NAT first: what the slow path fragments or answers must be translated. */
 	if (unlikely(b->rt->nat_out_ports >> nh->port & 1) && !nat_out(b, m, nh->port, v4))
 		return;
+	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > nh->mtu))
+		return punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
 	if (v4)
 		pkt_ipv4_ttl_dec(ipv4_hdr(m));
 	else
@@ -620,7 +632,7 @@ static void forward_connected(struct burst *b, struct family_batch *f, const uin
 			if ((hits >> i) & 1)
 				forward_one(b, m, (uint32_t)(uintptr_t)data[i], v4);
 			else
-				punt(b, m, PUNT_RESOLVE, b->in_port, conn_nh[done + i]);
+				punt_resolve(b, m, conn_nh[done + i], v4);
 		}
 	}
 }
@@ -644,7 +656,7 @@ static void forward_connected_one(struct burst *b, struct rte_mbuf *m, uint32_t 
 	if (rc >= 0)
 		forward_one(b, m, (uint32_t)(uintptr_t)data, v4);
 	else
-		punt(b, m, PUNT_RESOLVE, b->in_port, conn_nh);
+		punt_resolve(b, m, conn_nh, v4);
 }
 
 /* FIB values -> next hops -> transmit. ECMP members are picked by flow hash; packets

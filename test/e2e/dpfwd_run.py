@@ -20,10 +20,11 @@ from scapy.all import PcapReader, PcapWriter  # noqa: F401  (PcapWriter re-expor
 from scapy.utils import wrpcap
 
 REPO = Path(__file__).resolve().parents[2]
-DPFWD = Path(os.environ.get("DPFWD_BIN", REPO / "build" / "app" / "dpfwd" / "dpfwd"))
+DPFWD = Path(os.environ.get("DPFWD_BIN", REPO / "build" / "app" / "dpfwd" / "dpfwd")).absolute()
 # dpfwdctl from the same build as dpfwd (build/app/dpfwdctl/dpfwdctl unless DPFWD_BIN
 # points at another build), or DPFWDCTL_BIN.
-DPFWDCTL = Path(os.environ.get("DPFWDCTL_BIN", DPFWD.parents[1] / "dpfwdctl" / "dpfwdctl"))
+DPFWDCTL = Path(os.environ.get("DPFWDCTL_BIN",
+                               DPFWD.parents[1] / "dpfwdctl" / "dpfwdctl")).absolute()
 
 # Addresses of the standard two-port test topology (see two_port_config()).
 LAN_MAC = "02:00:00:00:01:01"

@@ -488,3 +488,18 @@ def test_fragments_several_workers(tmp_path):
     assert all(p[IP].dst == "192.168.1.10" for p in sent)
     assert set(result.nonzero_drops()) <= {"nat_no_rule", "nat_handoff_full",
                                            "nat_fragment_unmatched"}
+
+
+def test_held_packet_is_translated(tmp_path):
+    """A packet that waits for its gateway's MAC leaves from the slow path: it must be
+    translated like any other (found by the real-host suite)."""
+    from scapy.all import ARP
+    config = nat_config().replace(f'  - {{ip: 203.0.113.254, mac: "{GW_MAC}", port: wan}}\n', "")
+    arp_reply = Ether(dst=WAN_MAC, src=GW_MAC) / ARP(op=2, hwsrc=GW_MAC, psrc="203.0.113.254",
+                                                     hwdst=WAN_MAC, pdst="203.0.113.1")
+    r = run_dpfwd(tmp_path, {"lan": [out4("192.168.1.10", 5000, REMOTE, 53)],
+                             "wan": [arp_reply]}, config)
+    sent = [p for p in r.out["wan"] if UDP in p]
+    assert len(sent) == 1 and r.stats["slow_path"]["released"] == 1
+    assert (sent[0][IP].src, sent[0][UDP].sport, sent[0][Ether].dst) == (POOL, 5000, GW_MAC)
+    assert_checksums(sent[0])
