@@ -519,7 +519,8 @@ static __rte_noinline bool nat_in_forward(struct burst *b, struct rte_mbuf *m, b
 		memcpy(dst[0], ipv6_hdr(m)->dst_addr, 16);
 		rte_fib6_lookup_bulk(rt->fib6, dst, &value, 1);
 	}
-	value = route_nh_index(rt, value, v4 ? flow_hash_ipv4(m) : flow_hash_ipv6(m));
+	if (value & ROUTE_NH_ECMP) /* the flow hash only where a path must be picked */
+		value = route_nh_index(rt, value, v4 ? flow_hash_ipv4(m) : flow_hash_ipv6(m));
 	/* Translated to yet another NAT or local address: a loop in the rules. */
 	if (rt->nh[value].type == NH_NAT || rt->nh[value].type == NH_LOCAL)
 		drop(b, m, DROP_NAT_NO_RULE);

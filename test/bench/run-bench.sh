@@ -5,7 +5,8 @@
 #
 # Environment: BENCH_WARMUP (s, default 1), BENCH_WINDOW (s, default 4),
 #              BENCH_ROUNDS (default 3), BENCH_CEILING (default 1),
-#              BENCH_QUIET_BUDGET (s, default 60), BENCH_RELOADS (default 100; 0: none).
+#              BENCH_QUIET_BUDGET (s, default 60), BENCH_RELOADS (default 100; 0: none),
+#              BENCH_NAT (default 1: the NAT scenario; 0: skip it).
 # Output: the table on stdout and in build/bench/results.txt; every run's log, rate
 # and stats JSON in build/bench/.
 #
@@ -218,12 +219,12 @@ eal_common() {
 		--vdev "net_pcap1,rx_pcap=$ROOT/$OUT/traffic/$scen-p1.pcap,infinite_rx=1"
 }
 
-run_dpfwd() {
-	local scen=$1 round=$2
-	local prefix="bench_dpfwd_${scen}_$$_$round"
+run_dpfwd() { # SCENARIO ROUND [NAME CONFIG]: NAME-SCENARIO files, the CONFIG given
+	local scen=$1 round=$2 name=${3:-dpfwd} cfg=${4:-$OUT/traffic/dpfwd.yaml}
+	local prefix="bench_${name}_${scen}_$$_$round"
 	# shellcheck disable=SC2046 # eal_common's words are meant to split
-	run_one dpfwd "$scen" "$prefix" "$DPFWD" -l "$CTL_CPU,$FWD_CPU" $(eal_common "$scen" "$prefix") \
-		-- -c "$OUT/traffic/dpfwd.yaml" --stats-json "$OUT/dpfwd-$scen.stats.json"
+	run_one "$name" "$scen" "$prefix" "$DPFWD" -l "$CTL_CPU,$FWD_CPU" $(eal_common "$scen" "$prefix") \
+		-- -c "$cfg" --stats-json "$OUT/$name-$scen.stats.json"
 }
 
 run_l3fwd() {
@@ -322,8 +323,43 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 
+# --- 4c. NAT: 64512 established flows through NAPT, next to plain forwarding -------------
+if [ $DPFWD_OK = 1 ] && [ "${BENCH_NAT:-1}" = 1 ]; then
+	$PY test/bench/gen_nat_traffic.py "$OUT/traffic"
+	for round in $(seq "$ROUNDS"); do
+		for name in dpfwd-plain dpfwd-nat; do
+			log "round $round: $name, 64512 flows"
+			run_dpfwd nat "$round" "$name" "$OUT/traffic/$name.yaml" || FAILED=1
+			cp "$OUT/$name-nat.rate.json" "$OUT/$name-nat.$round.rate.json" 2>/dev/null || true
+		done
+	done
+fi
+
 # --- 5. the table ----------------------------------------------------------------------
 $PY test/bench/bench_report.py "$OUT" "$ROUNDS" "$WARMUP" "$WINDOW" | tee "$OUT/results.txt"
+if [ $DPFWD_OK = 1 ] && [ "${BENCH_NAT:-1}" = 1 ]; then
+	$PY - "$OUT" "$ROUNDS" <<'PYEOF' | tee -a "$OUT/results.txt"
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+def mpps(name):
+    rates = []
+    for r in range(1, rounds + 1):
+        try:
+            rates.append(json.load(open(f"{out}/{name}-nat.{r}.rate.json"))["tx_mpps"])
+        except (OSError, ValueError, KeyError):
+            pass
+    return statistics.median(rates) if rates else None
+plain, nat = mpps("dpfwd-plain"), mpps("dpfwd-nat")
+s = json.load(open(f"{out}/dpfwd-nat-nat.stats.json"))
+drops = {k: v for k, v in s["drops"].items() if v}
+if plain and nat:
+    print(f"NAT: 64512 established UDP flows through NAPT, one worker: {nat:.2f} Mpps, plain "
+          f"forwarding of the same frames {plain:.2f} Mpps: {nat / plain:.2f}x "
+          f"(median of {rounds}; target >= 0.75x); drops {drops or 'none'}")
+else:
+    print("NAT: not measured (a run failed)")
+PYEOF
+fi
 if [ $DPFWD_OK = 1 ] && [ "${BENCH_RELOADS:-100}" -gt 0 ]; then
 	log "dpfwd, v4, reloading its config ${BENCH_RELOADS:-100} times at full rate"
 	run_reload v4 | tee -a "$OUT/results.txt"
