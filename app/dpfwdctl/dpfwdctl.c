@@ -799,6 +799,8 @@ static const struct command commands[] = {
 	  .run = cmd_simple },
 	{ .name = "nat", .help = "NAT sessions and mappings, created, expired, refused",
 	  .tel = "/dpfwd/nat", .run = cmd_simple },
+	{ .name = "nat-sessions", .help = "every NAPT session (a live view)",
+	  .tel = "/dpfwd/nat_sessions", .run = cmd_paged },
 	{ .name = "reload", .help = "re-read the config file; exit 1 with its error if refused",
 	  .tel = "/dpfwd/reload", .run = cmd_reload },
 	{ .name = "capture", .args = "PORT [-c COUNT] [-w FILE]",

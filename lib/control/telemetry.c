@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <rte_cycles.h>
 #include <rte_telemetry.h>
@@ -434,6 +436,71 @@ static int fill_nat(struct control *c, void *arg)
 	return 0;
 }
 
+/* "ADDRESS:PORT" (network order in) into BUF. */
+static const char *endpoint(rte_be32_t ip, rte_be16_t port, char *buf, size_t len)
+{
+	struct cfg_ip a = { .family = AF_INET, .v4 = rte_be_to_cpu_32(ip) };
+	char addr[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s:%u", cfg_ip_format(&a, addr, sizeof(addr)),
+		 rte_be_to_cpu_16(port));
+	return buf;
+}
+
+static void session_row(const struct napt_session_info *s, unsigned int worker, uint64_t hz,
+			struct rte_tel_data **cols)
+{
+	char buf[32];
+
+	rte_tel_data_add_array_u64(cols[0], worker);
+	rte_tel_data_add_array_string(cols[1], s->proto == IPPROTO_TCP   ? "tcp"
+					       : s->proto == IPPROTO_UDP ? "udp"
+									 : "icmp");
+	rte_tel_data_add_array_string(cols[2], endpoint(s->in_ip, s->in_port, buf, sizeof(buf)));
+	rte_tel_data_add_array_string(cols[3], endpoint(s->out_ip, s->out_port, buf, sizeof(buf)));
+	rte_tel_data_add_array_string(cols[4],
+				      endpoint(s->remote_ip, s->remote_port, buf, sizeof(buf)));
+	rte_tel_data_add_array_string(cols[5], s->state);
+	rte_tel_data_add_array_u64(cols[6], s->idle_tsc / hz);
+}
+
+/* The sessions of every worker, paged; a live view (see napt_session_info). */
+static int fill_nat_sessions(struct control *c, void *arg)
+{
+	static const char *const names[] = { "worker", "proto", "inside", "outside", "remote",
+					     "state", "idle_s" };
+	static const enum rte_tel_value_type types[] = {
+		RTE_TEL_U64_VAL, RTE_TEL_STRING_VAL, RTE_TEL_STRING_VAL, RTE_TEL_STRING_VAL,
+		RTE_TEL_STRING_VAL, RTE_TEL_STRING_VAL, RTE_TEL_U64_VAL,
+	};
+	struct tel_request *req = arg;
+	struct rte_tel_data *cols[RTE_DIM(names)];
+	uint32_t start, total = 0, rows = 0, i;
+	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
+	struct napt_session_info s;
+	unsigned int w;
+
+	if (page_start(req->params, &start))
+		return -EINVAL;
+	rte_tel_data_start_dict(req->d);
+	if (!columns_make(cols, types, RTE_DIM(cols)))
+		return columns_add(req->d, names, cols, RTE_DIM(names));
+	for (w = 0; w < c->dp->n_workers; w++) {
+		const struct napt_table *t = c->dp->workers[w]->napt;
+
+		for (i = 0; t && i < napt_capacity(t); i++) {
+			if (!napt_session_info(t, i, now, &s))
+				continue;
+			if (total++ < start || rows == PAGE_ROWS)
+				continue;
+			session_row(&s, w, hz, cols);
+			rows++;
+		}
+	}
+	page_info(c, req->d, total, start, rows);
+	return columns_add(req->d, names, cols, RTE_DIM(names));
+}
+
 /* ---- /dpfwd/capture, /dpfwd/capture_start, /dpfwd/capture_stop ---- */
 
 static int fill_capture(struct control *c, void *arg)
@@ -519,6 +586,7 @@ TEL_COMMAND(neighbours, fill_neighbours)
 TEL_COMMAND(config, fill_config)
 TEL_COMMAND(reload, do_reload)
 TEL_COMMAND(nat, fill_nat)
+TEL_COMMAND(nat_sessions, fill_nat_sessions)
 TEL_COMMAND(capture, fill_capture)
 TEL_COMMAND(capture_start, do_capture_start)
 TEL_COMMAND(capture_stop, do_capture_stop)
@@ -548,6 +616,8 @@ void control_telemetry_register(struct control *c)
 				   "Re-read the config file; ok, generation, error");
 	rte_telemetry_register_cmd("/dpfwd/nat", tel_nat,
 				   "NAT sessions and mappings now, created, expired, refused");
+	rte_telemetry_register_cmd("/dpfwd/nat_sessions", tel_nat_sessions,
+				   "NAPT sessions (live view). Parameter: first row");
 	rte_telemetry_register_cmd("/dpfwd/capture", tel_capture,
 				   "The live capture: running, port, file, written");
 	rte_telemetry_register_cmd("/dpfwd/capture_start", tel_capture_start,

@@ -805,3 +805,29 @@ void napt_stats_get(const struct napt_table *t, struct napt_stats *s)
 {
 	*s = t->stats;
 }
+
+uint32_t napt_capacity(const struct napt_table *t)
+{
+	return t->capacity;
+}
+
+bool napt_session_info(const struct napt_table *t, uint32_t i, uint64_t now,
+		       struct napt_session_info *out)
+{
+	static const char *const names[] = {
+		[S_UDP] = "udp", [S_ICMP] = "icmp", [S_TCP_OPENING] = "tcp_opening",
+		[S_TCP_ESTABLISHED] = "tcp_established", [S_TCP_CLOSING] = "tcp_closing",
+	};
+	struct napt_session s = t->sess[i];
+	struct napt_mapping m;
+
+	if (s.state == S_FREE || s.state >= RTE_DIM(names) || s.mapping >= t->capacity)
+		return false;
+	m = t->maps[s.mapping];
+	*out = (struct napt_session_info){
+		.proto = m.proto, .in_ip = m.in_ip, .out_ip = m.out_ip, .remote_ip = s.remote_ip,
+		.in_port = m.in_port, .out_port = m.out_port, .remote_port = s.remote_port,
+		.state = names[s.state], .idle_tsc = now > s.last_tsc ? now - s.last_tsc : 0,
+	};
+	return true;
+}

@@ -166,6 +166,21 @@ void napt_expire(struct napt_table *t, const struct nat_rules *nr, uint64_t now)
 
 void napt_stats_get(const struct napt_table *t, struct napt_stats *s);
 
+/* One session as the control thread may list it, read while the worker runs: a
+ * session being made or reclaimed at that moment may show half old, half new. */
+struct napt_session_info {
+	uint8_t proto;
+	rte_be32_t in_ip, out_ip, remote_ip;
+	rte_be16_t in_port, out_port, remote_port;
+	const char *state; /* "udp", "icmp", "tcp_opening", "tcp_established", "tcp_closing" */
+	uint64_t idle_tsc; /* since the last packet */
+};
+
+uint32_t napt_capacity(const struct napt_table *t);
+/* Slot I of T's sessions, if one is there. */
+bool napt_session_info(const struct napt_table *t, uint32_t i, uint64_t now,
+		       struct napt_session_info *out);
+
 /* True if IP (host order) is an outside address of CFG's NAT: a pool address, a 1:1
  * outside address or a port forward's address. The slow path answers ARP for them. */
 bool nat_is_outside_address(const struct config *cfg, uint32_t ip);

@@ -503,3 +503,34 @@ def test_held_packet_is_translated(tmp_path):
     assert len(sent) == 1 and r.stats["slow_path"]["released"] == 1
     assert (sent[0][IP].src, sent[0][UDP].sport, sent[0][Ether].dst) == (POOL, 5000, GW_MAC)
     assert_checksums(sent[0])
+
+
+def test_session_list(tmp_path):
+    """/dpfwd/nat_sessions pages through every session; dpfwdctl nat-sessions joins the
+    pages into one table."""
+    import subprocess
+    from dpfwd_run import DPFWDCTL
+    lan = [out4("192.168.1.10", 6000 + i, REMOTE, 53) for i in range(60)] + \
+          [out4("192.168.1.10", 40000, REMOTE2, 80, proto=TCP, flags="S")]
+    run = start_dpfwd(tmp_path, {"lan": lan}, nat_config())
+    try:
+        for _ in range(500):
+            if run.telemetry("/dpfwd/nat")["sessions"] == 61:
+                break
+            time.sleep(0.01)
+        page = run.telemetry("/dpfwd/nat_sessions")
+        assert page["total"] == 61 and page["next"] == 50 and len(page["inside"]) == 50
+        rest = run.telemetry("/dpfwd/nat_sessions,50")
+        assert len(rest["inside"]) == 11 and "next" not in rest
+        rows = list(zip(page["proto"] + rest["proto"], page["inside"] + rest["inside"],
+                        page["outside"] + rest["outside"], page["remote"] + rest["remote"],
+                        page["state"] + rest["state"]))
+        assert ("tcp", "192.168.1.10:40000", f"{POOL}:40000", f"{REMOTE2}:80",
+                "tcp_opening") in rows
+        assert ("udp", "192.168.1.10:6001", f"{POOL}:6001", f"{REMOTE}:53", "udp") in rows
+        ctl = subprocess.run([str(DPFWDCTL), "-p", run.prefix, "--json", "nat-sessions"],
+                             capture_output=True, text=True, timeout=30)
+        assert ctl.returncode == 0, ctl.stderr
+        assert len(json.loads(ctl.stdout)["inside"]) == 61
+    finally:
+        run.stop()
