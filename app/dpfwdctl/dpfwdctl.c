@@ -745,7 +745,11 @@ static int cmd_capture(struct ctl *ctl, const struct command *cmd, char **args)
 		fprintf(stderr, "dpfwdctl: usage: dpfwdctl capture PORT [-c COUNT] [-w FILE]\n");
 		return EXIT_USAGE;
 	}
-	snprintf(req, sizeof(req), "/dpfwd/capture_start,%s,%llu,%s", ca.port, ca.count, ca.file);
+	if ((size_t)snprintf(req, sizeof(req), "/dpfwd/capture_start,%s,%llu,%.*s", ca.port,
+			     ca.count, (int)(sizeof(req) - 1), ca.file) >= sizeof(req)) {
+		fprintf(stderr, "dpfwdctl: capture: the file name is too long\n");
+		return EXIT_USAGE;
+	}
 	rc = query(ctl, req, &v);
 	if (rc)
 		return rc;

@@ -156,7 +156,8 @@ static __rte_noinline void check_failed(struct burst *b, struct rte_mbuf *m, enu
 	punt(b, m, PUNT_ERROR, b->in_port, DROP_FROM_CHECK(check));
 }
 
-static inline void accept_ipv4(struct burst *b, struct rte_mbuf *m, const struct dp_port *in)
+static __rte_always_inline void accept_ipv4(struct burst *b, struct rte_mbuf *m,
+					       const struct dp_port *in)
 {
 	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
 	uint64_t cksum = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
@@ -174,7 +175,7 @@ static inline void accept_ipv4(struct burst *b, struct rte_mbuf *m, const struct
 	b->v4.pkts[b->v4.n++] = m;
 }
 
-static inline void accept_ipv6(struct burst *b, struct rte_mbuf *m)
+static __rte_always_inline void accept_ipv6(struct burst *b, struct rte_mbuf *m)
 {
 	struct rte_ipv6_hdr *ip = ipv6_hdr(m);
 	enum pkt_check check;
@@ -190,24 +191,43 @@ static inline void accept_ipv6(struct burst *b, struct rte_mbuf *m)
 
 /* Frames not for our MAC: ARP broadcasts and IPv6 multicast ND go to the slow path,
  * the rest are dropped. */
-static __rte_noinline void classify_other_l2(struct burst *b, struct rte_mbuf *m, uint16_t in_port,
-				     const struct rte_ether_hdr *eth)
+static __rte_noinline void classify_other_l2(struct burst *b, struct rte_mbuf *m,
+					     const struct rte_ether_hdr *eth)
 {
 	if (!rte_is_multicast_ether_addr(&eth->dst_addr))
 		return drop(b, m, DROP_L2_OTHER_HOST);
 	if (rte_is_broadcast_ether_addr(&eth->dst_addr) &&
 	    eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
-		return punt(b, m, PUNT_ARP, in_port, 0);
+		return punt(b, m, PUNT_ARP, b->in_port, 0);
 	if (eth->dst_addr.addr_bytes[0] == 0x33 && eth->dst_addr.addr_bytes[1] == 0x33 &&
 	    eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6) && is_nd(m))
-		return punt(b, m, PUNT_ND, in_port, 0);
+		return punt(b, m, PUNT_ND, b->in_port, 0);
 	return drop(b, m, DROP_L2_MULTICAST);
 }
 
-static inline void classify(struct burst *b, struct rte_mbuf *m, const struct dp_port *in,
-			    uint16_t in_port)
+/* Frames for our MAC that are neither IPv4 nor IPv6: ARP goes to the slow path. */
+static __rte_noinline void classify_other_type(struct burst *b, struct rte_mbuf *m,
+					       rte_be16_t ether_type)
+{
+	switch (ether_type) {
+	case RTE_BE16(RTE_ETHER_TYPE_ARP):
+		return punt(b, m, PUNT_ARP, b->in_port, 0);
+	case RTE_BE16(RTE_ETHER_TYPE_VLAN):
+	case RTE_BE16(RTE_ETHER_TYPE_QINQ):
+		return drop(b, m, DROP_L2_VLAN);
+	default:
+		return drop(b, m, DROP_L2_ETHERTYPE);
+	}
+}
+
+/* The ingress port is b->in_port: the slow paths read it from there, so that the
+ * per-packet loop does not carry it. IPv4 and IPv6 are tested first and alone; every
+ * other ethertype costs its own out-of-line call. */
+static __rte_always_inline void classify(struct burst *b, struct rte_mbuf *m,
+					    const struct dp_port *in)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	rte_be16_t ether_type;
 
 	if (unlikely(rte_pktmbuf_pkt_len(m) < RTE_ETHER_HDR_LEN))
 		return drop(b, m, DROP_L2_RUNT);
@@ -216,20 +236,13 @@ static inline void classify(struct burst *b, struct rte_mbuf *m, const struct dp
 	    rte_pktmbuf_data_len(m) < RTE_MIN(rte_pktmbuf_pkt_len(m), HEADERS_MAX))
 		return drop(b, m, DROP_L2_SPLIT);
 	if (unlikely(!rte_is_same_ether_addr(&eth->dst_addr, &in->mac)))
-		return classify_other_l2(b, m, in_port, eth);
-	switch (eth->ether_type) {
-	case RTE_BE16(RTE_ETHER_TYPE_IPV4):
+		return classify_other_l2(b, m, eth);
+	ether_type = eth->ether_type;
+	if (likely(ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)))
 		return accept_ipv4(b, m, in);
-	case RTE_BE16(RTE_ETHER_TYPE_IPV6):
+	if (likely(ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6)))
 		return accept_ipv6(b, m);
-	case RTE_BE16(RTE_ETHER_TYPE_ARP):
-		return punt(b, m, PUNT_ARP, in_port, 0);
-	case RTE_BE16(RTE_ETHER_TYPE_VLAN):
-	case RTE_BE16(RTE_ETHER_TYPE_QINQ):
-		return drop(b, m, DROP_L2_VLAN);
-	default:
-		return drop(b, m, DROP_L2_ETHERTYPE);
-	}
+	return classify_other_type(b, m, ether_type);
 }
 
 /* Per-flow hash for ECMP: CRC32 over the addresses, protocol and (for unfragmented
@@ -586,8 +599,11 @@ static __rte_noinline bool forward_not(struct burst *b, struct rte_mbuf *m, uint
 	return false;
 }
 
-/* Transmit M to next hop NH_IDX, or hand it on / count why it cannot go. */
-static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
+/* Transmit M to next hop NH_IDX, or hand it on / count why it cannot go.
+ * NAT_CHECK false: the caller knows that no egress port of this table has NAT rules
+ * (rt->nat_out_ports == 0), and the per-packet test is compiled out. */
+static __rte_always_inline void forward_one_nat(struct burst *b, struct rte_mbuf *m,
+						uint32_t nh_idx, bool v4, bool nat_check)
 {
 	const struct nexthop *nh = &b->rt->nh[nh_idx];
 
@@ -598,7 +614,8 @@ static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_
 	    !forward_not(b, m, nh_idx, v4))
 		return;
 	/* NAT first: what the slow path fragments or answers must be translated. */
-	if (unlikely(b->rt->nat_out_ports >> nh->port & 1) && !nat_out(b, m, nh->port, v4))
+	if (nat_check && unlikely(b->rt->nat_out_ports >> nh->port & 1) &&
+	    !nat_out(b, m, nh->port, v4))
 		return;
 	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > nh->mtu))
 		return punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
@@ -608,6 +625,11 @@ static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_
 		ipv6_hdr(m)->hop_limits--; /* no checksum in the IPv6 header */
 	rewrite_l2(m, nh);
 	tx_enqueue(b->w, nh->port, m);
+}
+
+static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
+{
+	forward_one_nat(b, m, nh_idx, v4, true);
 }
 
 /* Destinations on a connected subnet: their own neighbour entries, in bulk. */
@@ -662,7 +684,8 @@ static void forward_connected_one(struct burst *b, struct rte_mbuf *m, uint32_t 
 
 /* FIB values -> next hops -> transmit. ECMP members are picked by flow hash; packets
  * for connected destinations are set aside for one bulk neighbour lookup. */
-static void forward_batch(struct burst *b, struct family_batch *f, bool v4)
+static __rte_always_inline void forward_batch_loop(struct burst *b, struct family_batch *f,
+						   bool v4, bool nat_check)
 {
 	const struct route_table *rt = b->rt;
 	uint16_t conn[DP_MAX_BURST];
@@ -681,10 +704,20 @@ static void forward_batch(struct burst *b, struct family_batch *f, bool v4)
 			conn[n_conn++] = i;
 			continue;
 		}
-		forward_one(b, f->pkts[i], nh, v4);
+		forward_one_nat(b, f->pkts[i], nh, v4, nat_check);
 	}
 	if (unlikely(n_conn))
 		forward_connected(b, f, conn, conn_nh, n_conn, v4);
+}
+
+/* Whether any egress port translates is a property of the table set: decided once per
+ * batch, so that a router without source NAT pays nothing for it per packet. */
+static void forward_batch(struct burst *b, struct family_batch *f, bool v4)
+{
+	if (b->rt->nat_out_ports)
+		forward_batch_loop(b, f, v4, true);
+	else
+		forward_batch_loop(b, f, v4, false);
 }
 
 static void forward_ipv4(struct burst *b)
@@ -736,7 +769,7 @@ static __rte_noinline void process_burst(struct worker *w, const struct route_ta
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		pc->rx_bytes += handed ? 0 : rte_pktmbuf_pkt_len(pkts[i]);
-		classify(&b, pkts[i], in, q->port);
+		classify(&b, pkts[i], in);
 	}
 	pc->rx_packets += handed ? 0 : n;
 	if (b.v4.n)

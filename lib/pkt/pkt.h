@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_common.h>
@@ -49,20 +50,198 @@ enum pkt_check {
 };
 
 /*
+ * The per-packet checks are defined here, always inlined: the dataplane calls them
+ * from every copy of its receive loop, and an out-of-line call (or a check that is
+ * inlined only while it has a single caller, as LTO decides) costs the fast path.
+ * Helpers ending in _ are internal to this header.
+ */
+#define PKT_IPV4_MIN_HDR_LEN 20u
+#define PKT_IPV6_HDR_LEN 40u
+#define PKT_IPV6_NEXT_HOP_BY_HOP 0
+
+/* MASK is nonzero: rte_bsf32 (count trailing zeros) is undefined on 0. */
+static inline enum pkt_check pkt_first_failure_(enum pkt_check base, uint32_t mask)
+{
+	return (enum pkt_check)(base + rte_bsf32(mask));
+}
+
+/*
+ * One's complement sum of a buffer taken as 32-bit words: 2^16 = 1 (mod 2^16 - 1),
+ * so folding the wide sum gives the same result as adding 16-bit words, with half
+ * the loads. Native byte order throughout; the one's complement sum is byte order
+ * independent (RFC 1071 2.(B)), so the result is in memory order.
+ */
+static inline uint16_t pkt_cksum_fold_(uint64_t sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* The header need not be 4-byte aligned (IP after a 14-byte Ethernet header):
+ * memcpy compiles to a plain load. */
+static inline uint32_t pkt_load32_(const uint8_t *p)
+{
+	uint32_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/* Options are rare: their loop stays out of line, in pkt.c. */
+uint64_t pkt_ipv4_options_sum(const uint8_t *opt, unsigned int words);
+
+/* Unfolded sum of the IHL*4 header bytes, checksum field included. IHL >= 5. */
+static inline uint64_t pkt_ipv4_header_sum_(const struct rte_ipv4_hdr *ip, unsigned int ihl)
+{
+	const uint8_t *p = (const uint8_t *)ip;
+	uint64_t sum;
+
+	sum = (uint64_t)pkt_load32_(p) + pkt_load32_(p + 4) + pkt_load32_(p + 8) +
+	      pkt_load32_(p + 12) + pkt_load32_(p + 16);
+	if (unlikely(ihl > 5))
+		sum += pkt_ipv4_options_sum(p + PKT_IPV4_MIN_HDR_LEN, ihl - 5);
+	return sum;
+}
+
+/*
+ * Martian IPv4 addresses, for source and destination alike (host byte order):
+ * 0/8 "this network" (RFC 1812 4.2.2.11 (a)/(b), 5.3.7), 127/8 loopback
+ * (4.2.2.11 (g), 5.3.7), 224/4 multicast (5.3.7 for the source; a multicast
+ * destination is not unicast-forwarded by this router), 240/4 reserved and
+ * 255.255.255.255 limited broadcast, which lies in 240/4 (4.2.2.11 (c), 5.3.7),
+ * and 169.254/16 link-local (RFC 3927 7).
+ * "a == 0 || a >= 224" is one unsigned compare after subtracting 1 (0 wraps to 255).
+ */
+static inline uint32_t pkt_ipv4_martian_(rte_be32_t addr)
+{
+	uint32_t host = rte_be_to_cpu_32(addr);
+	uint8_t a = (uint8_t)(host >> 24);
+
+	/* 169.254/16 link-local: RFC 3927 7, a router MUST NOT forward it. */
+	return ((uint8_t)(a - 1) >= 223) | (a == 127) | ((host >> 16) == 0xa9fe);
+}
+
+/*
+ * First address bytes that may begin a martian address, as bits: PKT_MARTIAN4_FIRST for
+ * IPv4 (0, 127, 169 for 169.254/16, 224-255), PKT_MARTIAN6_FIRST for IPv6 (0x00 for ::
+ * and ::1, 0xfe for fe80::/10, 0xff). One byte load and one table load per address keep
+ * ordinary addresses off the exact tests, which run only on a hit. In pkt.c.
+ */
+#define PKT_MARTIAN4_FIRST 1u
+#define PKT_MARTIAN6_FIRST 2u
+extern const uint8_t pkt_martian_first[256];
+
+/*
  * Validate the IPv4 header at IP, which has LEN bytes of frame after the Ethernet
  * header (padding included). HDR_CKSUM_CHECKED: the NIC already verified the header
  * checksum as good, skip the software check. On PKT_OK, *IP_LEN is the total length
  * (the frame may be longer: Ethernet padding).
  * RFC 1812 5.2.2 (header checks), 4.2.2.11 and 5.3.7 (martian addresses), 5.3.1 (TTL).
  */
-enum pkt_check pkt_ipv4_check(const struct rte_ipv4_hdr *ip, uint32_t len,
-			      bool hdr_cksum_checked, uint32_t *ip_len);
+static __rte_always_inline enum pkt_check
+pkt_ipv4_check(const struct rte_ipv4_hdr *ip, uint32_t len, bool hdr_cksum_checked,
+	       uint32_t *ip_len)
+{
+	unsigned int ihl, hlen, tlen;
+	uint32_t bad;
+
+	/* RFC 1812 5.2.2 (1): at least a minimal header; guards every read below. */
+	if (unlikely(len < PKT_IPV4_MIN_HDR_LEN))
+		return PKT_IPV4_TRUNCATED;
+
+	ihl = ip->version_ihl & 0xf;
+	hlen = ihl * 4;
+	tlen = rte_be_to_cpu_16(ip->total_length);
+
+	/* RFC 1812 5.2.2 (3): version 4. */
+	bad = (ip->version_ihl >> 4) != 4;
+	/* RFC 1812 5.2.2 (4): IHL at least 5; the header must also lie in the frame
+	 * before the checksum below may read options. */
+	bad |= (uint32_t)(ihl < 5 || hlen > len) << 1;
+	/* RFC 1812 5.2.2 (5): total length covers the header and fits in the frame;
+	 * the frame may be longer (Ethernet pads short frames). */
+	bad |= (uint32_t)(tlen < hlen || tlen > len) << 2;
+	if (unlikely(bad))
+		return pkt_first_failure_(PKT_IPV4_VERSION, bad);
+
+	/* RFC 1812 5.2.2 (2): header checksum, unless the NIC verified it. Per port
+	 * this branch always goes the same way. */
+	bad = 0;
+	if (!hdr_cksum_checked)
+		bad = pkt_cksum_fold_(pkt_ipv4_header_sum_(ip, ihl)) != 0xffff;
+	/* RFC 1812 5.3.7, 4.2.2.11: martian source and destination (the first byte of
+	 * an address in network order is its first octet). */
+	if (unlikely((pkt_martian_first[((const uint8_t *)&ip->src_addr)[0]] |
+		      pkt_martian_first[((const uint8_t *)&ip->dst_addr)[0]]) &
+		     PKT_MARTIAN4_FIRST))
+		bad |= pkt_ipv4_martian_(ip->src_addr) << 1 | pkt_ipv4_martian_(ip->dst_addr) << 2;
+	/* RFC 1812 5.3.1: a TTL that would reach 0 here is not forwarded. */
+	bad |= (uint32_t)(ip->time_to_live <= 1) << 3;
+	if (unlikely(bad))
+		return pkt_first_failure_(PKT_IPV4_CHECKSUM, bad);
+
+	*ip_len = tlen;
+	return PKT_OK;
+}
+
+/*
+ * Addresses an IPv6 router must not forward from or to (RFC 4291 2.5.2 unspecified
+ * ::, 2.5.3 loopback ::1, 2.5.6 link-local fe80::/10, 2.7 multicast ff00::/8; the
+ * dataplane only forwards unicast). Compared as two 64-bit halves: fe80::/10 is
+ * "top 10 bits == 0x3fa", so fec0:: (site-local, deprecated) is not matched.
+ */
+static inline uint32_t pkt_ipv6_martian_(const uint8_t *addr)
+{
+	uint64_t hi, lo;
+
+	memcpy(&hi, addr, sizeof(hi));
+	memcpy(&lo, addr + 8, sizeof(lo));
+	hi = rte_be_to_cpu_64(hi);
+	lo = rte_be_to_cpu_64(lo);
+	return ((hi >> 56) == 0xff) | ((hi >> 54) == 0x3fa) | ((hi == 0) & (lo <= 1));
+}
 
 /*
  * Validate the IPv6 header at IP with LEN bytes of frame after the Ethernet header.
  * On PKT_OK, *IP_LEN is 40 + payload length. RFC 8200 section 3, RFC 4291 2.5.
  */
-enum pkt_check pkt_ipv6_check(const struct rte_ipv6_hdr *ip, uint32_t len, uint32_t *ip_len);
+static __rte_always_inline enum pkt_check
+pkt_ipv6_check(const struct rte_ipv6_hdr *ip, uint32_t len, uint32_t *ip_len)
+{
+	uint32_t plen, bad;
+
+	/* RFC 8200 sec 3: the fixed header is 40 bytes; guards every read below. */
+	if (unlikely(len < PKT_IPV6_HDR_LEN))
+		return PKT_IPV6_TRUNCATED;
+
+	plen = rte_be_to_cpu_16(ip->payload_len);
+
+	/* RFC 8200 sec 3: version 6. */
+	bad = (rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6;
+	/*
+	 * RFC 8200 sec 3: the payload must fit in the frame (padding allowed).
+	 * Payload length 0 is legal in itself (e.g. next header 59, "no next
+	 * header"), but 0 followed by a hop-by-hop header is how a jumbogram is
+	 * sent (RFC 2675 sec 3), and jumbograms are not supported: drop those.
+	 */
+	bad |= (uint32_t)((PKT_IPV6_HDR_LEN + plen > len) |
+			  ((plen == 0) & (ip->proto == PKT_IPV6_NEXT_HOP_BY_HOP))) << 1;
+	/* RFC 4291 2.5.2, 2.5.3, 2.5.6, 2.7: not a forwardable source, not a forwardable
+	 * unicast destination. */
+	if (unlikely((pkt_martian_first[ip->src_addr[0]] | pkt_martian_first[ip->dst_addr[0]]) &
+		     PKT_MARTIAN6_FIRST))
+		bad |= pkt_ipv6_martian_(ip->src_addr) << 2 | pkt_ipv6_martian_(ip->dst_addr) << 3;
+	/* RFC 8200 sec 3: a hop limit that would reach 0 here is not forwarded. */
+	bad |= (uint32_t)(ip->hop_limits <= 1) << 4;
+	if (unlikely(bad))
+		return pkt_first_failure_(PKT_IPV6_VERSION, bad);
+
+	*ip_len = PKT_IPV6_HDR_LEN + plen;
+	return PKT_OK;
+}
 
 /* Decrement the TTL and patch the header checksum incrementally, RFC 1624 eqn. 3:
  * HC' = ~(~HC + ~m + m'). The TTL is the high byte of the word it shares with the
