@@ -211,21 +211,13 @@ static void workers(struct text *t, const struct dataplane *dp)
 
 static void nat(struct text *t, const struct dataplane *dp, const struct config *cfg)
 {
-	struct napt_stats sum = { 0 }, s;
+	struct napt_stats sum;
 	uint64_t ports = 0;
-	unsigned int w, i;
+	unsigned int i;
 
 	if (!cfg->nat.enabled)
 		return;
-	for (w = 0; w < dp->n_workers; w++) {
-		if (!dp->workers[w]->napt)
-			continue;
-		napt_stats_get(dp->workers[w]->napt, &s);
-		sum.sessions += s.sessions;
-		sum.mappings += s.mappings;
-		sum.sessions_created += s.sessions_created;
-		sum.expired += s.expired;
-	}
+	dataplane_napt_stats_sum(dp, &sum);
 	for (i = 0; i < cfg->nat.n_snat; i++)
 		ports += (uint64_t)(cfg->nat.snat[i].pool_last - cfg->nat.snat[i].pool_first + 1) *
 			 (cfg->nat.snat[i].port_last - cfg->nat.snat[i].port_first + 1u);

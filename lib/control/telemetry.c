@@ -404,25 +404,11 @@ static int do_reload(struct control *c, void *arg)
 static int fill_nat(struct control *c, void *arg)
 {
 	struct rte_tel_data *d = ((struct tel_request *)arg)->d;
-	struct napt_stats sum = { 0 }, s;
-	unsigned int w;
+	struct napt_stats sum;
 
+	dataplane_napt_stats_sum(c->dp, &sum);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_int(d, "enabled", c->cfg->nat.enabled);
-	for (w = 0; w < c->dp->n_workers; w++) {
-		if (!c->dp->workers[w]->napt)
-			continue;
-		napt_stats_get(c->dp->workers[w]->napt, &s);
-		sum.sessions += s.sessions;
-		sum.mappings += s.mappings;
-		sum.sessions_created += s.sessions_created;
-		sum.mappings_created += s.mappings_created;
-		sum.expired += s.expired;
-		sum.table_full += s.table_full;
-		sum.ports_exhausted += s.ports_exhausted;
-		sum.filtered += s.filtered;
-		sum.icmp_errors += s.icmp_errors;
-	}
 	rte_tel_data_add_dict_u64(d, "sessions", sum.sessions);
 	rte_tel_data_add_dict_u64(d, "mappings", sum.mappings);
 	rte_tel_data_add_dict_u64(d, "max_sessions", c->cfg->nat.max_sessions);

@@ -910,3 +910,26 @@ void dataplane_stats_sum(const struct dataplane *dp, struct worker_stats *sum)
 		sum->busy_cycles += s->busy_cycles;
 	}
 }
+
+void dataplane_napt_stats_sum(const struct dataplane *dp, struct napt_stats *sum)
+{
+	struct napt_stats s;
+	unsigned int w;
+
+	memset(sum, 0, sizeof(*sum));
+	for (w = 0; w < dp->n_workers; w++) {
+		if (!dp->workers[w]->napt)
+			continue;
+		napt_stats_get(dp->workers[w]->napt, &s);
+		sum->sessions += s.sessions;
+		sum->mappings += s.mappings;
+		sum->sessions_created += s.sessions_created;
+		sum->mappings_created += s.mappings_created;
+		sum->expired += s.expired;
+		sum->table_full += s.table_full;
+		sum->ports_exhausted += s.ports_exhausted;
+		sum->filtered += s.filtered;
+		sum->icmp_errors += s.icmp_errors;
+		sum->fragments_unmatched += s.fragments_unmatched;
+	}
+}

@@ -209,6 +209,9 @@ struct dataplane {
  * is set, after flushing its TX buffers. */
 int dataplane_worker_main(void *arg);
 
+/* NAPT counters summed over the workers' tables (zeros without NAT). */
+void dataplane_napt_stats_sum(const struct dataplane *dp, struct napt_stats *sum);
+
 /* Counters summed over all workers. */
 void dataplane_stats_sum(const struct dataplane *dp, struct worker_stats *sum);
 

@@ -152,27 +152,6 @@ static bool l4_view(struct rte_ipv4_hdr *ip, uint32_t ip_len, struct napt_l4 *v)
 	return false;
 }
 
-static uint16_t load16(const void *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static void store16(void *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint32_t load32(const void *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* Rewrite address ADDR_OFF (src or dst field) to ADDR and the port at PORT to NEW_PORT,
  * with the IP header checksum and the L4 one (ICMP has no pseudo-header: only the
  * identifier counts there; a zero UDP checksum stays zero, RFC 768). */
@@ -180,24 +159,19 @@ static void rewrite(struct rte_ipv4_hdr *ip, const struct napt_l4 *v, size_t add
 		    rte_be32_t addr, uint8_t *port, rte_be16_t new_port)
 {
 	uint8_t *field = (uint8_t *)ip + addr_off;
-	uint32_t old = load32(field);
-	uint16_t old_port = load16(port), ck = load16(v->cksum);
+	uint32_t old = pkt_load32(field);
+	uint16_t old_port = pkt_load16(port), ck = pkt_load16(v->cksum);
 	bool udp = v->proto == IPPROTO_UDP;
 
-	ip->hdr_checksum = pkt_cksum_update16(pkt_cksum_update16(ip->hdr_checksum,
-								 (uint16_t)(old >> 16),
-								 (uint16_t)(addr >> 16)),
-					      (uint16_t)old, (uint16_t)addr);
+	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, old, addr);
 	if (!(udp && ck == 0)) {
 		if (v->proto != IPPROTO_ICMP)
-			ck = pkt_cksum_update16(pkt_cksum_update16(ck, (uint16_t)(old >> 16),
-								   (uint16_t)(addr >> 16)),
-						(uint16_t)old, (uint16_t)addr);
+			ck = pkt_cksum_update32(ck, old, addr);
 		ck = pkt_cksum_update16(ck, old_port, new_port);
-		store16(v->cksum, udp && ck == 0 ? 0xffff : ck);
+		pkt_store16(v->cksum, udp && ck == 0 ? 0xffff : ck);
 	}
 	memcpy(field, &addr, sizeof(addr));
-	store16(port, new_port);
+	pkt_store16(port, new_port);
 }
 
 /* ---- ownership ---- */
@@ -533,7 +507,7 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
 
 	if (!l4_view(ip, ip_len, &v))
 		return -NAPT_DROP_UNTRANSLATABLE;
-	in = (struct endpoint_key){ ip->src_addr, load16(v.sport), v.proto, 0 };
+	in = (struct endpoint_key){ ip->src_addr, pkt_load16(v.sport), v.proto, 0 };
 	mi = find(t->by_inside, &in); /* REQ-1: one mapping whatever the destination */
 	if (mi < 0) {
 		mi = mapping_new(t, r, v.proto, in.ip, in.port);
@@ -542,7 +516,7 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
 	}
 	/* Echo: the remote "port" is the identifier both ways; it stays ours. */
 	sk = (struct session_key){ (uint32_t)mi, ip->dst_addr,
-				   v.proto == IPPROTO_ICMP ? 0 : load16(v.dport), 0 };
+				   v.proto == IPPROTO_ICMP ? 0 : pkt_load16(v.dport), 0 };
 	si = find(t->sessions, &sk);
 	if (si < 0) {
 		si = session_new(t, (uint32_t)mi, sk.remote_ip, sk.remote_port,
@@ -612,10 +586,10 @@ static bool icmp_error_parse(struct rte_ipv4_hdr *ip, uint32_t ip_len, struct ic
 /* A 16-bit word inside the ICMP message changes: the ICMP checksum follows (RFC 1624). */
 static void icmp_word(uint8_t *icmp, uint8_t *word, uint16_t new)
 {
-	uint16_t ck = load16(icmp + 2);
+	uint16_t ck = pkt_load16(icmp + 2);
 
-	store16(icmp + 2, pkt_cksum_update16(ck, load16(word), new));
-	store16(word, new);
+	pkt_store16(icmp + 2, pkt_cksum_update16(ck, pkt_load16(word), new));
+	pkt_store16(word, new);
 }
 
 /* RFC 5508 4.2: the outer destination, the quoted source address and port, their
@@ -631,34 +605,29 @@ static int icmp_error_in(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t
 
 	if (!icmp_error_parse(ip, ip_len, &e))
 		return NAPT_NO_MAPPING;
-	out = (struct endpoint_key){ e.inner->src_addr, load16(e.l4.sport), e.l4.proto, 0 };
+	out = (struct endpoint_key){ e.inner->src_addr, pkt_load16(e.l4.sport), e.l4.proto, 0 };
 	mi = find(t->by_outside, &out);
 	if (mi < 0)
 		return NAPT_NO_MAPPING;
 	m = &t->maps[mi];
 	src = (uint8_t *)e.inner + offsetof(struct rte_ipv4_hdr, src_addr);
 	/* Quoted transport checksum (covers the pseudo-header; echo: only the identifier). */
-	if (e.l4.cksum && load16(e.l4.cksum)) {
-		ck = load16(e.l4.cksum);
+	if (e.l4.cksum && pkt_load16(e.l4.cksum)) {
+		ck = pkt_load16(e.l4.cksum);
 		if (e.l4.proto != IPPROTO_ICMP)
-			ck = pkt_cksum_update16(pkt_cksum_update16(ck, load16(src), (uint16_t)m->in_ip),
-						load16(src + 2), (uint16_t)(m->in_ip >> 16));
-		ck = pkt_cksum_update16(ck, load16(e.l4.sport), m->in_port);
+			ck = pkt_cksum_update32(ck, pkt_load32(src), m->in_ip);
+		ck = pkt_cksum_update16(ck, pkt_load16(e.l4.sport), m->in_port);
 		icmp_word(e.icmp, e.l4.cksum, ck);
 	}
 	icmp_word(e.icmp, e.l4.sport, m->in_port);
 	/* Quoted IP header: its checksum, then its source. */
-	ck = pkt_cksum_update16(pkt_cksum_update16(e.inner->hdr_checksum, load16(src),
-						   (uint16_t)m->in_ip),
-				load16(src + 2), (uint16_t)(m->in_ip >> 16));
+	ck = pkt_cksum_update32(e.inner->hdr_checksum, pkt_load32(src), m->in_ip);
 	icmp_word(e.icmp, (uint8_t *)&e.inner->hdr_checksum, ck);
 	icmp_word(e.icmp, src, (uint16_t)m->in_ip);
 	icmp_word(e.icmp, src + 2, (uint16_t)(m->in_ip >> 16));
 	/* Outer destination: the IP header checksum only (ICMP has no pseudo-header). */
-	ip->hdr_checksum = pkt_cksum_update16(
-		pkt_cksum_update16(ip->hdr_checksum, (uint16_t)load32(&ip->dst_addr),
-				   (uint16_t)m->in_ip),
-		(uint16_t)(load32(&ip->dst_addr) >> 16), (uint16_t)(m->in_ip >> 16));
+	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, pkt_load32(&ip->dst_addr),
+					      m->in_ip);
 	memcpy((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, dst_addr), &m->in_ip, 4);
 	t->stats.icmp_errors++;
 	return 0;
@@ -689,12 +658,12 @@ int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hd
 		return icmp_error_in(t, ip, ip_len);
 	if (!l4_view(ip, ip_len, &v))
 		return NAPT_NO_MAPPING;
-	out = (struct endpoint_key){ ip->dst_addr, load16(v.dport), v.proto, 0 };
+	out = (struct endpoint_key){ ip->dst_addr, pkt_load16(v.dport), v.proto, 0 };
 	mi = find(t->by_outside, &out);
 	if (mi < 0)
 		return NAPT_NO_MAPPING;
 	sk = (struct session_key){ (uint32_t)mi, ip->src_addr,
-				   v.proto == IPPROTO_ICMP ? 0 : load16(v.sport), 0 };
+				   v.proto == IPPROTO_ICMP ? 0 : pkt_load16(v.sport), 0 };
 	si = find(t->sessions, &sk);
 	if (si < 0) {
 		if (!filter_allows(t, nr, (uint32_t)mi, ip->src_addr)) {
@@ -719,13 +688,13 @@ bool napt_peek_inside(const struct rte_ipv4_hdr *ip, uint32_t ip_len, rte_be16_t
 	struct icmp_error_view e;
 
 	if (!source && icmp_error_parse((struct rte_ipv4_hdr *)(uintptr_t)ip, ip_len, &e)) {
-		*port = load16(e.l4.sport); /* the quoted packet left with it as source */
+		*port = pkt_load16(e.l4.sport); /* the quoted packet left with it as source */
 		return true;
 	}
 
 	if (!l4_view((struct rte_ipv4_hdr *)(uintptr_t)ip, ip_len, &v))
 		return false;
-	*port = load16(source ? v.sport : v.dport);
+	*port = pkt_load16(source ? v.sport : v.dport);
 	return true;
 }
 
@@ -757,11 +726,9 @@ void napt_fragment_out(const struct nat_snat *r, struct rte_ipv4_hdr *ip)
 {
 	rte_be32_t pool = rte_cpu_to_be_32(r->pool_first + rte_hash_crc_4byte(ip->src_addr, 0) %
 						     (r->pool_last - r->pool_first + 1));
-	uint32_t old = load32((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, src_addr));
+	uint32_t old = pkt_load32((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, src_addr));
 
-	ip->hdr_checksum = pkt_cksum_update16(pkt_cksum_update16(ip->hdr_checksum,
-								 (uint16_t)old, (uint16_t)pool),
-					      (uint16_t)(old >> 16), (uint16_t)(pool >> 16));
+	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, old, pool);
 	memcpy((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, src_addr), &pool, 4);
 }
 
@@ -786,17 +753,14 @@ bool napt_fragment_in(struct napt_table *t, struct rte_ipv4_hdr *ip, uint64_t no
 {
 	struct frag_record *f = frag_slot(t, ip->src_addr, ip->dst_addr, ip->next_proto_id,
 					  ip->packet_id);
-	uint32_t old = load32((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, dst_addr));
+	uint32_t old = pkt_load32((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, dst_addr));
 
 	if (!f->expires_tsc || now > f->expires_tsc || f->src != ip->src_addr ||
 	    f->dst != old || f->proto != ip->next_proto_id || f->id != ip->packet_id) {
 		t->stats.fragments_unmatched++;
 		return false;
 	}
-	ip->hdr_checksum = pkt_cksum_update16(pkt_cksum_update16(ip->hdr_checksum,
-								 (uint16_t)old,
-								 (uint16_t)f->inside),
-					      (uint16_t)(old >> 16), (uint16_t)(f->inside >> 16));
+	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, old, f->inside);
 	memcpy((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, dst_addr), &f->inside, 4);
 	return true;
 }

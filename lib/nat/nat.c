@@ -26,36 +26,7 @@ struct dnat_key {
 	uint8_t zero;
 };
 
-/* Header fields may sit at any even offset in a frame: loads and stores through
- * memcpy, never through a cast pointer. */
-static inline uint16_t load16(const void *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline void store16(void *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static inline uint32_t load32(const void *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* ---- checksums (RFC 1624) ---- */
-
-static uint16_t cksum_update32(uint16_t cksum, uint32_t old, uint32_t new)
-{
-	cksum = pkt_cksum_update16(cksum, (uint16_t)(old >> 16), (uint16_t)(new >> 16));
-	return pkt_cksum_update16(cksum, (uint16_t)old, (uint16_t)new);
-}
 
 /* Where IP's TCP or UDP checksum is, or NULL: another protocol, a non-first
  * fragment, or too short to hold it. */
@@ -87,13 +58,13 @@ static void l4_cksum_update(struct rte_ipv4_hdr *ip, uint8_t *ck, uint32_t old, 
 			    bool word32)
 {
 	bool udp = ip->next_proto_id == IPPROTO_UDP;
-	uint16_t sum = load16(ck);
+	uint16_t sum = pkt_load16(ck);
 
 	if (udp && sum == 0)
 		return;
-	sum = word32 ? cksum_update32(sum, old, new)
+	sum = word32 ? pkt_cksum_update32(sum, old, new)
 		     : pkt_cksum_update16(sum, (uint16_t)old, (uint16_t)new);
-	store16(ck, udp && sum == 0 ? 0xffff : sum);
+	pkt_store16(ck, udp && sum == 0 ? 0xffff : sum);
 }
 
 /* The address at ADDR (IP's source or destination) becomes NEW (network order);
@@ -102,9 +73,9 @@ static void ipv4_rewrite_addr(struct rte_ipv4_hdr *ip, uint32_t ip_len, uint8_t 
 			      rte_be32_t new)
 {
 	uint8_t *ck = l4_cksum(ip, ip_len);
-	uint32_t old = load32(addr);
+	uint32_t old = pkt_load32(addr);
 
-	ip->hdr_checksum = cksum_update32(ip->hdr_checksum, old, new);
+	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, old, new);
 	if (ck)
 		l4_cksum_update(ip, ck, old, new, true);
 	memcpy(addr, &new, sizeof(new));
@@ -113,8 +84,8 @@ static void ipv4_rewrite_addr(struct rte_ipv4_hdr *ip, uint32_t ip_len, uint8_t 
 static void ipv4_rewrite_port(struct rte_ipv4_hdr *ip, uint32_t ip_len, uint8_t *port,
 			      rte_be16_t new)
 {
-	l4_cksum_update(ip, l4_cksum(ip, ip_len), load16(port), new, false);
-	store16(port, new);
+	l4_cksum_update(ip, l4_cksum(ip, ip_len), pkt_load16(port), new, false);
+	pkt_store16(port, new);
 }
 
 static uint8_t *src_field(struct rte_ipv4_hdr *ip)
@@ -159,13 +130,13 @@ static bool prefix6_match(const uint8_t *addr, const uint8_t *prefix, unsigned i
 enum nat_result nat_ipv4_in(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 			    uint32_t ip_len)
 {
-	uint32_t dst = rte_be_to_cpu_32(load32(dst_field(ip)));
+	uint32_t dst = rte_be_to_cpu_32(pkt_load32(dst_field(ip)));
 	uint8_t *port = l4_port(ip, ip_len, 2);
 	int i;
 
 	if (port) {
-		i = dnat_find(nr->dnat_match, ip->next_proto_id, load32(dst_field(ip)),
-			      load16(port));
+		i = dnat_find(nr->dnat_match, ip->next_proto_id, pkt_load32(dst_field(ip)),
+			      pkt_load16(port));
 		if (i >= 0) {
 			ipv4_rewrite_port(ip, ip_len, port, rte_cpu_to_be_16(nr->dnat[i].to_port));
 			ipv4_rewrite_addr(ip, ip_len, dst_field(ip),
@@ -185,13 +156,13 @@ enum nat_result nat_ipv4_in(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 			     uint32_t ip_len, uint16_t out_port)
 {
-	uint32_t src = rte_be_to_cpu_32(load32(src_field(ip)));
+	uint32_t src = rte_be_to_cpu_32(pkt_load32(src_field(ip)));
 	uint8_t *port = l4_port(ip, ip_len, 0);
 	int i;
 
 	if (port) {
-		i = dnat_find(nr->dnat_to, ip->next_proto_id, load32(src_field(ip)),
-			      load16(port));
+		i = dnat_find(nr->dnat_to, ip->next_proto_id, pkt_load32(src_field(ip)),
+			      pkt_load16(port));
 		if (i >= 0 && (nr->dnat_port_mask[i] >> out_port & 1)) {
 			ipv4_rewrite_port(ip, ip_len, port,
 					  rte_cpu_to_be_16(nr->dnat[i].match_port));

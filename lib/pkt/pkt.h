@@ -273,4 +273,34 @@ static inline uint16_t pkt_cksum_update16(uint16_t cksum, uint16_t old_word, uin
 	return (uint16_t)~sum;
 }
 
+/* The same for a 32-bit field (an IPv4 address), both halves as they are in memory. */
+static inline uint16_t pkt_cksum_update32(uint16_t cksum, uint32_t old_word, uint32_t new_word)
+{
+	cksum = pkt_cksum_update16(cksum, (uint16_t)(old_word >> 16), (uint16_t)(new_word >> 16));
+	return pkt_cksum_update16(cksum, (uint16_t)old_word, (uint16_t)new_word);
+}
+
+/* Header fields sit at any even offset in a frame: loads and stores through memcpy,
+ * never through a cast pointer. Values stay in network byte order. */
+static inline uint16_t pkt_load16(const void *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void pkt_store16(void *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline uint32_t pkt_load32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
 #endif
