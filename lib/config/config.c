@@ -1207,11 +1207,13 @@ static int parse_nptv6(struct loader *l, yaml_node_t *node)
 	return 0;
 }
 
+/* NAT timeouts, seconds: at most CFG_NAT_TIMEOUT_MAX (11.5 days), so that NAPT's 32-bit
+ * session clock of about 1 ms ticks never wraps within two of them. */
 static int timeout_field(struct loader *l, yaml_node_t *v, uint32_t *out)
 {
 	unsigned long n;
 
-	if (parse_uint(l, v, 1, INT32_MAX, &n))
+	if (parse_uint(l, v, 1, CFG_NAT_TIMEOUT_MAX, &n))
 		return -1;
 	*out = (uint32_t)n;
 	return 0;

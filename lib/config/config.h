@@ -128,6 +128,8 @@ struct cfg_nptv6 {
 	struct cfg_loc loc;
 };
 
+#define CFG_NAT_TIMEOUT_MAX 1000000 /* s */
+
 struct cfg_nat_timeouts {
 	uint32_t tcp_established; /* s, default 7440 (RFC 5382 REQ-5) */
 	uint32_t tcp_transitory;  /* s, default 240 */

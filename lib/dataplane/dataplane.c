@@ -58,6 +58,13 @@ struct family_batch {
 	uint64_t fib_value[DP_MAX_BURST];
 };
 
+/* IPv4 packets set aside for the burst's NAT stage, with their next hop. */
+struct nat_batch {
+	uint16_t n;
+	struct rte_mbuf *pkts[DP_MAX_BURST];
+	uint32_t nh[DP_MAX_BURST];
+};
+
 struct burst {
 	struct worker *w;
 	const struct route_table *rt;
@@ -67,6 +74,9 @@ struct burst {
 	struct rte_mbuf *drop[DP_MAX_BURST];
 	struct rte_mbuf *punt[DP_MAX_BURST];
 	struct family_batch v4, v6;
+	/* Towards a NAT outside address (in), leaving through a port with NAT rules (out). */
+	struct nat_batch nat_in, nat_out;
+	bool translated; /* routing what the NAT stage just translated: NAT again is a loop */
 	uint32_t dst4[DP_MAX_BURST];
 	uint8_t dst6[DP_MAX_BURST][16];
 };
@@ -355,6 +365,30 @@ static inline void rewrite_l2(struct rte_mbuf *m, const struct nexthop *nh)
 }
 
 static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4);
+static void forward_batch(struct burst *b, struct family_batch *f, bool v4);
+
+static inline void nat_defer(struct nat_batch *q, struct rte_mbuf *m, uint32_t nh_idx)
+{
+	q->nh[q->n] = nh_idx;
+	q->pkts[q->n++] = m;
+}
+
+/* M goes to next hop NH_IDX, NAT done: over the egress MTU to the slow path, else TTL
+ * or hop limit, MACs and the TX buffer. */
+static __rte_always_inline void forward_tail(struct burst *b, struct rte_mbuf *m,
+					     uint32_t nh_idx, bool v4)
+{
+	const struct nexthop *nh = &b->rt->nh[nh_idx];
+
+	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > nh->mtu))
+		return punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
+	if (v4)
+		pkt_ipv4_ttl_dec(ipv4_hdr(m));
+	else
+		ipv6_hdr(m)->hop_limits--; /* no checksum in the IPv6 header */
+	rewrite_l2(m, nh);
+	tx_enqueue(b->w, nh->port, m);
+}
 static void forward_connected_one(struct burst *b, struct rte_mbuf *m, uint32_t conn_nh,
 				  bool v4);
 
@@ -565,6 +599,133 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
 	return !rule || napt_source(b, m, rule);
 }
 
+/* ---- the NAT stage: IPv4 NAT for a whole burst, after routing ----
+ * NAPT packets of established sessions are translated with one bulk lookup per burst
+ * (napt_translate_bulk); the others (new flows, fragments, ICMP errors, hairpins,
+ * packets another worker owns) take the one-by-one path above, which does everything. */
+
+/* Translate the packets of Q marked in CANDIDATE that have a NAPT session; DONE says
+ * which were. */
+static void napt_fast(struct burst *b, const struct nat_batch *q, const bool *candidate,
+		      bool outbound, bool *done)
+{
+	struct rte_ipv4_hdr *ips[DP_MAX_BURST];
+	uint32_t lens[DP_MAX_BURST];
+	uint16_t pos[DP_MAX_BURST];
+	unsigned int i, k, n = 0;
+
+	for (i = 0; i < q->n; i++) {
+		done[i] = false;
+		if (!candidate[i])
+			continue;
+		ips[n] = ipv4_hdr(q->pkts[i]);
+		lens[n] = ip_reach(q->pkts[i]);
+		pos[n++] = (uint16_t)i;
+	}
+	for (k = 0; k < n; k += NAPT_BULK_MAX) {
+		unsigned int c = RTE_MIN(n - k, (unsigned int)NAPT_BULK_MAX);
+		uint64_t mask = napt_translate_bulk(b->w->napt, &ips[k], &lens[k], c, outbound,
+						    b->now);
+
+		for (i = 0; i < c; i++)
+			done[pos[k + i]] = mask >> i & 1;
+	}
+}
+
+/* Towards a NAT outside address: whether M may take the fast path. Not a hairpin (its
+ * source is translated first), and its mapping is this worker's. */
+static bool napt_in_fast_ok(const struct burst *b, struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = ipv4_hdr(m);
+	unsigned int n_workers = b->w->dp->n_workers;
+	rte_be16_t port;
+
+	if (hairpin_rule(b->rt->nat, ip->src_addr))
+		return false;
+	return n_workers == 1 || (napt_peek_inside(ip, ip_reach(m), &port, false) &&
+				  nat_owner_of_outside(port, n_workers) == b->w->id);
+}
+
+static bool napt_out_fast_ok(const struct burst *b, struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = ipv4_hdr(m);
+	unsigned int n_workers = b->w->dp->n_workers;
+	rte_be16_t port;
+
+	return n_workers == 1 ||
+	       (napt_peek_inside(ip, ip_reach(m), &port, true) &&
+		nat_owner_of_inside(ip->next_proto_id, ip->src_addr, port, n_workers) == b->w->id);
+}
+
+/* The burst's packets towards NAT outside addresses: translated, then routed again by
+ * their new destinations, as one batch. */
+static __rte_noinline void nat_in_stage(struct burst *b)
+{
+	struct nat_batch *q = &b->nat_in;
+	bool candidate[DP_MAX_BURST], done[DP_MAX_BURST];
+	unsigned int i;
+
+	for (i = 0; i < q->n; i++)
+		candidate[i] = napt_in_fast_ok(b, q->pkts[i]);
+	napt_fast(b, q, candidate, false, done);
+	b->v4.n = 0; /* the burst's IPv4 batch is done with: reused for the translated */
+	for (i = 0; i < q->n; i++) {
+		struct rte_mbuf *m = q->pkts[i];
+
+		if (done[i]) {
+			b->dst4[b->v4.n] = rte_be_to_cpu_32(ipv4_hdr(m)->dst_addr);
+			b->v4.pkts[b->v4.n++] = m;
+		} else if (!nat_in_forward(b, m, true)) {
+			drop(b, m, DROP_NAT_NO_RULE);
+		}
+	}
+	/* Nothing above defers to nat_in again: what is translated twice is dropped. */
+	q->n = 0;
+	if (!b->v4.n)
+		return;
+	rte_fib_lookup_bulk(b->rt->fib4, b->dst4, b->v4.fib_value, b->v4.n);
+	b->translated = true;
+	forward_batch(b, &b->v4, true);
+	b->translated = false;
+}
+
+/* The burst's packets leaving through ports with NAT rules: stateless rules first,
+ * then NAPT for sources an snat rule covers; then on their way, in arrival order. */
+static __rte_noinline void nat_out_stage(struct burst *b)
+{
+	const struct nat_rules *nr = b->rt->nat;
+	struct nat_batch *q = &b->nat_out;
+	const struct nat_snat *rule[DP_MAX_BURST];
+	bool candidate[DP_MAX_BURST], done[DP_MAX_BURST];
+	unsigned int i;
+
+	for (i = 0; i < q->n; i++) {
+		struct rte_mbuf *m = q->pkts[i];
+		uint16_t port = b->rt->nh[q->nh[i]].port;
+		enum nat_result r = nat_ipv4_out(nr, ipv4_hdr(m), ip_reach(m), port);
+
+		rule[i] = NULL;
+		candidate[i] = false;
+		if (r == NAT_UNTRANSLATABLE) {
+			drop(b, m, DROP_NAT_UNTRANSLATABLE);
+			q->pkts[i] = NULL;
+		} else if (r == NAT_PASS && b->w->napt) {
+			rule[i] = napt_rule_for(nr, ipv4_hdr(m)->src_addr, port);
+			candidate[i] = rule[i] && napt_out_fast_ok(b, m);
+		}
+	}
+	if (b->w->napt)
+		napt_fast(b, q, candidate, true, done);
+	for (i = 0; i < q->n; i++) {
+		struct rte_mbuf *m = q->pkts[i];
+
+		if (!m || (rule[i] && !done[i] && !napt_source(b, m, rule[i])))
+			continue;
+		forward_tail(b, m, q->nh[i], true);
+	}
+	q->n = 0;
+}
+
 /* M waits for next hop NH_IDX's MAC in the slow path, which sends it as it is then:
  * NAT translates it before. */
 static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
@@ -584,6 +745,14 @@ static __rte_noinline bool forward_not(struct burst *b, struct rte_mbuf *m, uint
 
 	if (type == NH_FORWARD) /* the control thread put its MAC in place first */
 		return true;
+	if (unlikely(b->translated) && (type == NH_NAT || type == NH_LOCAL)) {
+		drop(b, m, DROP_NAT_NO_RULE); /* translated to yet another NAT or local address */
+		return false;
+	}
+	if (type == NH_NAT && v4 && b->w->napt && b->rt->nat->enabled) {
+		nat_defer(&b->nat_in, m, nh_idx);
+		return false;
+	}
 	if ((type == NH_NAT || (type == NH_LOCAL && v4)) && b->rt->nat->enabled &&
 	    nat_in_forward(b, m, v4))
 		return false;
@@ -613,18 +782,15 @@ static __rte_always_inline void forward_one_nat(struct burst *b, struct rte_mbuf
 	if (unlikely(__atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) != NH_FORWARD) &&
 	    !forward_not(b, m, nh_idx, v4))
 		return;
-	/* NAT first: what the slow path fragments or answers must be translated. */
-	if (nat_check && unlikely(b->rt->nat_out_ports >> nh->port & 1) &&
-	    !nat_out(b, m, nh->port, v4))
-		return;
-	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > nh->mtu))
-		return punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
-	if (v4)
-		pkt_ipv4_ttl_dec(ipv4_hdr(m));
-	else
-		ipv6_hdr(m)->hop_limits--; /* no checksum in the IPv6 header */
-	rewrite_l2(m, nh);
-	tx_enqueue(b->w, nh->port, m);
+	/* NAT first: what the slow path fragments or answers must be translated. IPv4
+	 * waits for the burst's NAT stage. */
+	if (nat_check && unlikely(b->rt->nat_out_ports >> nh->port & 1)) {
+		if (v4)
+			return nat_defer(&b->nat_out, m, nh_idx);
+		if (!nat_out(b, m, nh->port, v4))
+			return;
+	}
+	forward_tail(b, m, nh_idx, v4);
 }
 
 static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
@@ -724,6 +890,16 @@ static void forward_ipv4(struct burst *b)
 {
 	rte_fib_lookup_bulk(b->rt->fib4, b->dst4, b->v4.fib_value, b->v4.n);
 	forward_batch(b, &b->v4, true);
+	/* Out first: a hairpinned packet may need the mapping an earlier packet of the
+	 * burst makes on its way out. What the in stage translates may leave through a port
+	 * with NAT rules: out once more then. */
+	if (unlikely(b->nat_out.n))
+		nat_out_stage(b);
+	if (unlikely(b->nat_in.n)) {
+		nat_in_stage(b);
+		if (b->nat_out.n)
+			nat_out_stage(b);
+	}
 }
 
 static void forward_ipv6(struct burst *b)
@@ -761,6 +937,9 @@ static __rte_noinline void process_burst(struct worker *w, const struct route_ta
 	b.n_punt = 0;
 	b.v4.n = 0;
 	b.v6.n = 0;
+	b.nat_in.n = 0;
+	b.nat_out.n = 0;
+	b.translated = false;
 	if (capturing(w, q->port) && !handed)
 		capture_copy(w, q->port, q->queue, pkts, n, RTE_PCAPNG_DIRECTION_IN);
 	for (i = 0; i < RTE_MIN(n, PREFETCH_AHEAD); i++)

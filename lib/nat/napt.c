@@ -11,6 +11,14 @@
  * arriving packet's destination port names its owner (nat_owner_*). The dataplane
  * hands packets to their owner through a ring.
  *
+ * Sessions are found by a packet's addresses, ports and protocol as it arrives, one key
+ * per direction, in a flow table built for one cache line per lookup (flow_table.h); what
+ * the session's packets are rewritten to sits in a dense 16-byte record beside it. So a
+ * packet of an established flow reads two lines, and napt_translate_bulk does a whole
+ * burst at once, its cache misses overlapping. The mapping tables (by inside and by
+ * outside endpoint) and the filtering table are read only for a packet without a
+ * session, or one that changes TCP state (SYN, FIN, RST).
+ *
  * RFC 4787: endpoint-independent mapping (REQ-1), paired pooling (REQ-2: an inside
  * address always gets the same pool address, by hash), filtering as configured
  * (REQ-8), mapping refreshed by outbound traffic and kept while sessions live
@@ -26,9 +34,11 @@
 #include <rte_hash_crc.h>
 #include <rte_icmp.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include "flow_table.h"
 #include "nat.h"
 #include "pkt.h"
 
@@ -44,12 +54,9 @@ struct endpoint_key {
 	uint8_t zero;
 };
 
-struct session_key {
-	uint32_t mapping;
-	rte_be32_t remote_ip;
-	rte_be16_t remote_port;
-	uint16_t zero;
-};
+/* Directions, as indexes of struct napt_xlate's arrays. */
+#define FLOW_OUT 0u
+#define FLOW_IN 1u
 
 struct permit_key { /* address-dependent filtering: who may answer */
 	uint32_t mapping;
@@ -86,22 +93,39 @@ struct napt_mapping {
 struct napt_session {
 	uint32_t mapping;
 	rte_be32_t remote_ip;
-	rte_be16_t remote_port;
+	rte_be16_t remote_port; /* 0 for echo: the identifier is the mapping's */
 	uint8_t state; /* enum session_state */
 	uint8_t syn;   /* SYN_OUT | SYN_IN seen */
-	uint64_t last_tsc;
 };
+
+/* One direction's rewrite: the new address and port, and what the change adds to the
+ * IP and L4 checksums (RFC 1624's ~m + m', summed once when the session is made). */
+struct napt_rewrite {
+	rte_be32_t addr;
+	rte_be16_t port;
+	uint16_t ip_adjust, l4_adjust;
+};
+
+/* All the fast path reads or writes of a session: 32 bytes, two to a cache line. */
+struct napt_xlate {
+	/* By direction: going out, the source becomes the mapping's outside endpoint;
+	 * coming in, the destination becomes its inside one. */
+	struct napt_rewrite dir[2];
+	uint32_t last; /* ticks (TSC >> tick_shift) of the last packet, either way */
+} __rte_aligned(32);
 
 struct napt_table {
 	unsigned int worker, n_workers;
 	uint32_t capacity; /* sessions, and mappings, this worker may hold */
 	struct rte_hash *by_inside;  /* endpoint_key (inside) -> mapping */
 	struct rte_hash *by_outside; /* endpoint_key (outside) -> mapping */
-	struct rte_hash *sessions;   /* session_key -> session */
+	struct flow_table *flows;    /* flow_key (direction included) -> session */
 	struct rte_hash *permits;    /* permit_key -> sessions with that remote address */
 	struct rte_hash *pools;      /* pool address (host order) -> bitmap index */
 	struct napt_mapping *maps;
 	struct napt_session *sess;
+	struct napt_xlate *xlate;    /* by session index too */
+	unsigned int tick_shift;     /* a tick is 2^tick_shift TSC cycles, about 1 ms */
 	uint32_t *free_maps, *free_sess;
 	uint32_t n_free_maps, n_free_sess;
 	uint64_t (*bitmaps)[65536 / 64]; /* outside ports in use, per pool address */
@@ -152,28 +176,6 @@ static bool l4_view(struct rte_ipv4_hdr *ip, uint32_t ip_len, struct napt_l4 *v)
 	return false;
 }
 
-/* Rewrite address ADDR_OFF (src or dst field) to ADDR and the port at PORT to NEW_PORT,
- * with the IP header checksum and the L4 one (ICMP has no pseudo-header: only the
- * identifier counts there; a zero UDP checksum stays zero, RFC 768). */
-static void rewrite(struct rte_ipv4_hdr *ip, const struct napt_l4 *v, size_t addr_off,
-		    rte_be32_t addr, uint8_t *port, rte_be16_t new_port)
-{
-	uint8_t *field = (uint8_t *)ip + addr_off;
-	uint32_t old = pkt_load32(field);
-	uint16_t old_port = pkt_load16(port), ck = pkt_load16(v->cksum);
-	bool udp = v->proto == IPPROTO_UDP;
-
-	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, old, addr);
-	if (!(udp && ck == 0)) {
-		if (v->proto != IPPROTO_ICMP)
-			ck = pkt_cksum_update32(ck, old, addr);
-		ck = pkt_cksum_update16(ck, old_port, new_port);
-		pkt_store16(v->cksum, udp && ck == 0 ? 0xffff : ck);
-	}
-	memcpy(field, &addr, sizeof(addr));
-	pkt_store16(port, new_port);
-}
-
 /* ---- ownership ---- */
 
 unsigned int nat_owner_of_inside(uint8_t proto, rte_be32_t ip, rte_be16_t port,
@@ -221,20 +223,23 @@ struct napt_table *napt_table_create(unsigned int worker, unsigned int n_workers
 		return NULL;
 	t->worker = worker;
 	t->n_workers = workers;
+	t->tick_shift = rte_fls_u64(rte_get_tsc_hz() / 1000) - 1; /* 0.5 to 1 ms */
 	t->capacity = cap;
 	t->by_inside = hash_new("in", worker, room, sizeof(struct endpoint_key), socket_id);
 	t->by_outside = hash_new("out", worker, room, sizeof(struct endpoint_key), socket_id);
-	t->sessions = hash_new("ses", worker, room, sizeof(struct session_key), socket_id);
+	t->flows = flow_table_create("napt_flows", 2 * cap, socket_id);
 	t->permits = hash_new("per", worker, room, sizeof(struct permit_key), socket_id);
 	t->pools = hash_new("pool", worker, NAPT_MAX_POOL_ADDRS * 2, sizeof(uint32_t), socket_id);
 	t->maps = rte_zmalloc_socket("napt", cap * sizeof(*t->maps), 0, socket_id);
 	t->sess = rte_zmalloc_socket("napt", cap * sizeof(*t->sess), 0, socket_id);
+	t->xlate = rte_zmalloc_socket("napt", cap * sizeof(*t->xlate), RTE_CACHE_LINE_SIZE,
+				      socket_id);
 	t->free_maps = rte_malloc_socket("napt", cap * sizeof(uint32_t), 0, socket_id);
 	t->free_sess = rte_malloc_socket("napt", cap * sizeof(uint32_t), 0, socket_id);
 	t->bitmaps = rte_zmalloc_socket("napt", NAPT_MAX_POOL_ADDRS * sizeof(*t->bitmaps), 0,
 					socket_id);
-	if (!t->by_inside || !t->by_outside || !t->sessions || !t->permits || !t->pools ||
-	    !t->maps || !t->sess || !t->free_maps || !t->free_sess || !t->bitmaps) {
+	if (!t->by_inside || !t->by_outside || !t->flows || !t->permits || !t->pools ||
+	    !t->maps || !t->sess || !t->xlate || !t->free_maps || !t->free_sess || !t->bitmaps) {
 		napt_table_free(t);
 		return NULL;
 	}
@@ -252,11 +257,12 @@ void napt_table_free(struct napt_table *t)
 		return;
 	rte_hash_free(t->by_inside);
 	rte_hash_free(t->by_outside);
-	rte_hash_free(t->sessions);
+	flow_table_free(t->flows);
 	rte_hash_free(t->permits);
 	rte_hash_free(t->pools);
 	rte_free(t->maps);
 	rte_free(t->sess);
+	rte_free(t->xlate);
 	rte_free(t->free_maps);
 	rte_free(t->free_sess);
 	rte_free(t->bitmaps);
@@ -337,6 +343,13 @@ static uint64_t timeout_tsc(const struct nat_rules *nr, uint8_t state)
 	}
 }
 
+/* Session times are 32-bit ticks of about 1 ms: they wrap after 25 days or more, twice
+ * the longest timeout the configuration allows, so that "now - last" is always right. */
+static inline uint32_t ticks(const struct napt_table *t, uint64_t tsc)
+{
+	return (uint32_t)(tsc >> t->tick_shift);
+}
+
 static void mapping_release(struct napt_table *t, uint32_t mi)
 {
 	struct napt_mapping *m = &t->maps[mi];
@@ -353,14 +366,28 @@ static void mapping_release(struct napt_table *t, uint32_t mi)
 	t->stats.mappings--;
 }
 
+/* The keys session S of mapping M is found under, by direction. */
+static void session_keys(const struct napt_mapping *m, const struct napt_session *s,
+			 struct flow_key k[2])
+{
+	bool echo = m->proto == IPPROTO_ICMP;
+
+	k[FLOW_OUT] = flow_key_make(m->in_ip, s->remote_ip, m->in_port,
+				    echo ? m->in_port : s->remote_port, m->proto, false);
+	k[FLOW_IN] = flow_key_make(s->remote_ip, m->out_ip, echo ? m->out_port : s->remote_port,
+				   m->out_port, m->proto, true);
+}
+
 static void session_release(struct napt_table *t, uint32_t si)
 {
 	struct napt_session *s = &t->sess[si];
-	struct session_key sk = { s->mapping, s->remote_ip, s->remote_port, 0 };
 	struct permit_key pk = { s->mapping, s->remote_ip };
 	int permits = find(t->permits, &pk);
+	struct flow_key k[2];
 
-	rte_hash_del_key(t->sessions, &sk);
+	session_keys(&t->maps[s->mapping], s, k);
+	flow_table_del(t->flows, k[FLOW_OUT]);
+	flow_table_del(t->flows, k[FLOW_IN]);
 	if (permits <= 1)
 		rte_hash_del_key(t->permits, &pk);
 	else
@@ -374,6 +401,7 @@ static void session_release(struct napt_table *t, uint32_t si)
 
 void napt_expire(struct napt_table *t, const struct nat_rules *nr, uint64_t now)
 {
+	uint32_t now_ticks = ticks(t, now);
 	unsigned int i;
 
 	for (i = 0; i < EXPIRY_SCAN; i++) {
@@ -381,7 +409,8 @@ void napt_expire(struct napt_table *t, const struct nat_rules *nr, uint64_t now)
 		uint32_t si = t->scan;
 
 		t->scan = t->scan + 1 == t->capacity ? 0 : t->scan + 1;
-		if (s->state != S_FREE && now - s->last_tsc > timeout_tsc(nr, s->state)) {
+		if (s->state != S_FREE && now_ticks - t->xlate[si].last >
+					      ticks(t, timeout_tsc(nr, s->state))) {
 			session_release(t, si);
 			t->stats.expired++;
 		}
@@ -428,12 +457,30 @@ static int mapping_new(struct napt_table *t, const struct nat_snat *r, uint8_t p
 	return (int)mi;
 }
 
+/* Address OLD_IP and port (echo: identifier) OLD_PORT become IP and PORT. ICMP has no
+ * pseudo-header: only the identifier counts in its checksum. */
+static struct napt_rewrite rewrite_to(uint8_t proto, rte_be32_t old_ip, rte_be16_t old_port,
+				      rte_be32_t ip, rte_be16_t port)
+{
+	uint16_t ip_adjust = pkt_cksum_adjust32(old_ip, ip);
+	uint16_t port_adjust = pkt_cksum_adjust16(old_port, port);
+
+	return (struct napt_rewrite){
+		.addr = ip, .port = port, .ip_adjust = ip_adjust,
+		.l4_adjust = proto == IPPROTO_ICMP ? port_adjust
+						   : pkt_cksum_adjust_add(ip_adjust, port_adjust),
+	};
+}
+
+/* A session of mapping MI with remote endpoint RIP:RPORT (RPORT 0 for echo). */
 static int session_new(struct napt_table *t, uint32_t mi, rte_be32_t rip, rte_be16_t rport,
 		       uint8_t state)
 {
-	struct session_key sk = { mi, rip, rport, 0 };
+	const struct napt_mapping *m = &t->maps[mi];
 	struct permit_key pk = { mi, rip };
 	int permits = find(t->permits, &pk);
+	struct napt_session *s;
+	struct flow_key k[2];
 	uint32_t si;
 
 	if (!t->n_free_sess) {
@@ -441,16 +488,30 @@ static int session_new(struct napt_table *t, uint32_t mi, rte_be32_t rip, rte_be
 		return -NAPT_DROP_TABLE_FULL;
 	}
 	si = t->free_sess[--t->n_free_sess];
-	if (rte_hash_add_key_data(t->sessions, &sk, (void *)(uintptr_t)si) < 0 ||
-	    rte_hash_add_key_data(t->permits, &pk,
-				  (void *)(uintptr_t)(permits < 0 ? 1 : permits + 1)) < 0) {
-		rte_hash_del_key(t->sessions, &sk);
+	s = &t->sess[si];
+	*s = (struct napt_session){ .mapping = mi, .remote_ip = rip, .remote_port = rport,
+				    .state = state };
+	t->xlate[si] = (struct napt_xlate){
+		.dir[FLOW_OUT] = rewrite_to(m->proto, m->in_ip, m->in_port, m->out_ip, m->out_port),
+		.dir[FLOW_IN] = rewrite_to(m->proto, m->out_ip, m->out_port, m->in_ip, m->in_port),
+	};
+	session_keys(m, s, k);
+	if (flow_table_add(t->flows, k[FLOW_OUT], si) < 0) {
+		s->state = S_FREE;
 		t->free_sess[t->n_free_sess++] = si;
 		t->stats.table_full++;
 		return -NAPT_DROP_TABLE_FULL;
 	}
-	t->sess[si] = (struct napt_session){ .mapping = mi, .remote_ip = rip,
-					     .remote_port = rport, .state = state };
+	if (flow_table_add(t->flows, k[FLOW_IN], si) < 0 ||
+	    rte_hash_add_key_data(t->permits, &pk,
+				  (void *)(uintptr_t)(permits < 0 ? 1 : permits + 1)) < 0) {
+		flow_table_del(t->flows, k[FLOW_OUT]);
+		flow_table_del(t->flows, k[FLOW_IN]);
+		s->state = S_FREE;
+		t->free_sess[t->n_free_sess++] = si;
+		t->stats.table_full++;
+		return -NAPT_DROP_TABLE_FULL;
+	}
 	t->maps[mi].sessions++;
 	t->stats.sessions++;
 	t->stats.sessions_created++;
@@ -459,10 +520,8 @@ static int session_new(struct napt_table *t, uint32_t mi, rte_be32_t rip, rte_be
 
 /* RFC 5382: a TCP session is established once both sides sent SYN, and transitory
  * again after a FIN or RST from either side. */
-static void session_touch(struct napt_session *s, const struct napt_l4 *v, bool outbound,
-			  uint64_t now)
+static void session_touch(struct napt_session *s, const struct napt_l4 *v, bool outbound)
 {
-	s->last_tsc = now;
 	if (v->proto != IPPROTO_TCP)
 		return;
 	if (v->tcp_flags & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)) {
@@ -478,6 +537,45 @@ static void session_touch(struct napt_session *s, const struct napt_l4 *v, bool 
 static uint8_t first_state(uint8_t proto)
 {
 	return proto == IPPROTO_TCP ? S_TCP_OPENING : proto == IPPROTO_ICMP ? S_ICMP : S_UDP;
+}
+
+/* IP's key as it arrives going DIR (V: its l4_view). */
+static inline struct flow_key packet_key(const struct rte_ipv4_hdr *ip, const struct napt_l4 *v,
+					 unsigned int dir)
+{
+	return flow_key_make(ip->src_addr, ip->dst_addr, pkt_load16(v->sport),
+			     pkt_load16(v->dport), v->proto, dir == FLOW_IN);
+}
+
+/* A packet of session X going DIR: its source (out) or destination (in) address and
+ * port become what the session says, with the checksums (a zero UDP checksum means
+ * none and stays zero, a computed zero is sent as 0xffff: RFC 768), and the session was
+ * used at NOW_TICKS. */
+static inline void session_translate(struct napt_xlate *x, struct rte_ipv4_hdr *ip,
+				     const struct napt_l4 *v, unsigned int dir, uint32_t now_ticks)
+{
+	const struct napt_rewrite *r = &x->dir[dir];
+	uint8_t *addr = (uint8_t *)ip + (dir == FLOW_OUT ? offsetof(struct rte_ipv4_hdr, src_addr)
+							 : offsetof(struct rte_ipv4_hdr, dst_addr));
+	bool udp = v->proto == IPPROTO_UDP;
+	uint16_t ck = pkt_load16(v->cksum);
+
+	x->last = now_ticks;
+	ip->hdr_checksum = pkt_cksum_apply(ip->hdr_checksum, r->ip_adjust);
+	memcpy(addr, &r->addr, sizeof(r->addr));
+	pkt_store16(dir == FLOW_OUT ? v->sport : v->dport, r->port);
+	if (udp && ck == 0)
+		return;
+	ck = pkt_cksum_apply(ck, r->l4_adjust);
+	pkt_store16(v->cksum, udp && ck == 0 ? 0xffff : ck);
+}
+
+/* The slow path's half: a packet of session SI, which may change its TCP state. */
+static void session_use(struct napt_table *t, uint32_t si, struct rte_ipv4_hdr *ip,
+			const struct napt_l4 *v, unsigned int dir, uint64_t now)
+{
+	session_touch(&t->sess[si], v, dir == FLOW_OUT);
+	session_translate(&t->xlate[si], ip, v, dir, ticks(t, now));
 }
 
 /* ---- translation ---- */
@@ -502,24 +600,24 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
 {
 	struct napt_l4 v;
 	struct endpoint_key in;
-	struct session_key sk;
+	struct flow_key k;
 	int mi, si;
 
 	if (!l4_view(ip, ip_len, &v))
 		return -NAPT_DROP_UNTRANSLATABLE;
-	in = (struct endpoint_key){ ip->src_addr, pkt_load16(v.sport), v.proto, 0 };
-	mi = find(t->by_inside, &in); /* REQ-1: one mapping whatever the destination */
-	if (mi < 0) {
-		mi = mapping_new(t, r, v.proto, in.ip, in.port);
-		if (mi < 0)
-			return mi;
-	}
-	/* Echo: the remote "port" is the identifier both ways; it stays ours. */
-	sk = (struct session_key){ (uint32_t)mi, ip->dst_addr,
-				   v.proto == IPPROTO_ICMP ? 0 : pkt_load16(v.dport), 0 };
-	si = find(t->sessions, &sk);
+	k = packet_key(ip, &v, FLOW_OUT);
+	si = (int)flow_table_lookup(t->flows, k);
 	if (si < 0) {
-		si = session_new(t, (uint32_t)mi, sk.remote_ip, sk.remote_port,
+		in = (struct endpoint_key){ ip->src_addr, pkt_load16(v.sport), v.proto, 0 };
+		mi = find(t->by_inside, &in); /* REQ-1: one mapping whatever the destination */
+		if (mi < 0) {
+			mi = mapping_new(t, r, v.proto, in.ip, in.port);
+			if (mi < 0)
+				return mi;
+		}
+		/* Echo: the remote "port" is the identifier both ways; it stays ours. */
+		si = session_new(t, (uint32_t)mi, ip->dst_addr,
+				 v.proto == IPPROTO_ICMP ? 0 : pkt_load16(v.dport),
 				 first_state(v.proto));
 		if (si < 0) {
 			if (!t->maps[mi].sessions)
@@ -527,9 +625,7 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
 			return si;
 		}
 	}
-	session_touch(&t->sess[si], &v, true, now);
-	rewrite(ip, &v, offsetof(struct rte_ipv4_hdr, src_addr), t->maps[mi].out_ip, v.sport,
-		t->maps[mi].out_port);
+	session_use(t, (uint32_t)si, ip, &v, FLOW_OUT, now);
 	return 0;
 }
 
@@ -650,35 +746,95 @@ int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hd
 	    uint32_t ip_len, uint64_t now)
 {
 	struct endpoint_key out;
-	struct session_key sk;
 	struct napt_l4 v;
+	struct flow_key k;
 	int mi, si;
 
 	if (is_icmp_error(ip, ip_len))
 		return icmp_error_in(t, ip, ip_len);
 	if (!l4_view(ip, ip_len, &v))
 		return NAPT_NO_MAPPING;
-	out = (struct endpoint_key){ ip->dst_addr, pkt_load16(v.dport), v.proto, 0 };
-	mi = find(t->by_outside, &out);
-	if (mi < 0)
-		return NAPT_NO_MAPPING;
-	sk = (struct session_key){ (uint32_t)mi, ip->src_addr,
-				   v.proto == IPPROTO_ICMP ? 0 : pkt_load16(v.sport), 0 };
-	si = find(t->sessions, &sk);
+	k = packet_key(ip, &v, FLOW_IN);
+	si = (int)flow_table_lookup(t->flows, k);
 	if (si < 0) {
+		out = (struct endpoint_key){ ip->dst_addr, pkt_load16(v.dport), v.proto, 0 };
+		mi = find(t->by_outside, &out);
+		if (mi < 0)
+			return NAPT_NO_MAPPING;
 		if (!filter_allows(t, nr, (uint32_t)mi, ip->src_addr)) {
 			t->stats.filtered++;
 			return -NAPT_DROP_FILTERED;
 		}
-		si = session_new(t, (uint32_t)mi, sk.remote_ip, sk.remote_port,
+		si = session_new(t, (uint32_t)mi, ip->src_addr,
+				 v.proto == IPPROTO_ICMP ? 0 : pkt_load16(v.sport),
 				 first_state(v.proto));
 		if (si < 0)
 			return si;
 	}
-	session_touch(&t->sess[si], &v, false, now);
-	rewrite(ip, &v, offsetof(struct rte_ipv4_hdr, dst_addr), t->maps[mi].in_ip, v.dport,
-		t->maps[mi].in_port);
+	session_use(t, (uint32_t)si, ip, &v, FLOW_IN, now);
 	return 0;
+}
+
+/* Whether a packet may take the fast path: not a fragment (their records are the full
+ * path's), and not a TCP segment that changes the session's state. */
+static inline bool fast_view(struct rte_ipv4_hdr *ip, uint32_t ip_len, struct napt_l4 *v)
+{
+	uint32_t hl = rte_ipv4_hdr_len(ip);
+	uint8_t *l4 = (uint8_t *)ip + hl;
+
+	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
+		return false;
+	v->proto = ip->next_proto_id;
+	v->sport = l4;
+	v->dport = l4 + 2;
+	switch (v->proto) {
+	case IPPROTO_UDP:
+		v->cksum = l4 + offsetof(struct rte_udp_hdr, dgram_cksum);
+		return ip_len >= hl + sizeof(struct rte_udp_hdr);
+	case IPPROTO_TCP:
+		v->cksum = l4 + offsetof(struct rte_tcp_hdr, cksum);
+		v->tcp_flags = l4[offsetof(struct rte_tcp_hdr, tcp_flags)];
+		return ip_len >= hl + sizeof(struct rte_tcp_hdr) &&
+		       !(v->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG));
+	default:
+		return l4_view(ip, ip_len, v); /* ICMP echo, or nothing */
+	}
+}
+
+uint64_t napt_translate_bulk(struct napt_table *t, struct rte_ipv4_hdr *const *ips,
+			     const uint32_t *ip_lens, unsigned int n, bool outbound, uint64_t now)
+{
+	const unsigned int dir = outbound ? FLOW_OUT : FLOW_IN;
+	struct flow_key keys[NAPT_BULK_MAX];
+	struct napt_l4 views[NAPT_BULK_MAX];
+	uint32_t session[NAPT_BULK_MAX];
+	uint8_t pos[NAPT_BULK_MAX]; /* where key i's packet is in IPS */
+	uint32_t now_ticks = ticks(t, now);
+	uint64_t found, done = 0;
+	unsigned int i, n_keys = 0;
+
+	RTE_ASSERT(n <= NAPT_BULK_MAX);
+	for (i = 0; i < n; i++) {
+		if (!fast_view(ips[i], ip_lens[i], &views[n_keys]))
+			continue;
+		keys[n_keys] = packet_key(ips[i], &views[n_keys], dir);
+		pos[n_keys++] = (uint8_t)i;
+	}
+	if (!n_keys)
+		return 0;
+	/* Every key's bucket is prefetched before the first is compared, and every
+	 * session's record before the first is used: the misses overlap. */
+	found = flow_table_lookup_bulk(t->flows, keys, n_keys, session);
+	for (i = 0; i < n_keys; i++)
+		if (found >> i & 1)
+			rte_prefetch0(&t->xlate[session[i]]);
+	for (i = 0; i < n_keys; i++) {
+		if (!(found >> i & 1))
+			continue;
+		session_translate(&t->xlate[session[i]], ips[pos[i]], &views[i], dir, now_ticks);
+		done |= UINT64_C(1) << pos[i];
+	}
+	return done;
 }
 
 bool napt_peek_inside(const struct rte_ipv4_hdr *ip, uint32_t ip_len, rte_be16_t *port,
@@ -783,6 +939,7 @@ bool napt_session_info(const struct napt_table *t, uint32_t i, uint64_t now,
 		[S_TCP_ESTABLISHED] = "tcp_established", [S_TCP_CLOSING] = "tcp_closing",
 	};
 	struct napt_session s = t->sess[i];
+	uint32_t idle = ticks(t, now) - t->xlate[i].last; /* < 0: used since NOW was read */
 	struct napt_mapping m;
 
 	if (s.state == S_FREE || s.state >= RTE_DIM(names) || s.mapping >= t->capacity)
@@ -791,7 +948,7 @@ bool napt_session_info(const struct napt_table *t, uint32_t i, uint64_t now,
 	*out = (struct napt_session_info){
 		.proto = m.proto, .in_ip = m.in_ip, .out_ip = m.out_ip, .remote_ip = s.remote_ip,
 		.in_port = m.in_port, .out_port = m.out_port, .remote_port = s.remote_port,
-		.state = names[s.state], .idle_tsc = now > s.last_tsc ? now - s.last_tsc : 0,
+		.state = names[s.state], .idle_tsc = (int32_t)idle < 0 ? 0 : (uint64_t)idle << t->tick_shift,
 	};
 	return true;
 }

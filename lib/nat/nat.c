@@ -131,7 +131,7 @@ enum nat_result nat_ipv4_in(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 			    uint32_t ip_len)
 {
 	uint32_t dst = rte_be_to_cpu_32(pkt_load32(dst_field(ip)));
-	uint8_t *port = l4_port(ip, ip_len, 2);
+	uint8_t *port = nr->n_dnat ? l4_port(ip, ip_len, 2) : NULL;
 	int i;
 
 	if (port) {
@@ -144,7 +144,7 @@ enum nat_result nat_ipv4_in(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 			return NAT_TRANSLATED;
 		}
 	}
-	i = hash_find(nr->static_out, &dst);
+	i = nr->n_static ? hash_find(nr->static_out, &dst) : -1;
 	if (i < 0)
 		return NAT_PASS;
 	ipv4_rewrite_addr(ip, ip_len, dst_field(ip), rte_cpu_to_be_32(nr->statics[i].inside));
@@ -157,7 +157,7 @@ enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip
 			     uint32_t ip_len, uint16_t out_port)
 {
 	uint32_t src = rte_be_to_cpu_32(pkt_load32(src_field(ip)));
-	uint8_t *port = l4_port(ip, ip_len, 0);
+	uint8_t *port = nr->n_dnat ? l4_port(ip, ip_len, 0) : NULL;
 	int i;
 
 	if (port) {
@@ -171,7 +171,7 @@ enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip
 			return NAT_TRANSLATED;
 		}
 	}
-	i = hash_find(nr->static_in, &src);
+	i = nr->n_static ? hash_find(nr->static_in, &src) : -1;
 	if (i < 0 || !(nr->static_port_mask[i] >> out_port & 1))
 		return NAT_PASS;
 	ipv4_rewrite_addr(ip, ip_len, src_field(ip), rte_cpu_to_be_32(nr->statics[i].outside));
@@ -332,6 +332,7 @@ static int build_static(struct nat_rules *nr, const struct config *cfg, int sock
 	nr->static_port_mask = rte_calloc("nat", nat->n_static + 1, sizeof(uint32_t), 0);
 	nr->static_in = hash_new("sin", nat->n_static, 4, socket_id);
 	nr->static_out = hash_new("sout", nat->n_static, 4, socket_id);
+	nr->n_static = nat->n_static;
 	if (!nr->statics || !nr->static_port_mask || !nr->static_in || !nr->static_out)
 		return -1;
 	for (i = 0; i < nat->n_static; i++) {
@@ -355,6 +356,7 @@ static int build_dnat(struct nat_rules *nr, const struct config *cfg, int socket
 	nr->dnat_port_mask = rte_calloc("nat", nat->n_dnat + 1, sizeof(uint32_t), 0);
 	nr->dnat_match = hash_new("dm", nat->n_dnat, sizeof(struct dnat_key), socket_id);
 	nr->dnat_to = hash_new("dt", nat->n_dnat, sizeof(struct dnat_key), socket_id);
+	nr->n_dnat = nat->n_dnat;
 	if (!nr->dnat || !nr->dnat_port_mask || !nr->dnat_match || !nr->dnat_to)
 		return -1;
 	for (i = 0; i < nat->n_dnat; i++) {

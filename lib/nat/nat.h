@@ -61,6 +61,7 @@ struct nat_rules {
 	uint32_t max_sessions;
 	/* Egress ports where an "out" translation may apply: one test per packet. */
 	uint32_t out_ports;
+	unsigned int n_static, n_dnat; /* none: their lookups are skipped */
 	struct rte_hash *static_in;  /* inside IPv4 -> rule index */
 	struct rte_hash *static_out; /* outside IPv4 -> rule index */
 	struct cfg_static_nat *statics;
@@ -143,6 +144,19 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
  * NAPT_NO_MAPPING, or a negated enum napt_drop. */
 int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 	    uint32_t ip_len, uint64_t now);
+
+/*
+ * The fast path, for a burst: each of the N (at most NAPT_BULK_MAX) packets IPS (IP_LENS
+ * bytes each) that belongs to a session of T in the direction asked for is translated
+ * as napt_out / napt_in would (OUTBOUND: its source becomes the pool endpoint, else its
+ * destination the inside one). One bulk lookup for all of them. Returns the mask of
+ * those translated; the others are untouched and go to napt_out / napt_in, which also
+ * make sessions, filter, and handle fragments and ICMP errors. The caller has checked
+ * that T owns them and (outbound) that an snat rule covers their source.
+ */
+#define NAPT_BULK_MAX RTE_HASH_LOOKUP_BULK_MAX
+uint64_t napt_translate_bulk(struct napt_table *t, struct rte_ipv4_hdr *const *ips,
+			     const uint32_t *ip_lens, unsigned int n, bool outbound, uint64_t now);
 
 /*
  * Fragments (shallow virtual reassembly). A non-first fragment has no ports: going

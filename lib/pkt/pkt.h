@@ -280,6 +280,41 @@ static inline uint16_t pkt_cksum_update32(uint16_t cksum, uint32_t old_word, uin
 	return pkt_cksum_update16(cksum, (uint16_t)old_word, (uint16_t)new_word);
 }
 
+/*
+ * RFC 1624 eqn. 3 in two steps, for one change made to many packets (a NAT session
+ * rewrites every packet of its flow alike): the adjustment ~m + m' is summed once, then
+ * each packet's checksum becomes ~(~HC + adjustment). One's complement addition is
+ * associative and its sum is 0 only when every term is, so the result is bit for bit
+ * what pkt_cksum_update16/32 give for the same change (unit-tested).
+ */
+static inline uint16_t pkt_cksum_fold2_(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)((sum & 0xffff) + (sum >> 16));
+}
+
+static inline uint16_t pkt_cksum_adjust16(uint16_t old_word, uint16_t new_word)
+{
+	return pkt_cksum_fold2_((uint32_t)(uint16_t)~old_word + new_word);
+}
+
+static inline uint16_t pkt_cksum_adjust32(uint32_t old_word, uint32_t new_word)
+{
+	return pkt_cksum_fold2_((uint32_t)(uint16_t)~(old_word >> 16) + (new_word >> 16) +
+				(uint16_t)~old_word + (new_word & 0xffff));
+}
+
+/* Two changes to the same checksum as one adjustment. */
+static inline uint16_t pkt_cksum_adjust_add(uint16_t a, uint16_t b)
+{
+	return pkt_cksum_fold2_((uint32_t)a + b);
+}
+
+static inline uint16_t pkt_cksum_apply(uint16_t cksum, uint16_t adjust)
+{
+	return (uint16_t)~pkt_cksum_fold2_((uint32_t)(uint16_t)~cksum + adjust);
+}
+
 /* Header fields sit at any even offset in a frame: loads and stores through memcpy,
  * never through a cast pointer. Values stay in network byte order. */
 static inline uint16_t pkt_load16(const void *p)

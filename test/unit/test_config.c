@@ -596,7 +596,9 @@ static void test_err_nat(void **state)
 	check_error(PORTS "nat:\n  max_sessions: 0\n",
 		    "t.yaml:11:17: expected an integer from 1 to 16777216");
 	check_error(PORTS "nat:\n  timeouts: {udp: 0}\n",
-		    "t.yaml:11:19: expected an integer from 1 to 2147483647");
+		    "t.yaml:11:19: expected an integer from 1 to 1000000");
+	check_error(PORTS "nat:\n  timeouts: {tcp_established: 1000001}\n",
+		    "t.yaml:11:31: expected an integer from 1 to 1000000");
 }
 
 static void test_err_missing_key(void **state)

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -14,10 +15,12 @@
 
 #include <cmocka.h>
 #include <rte_eal.h>
+#include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include "flow_table.h"
 #include "nat.h"
 
 #define LAN 0
@@ -25,6 +28,7 @@
 
 static struct config cfg;
 static struct nat_rules *nr;
+static struct nat_rules *snat_nr; /* NAPT: 192.168.1.0/24 out of wan, pool .10-.11 */
 
 /* A packet buffer with the IP header at an odd 16-bit offset, as in a frame. */
 static uint8_t frame[2 + 14 + 128] __attribute__((aligned(8)));
@@ -240,6 +244,287 @@ static void test_nptv6_ffff_subnet_refused(void **state)
 	assert_int_equal(nat_ipv6_out(nr, ip6, sizeof(*ip6), WAN), NAT_UNTRANSLATABLE);
 }
 
+
+/* ---- NAPT (napt.c) ---- */
+
+#define POOL_PORT_FIRST 1024
+#define POOL_PORT_LAST 1031 /* eight ports: exhaustion is quick to reach */
+#define UDP_TIMEOUT_S 30
+
+static uint64_t at(double seconds)
+{
+	return (uint64_t)(seconds * (double)rte_get_tsc_hz()) + (UINT64_C(1) << 40);
+}
+
+static struct napt_table *napt_new(unsigned int worker, unsigned int n_workers,
+				   uint32_t max_sessions)
+{
+	struct napt_table *t = napt_table_create(worker, n_workers, max_sessions, SOCKET_ID_ANY);
+
+	assert_non_null(t);
+	return t;
+}
+
+/* Outbound UDP from 192.168.1.10:SPORT to DST:53 through T: napt_out's result. */
+static int out_udp(struct napt_table *t, uint16_t sport, const char *dst, uint64_t now)
+{
+	uint32_t len = make4(IPPROTO_UDP, "192.168.1.10", sport, dst, 53, false);
+	const struct nat_snat *r = napt_rule_for(snat_nr, ip4->src_addr, WAN);
+
+	assert_non_null(r);
+	return napt_out(t, snat_nr, r, ip4, len, now);
+}
+
+static void expire_all(struct napt_table *t, uint64_t now)
+{
+	for (uint32_t i = 0; i <= napt_capacity(t); i++)
+		napt_expire(t, snat_nr, now);
+}
+
+/* RFC 4787 REQ-1 and REQ-3: one outside endpoint for an inside one, whatever the
+ * destination, with the inside port kept when it is free and in range. */
+static void test_napt_mapping_reused_port_kept(void **state)
+{
+	struct napt_table *t = napt_new(0, 1, 64);
+	struct napt_stats st;
+	rte_be32_t pool;
+
+	assert_int_equal(out_udp(t, 1025, "198.51.100.7", at(0)), 0);
+	pool = ip4->src_addr;
+	assert_true(rte_be_to_cpu_32(pool) == a4("203.0.113.10") ||
+		    rte_be_to_cpu_32(pool) == a4("203.0.113.11"));
+	assert_int_equal(port_at(0), 1025);
+	assert_checksums_valid();
+	assert_int_equal(out_udp(t, 1025, "198.51.100.8", at(1)), 0);
+	assert_int_equal(ip4->src_addr, pool);
+	assert_int_equal(port_at(0), 1025);
+	/* Out of the configured range: another port of the range. */
+	assert_int_equal(out_udp(t, 5000, "198.51.100.7", at(1)), 0);
+	assert_true(port_at(0) >= POOL_PORT_FIRST && port_at(0) <= POOL_PORT_LAST);
+	napt_stats_get(t, &st);
+	assert_int_equal(st.mappings, 2);
+	assert_int_equal(st.sessions, 3);
+	napt_table_free(t);
+}
+
+/* With several workers, each hands out only the ports p with p % workers == itself,
+ * so that an arriving packet's port names the owner. */
+static void test_napt_ports_by_worker(void **state)
+{
+	for (unsigned int w = 0; w < 3; w++) {
+		struct napt_table *t = napt_new(w, 3, 64);
+
+		/* 1024-1031 holds two or three ports of each worker's. */
+		for (uint16_t sport = 1024; sport < 1026; sport++) {
+			assert_int_equal(out_udp(t, sport, "198.51.100.7", at(0)), 0);
+			assert_int_equal(port_at(0) % 3, w);
+			assert_int_equal(nat_owner_of_outside(rte_cpu_to_be_16(port_at(0)), 3), w);
+		}
+		napt_table_free(t);
+	}
+}
+
+/* An exhausted pool is a counted refusal; a port comes back only once its mapping
+ * expired, and then it is handed out again. */
+static void test_napt_ports_exhausted_then_expired(void **state)
+{
+	const unsigned int n_ports = POOL_PORT_LAST - POOL_PORT_FIRST + 1;
+	struct napt_table *t = napt_new(0, 1, 64);
+	struct napt_stats st;
+	unsigned int i;
+
+	/* One inside host: one pool address (paired pooling), eight ports. */
+	for (i = 0; i < n_ports; i++)
+		assert_int_equal(out_udp(t, (uint16_t)(2000 + i), "198.51.100.7", at(i)), 0);
+	assert_int_equal(out_udp(t, 3000, "198.51.100.7", at(n_ports)),
+			 -NAPT_DROP_PORTS_EXHAUSTED);
+	/* Expiry before the timeout frees nothing. */
+	expire_all(t, at(UDP_TIMEOUT_S - 1));
+	napt_stats_get(t, &st);
+	assert_int_equal(st.expired, 0);
+	assert_int_equal(st.ports_exhausted, 1);
+	/* The first flow (used at 0 s) times out at 30 s; the others later. */
+	expire_all(t, at(UDP_TIMEOUT_S + 0.5));
+	napt_stats_get(t, &st);
+	assert_int_equal(st.expired, 1);
+	assert_int_equal(st.sessions, n_ports - 1);
+	assert_int_equal(st.mappings, n_ports - 1);
+	assert_int_equal(out_udp(t, 3000, "198.51.100.7", at(UDP_TIMEOUT_S + 1)), 0);
+	napt_table_free(t);
+}
+
+/* max_sessions bounds the table: a new flow beyond it is refused, the existing ones
+ * still translate. */
+static void test_napt_table_full(void **state)
+{
+	struct napt_table *t = napt_new(0, 1, 4);
+	struct napt_stats st;
+
+	for (uint16_t p = 0; p < 4; p++)
+		assert_int_equal(out_udp(t, (uint16_t)(1024 + p), "198.51.100.7", at(0)), 0);
+	assert_int_equal(out_udp(t, 1029, "198.51.100.7", at(0)), -NAPT_DROP_TABLE_FULL);
+	assert_int_equal(out_udp(t, 1025, "198.51.100.8", at(0)), -NAPT_DROP_TABLE_FULL);
+	assert_int_equal(out_udp(t, 1025, "198.51.100.7", at(1)), 0);
+	napt_stats_get(t, &st);
+	assert_int_equal(st.table_full, 2);
+	assert_int_equal(st.sessions, 4);
+	napt_table_free(t);
+}
+
+#define N_BULK 6
+static uint8_t bulk_frames[N_BULK][sizeof(frame)] __attribute__((aligned(8)));
+static char bulk_pool[INET_ADDRSTRLEN]; /* the inside host's pool address */
+
+/* Packet I of a mix: UDP, UDP without checksum, TCP ACK, TCP SYN (not for the fast
+ * path), ICMP echo, and a UDP flow that has no session. */
+static uint32_t bulk_packet(unsigned int i, bool reply)
+{
+	static const char *const remote = "198.51.100.7";
+	uint16_t sport = (uint16_t)(1024 + i);
+	uint32_t len;
+
+	if (i == 4) { /* echo request / reply, identifier = sport */
+		struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip4 + 1);
+
+		len = make4(IPPROTO_UDP, reply ? remote : "192.168.1.10", 0,
+			    reply ? bulk_pool : remote, 0, false);
+		ip4->next_proto_id = IPPROTO_ICMP;
+		memset(icmp, 0, sizeof(*icmp));
+		icmp->icmp_type = reply ? RTE_IP_ICMP_ECHO_REPLY : RTE_IP_ICMP_ECHO_REQUEST;
+		icmp->icmp_ident = rte_cpu_to_be_16(sport);
+		icmp->icmp_seq_nb = rte_cpu_to_be_16(7);
+		icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, len - sizeof(*ip4));
+		ip4->hdr_checksum = 0;
+		ip4->hdr_checksum = rte_ipv4_cksum(ip4);
+		return len;
+	}
+	len = make4(i == 2 || i == 3 ? IPPROTO_TCP : IPPROTO_UDP,
+		    reply ? remote : "192.168.1.10", reply ? 53 : sport,
+		    reply ? bulk_pool : remote, reply ? sport : 53, i == 1);
+	if (i == 2 || i == 3) {
+		struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(ip4 + 1);
+
+		tcp->tcp_flags = i == 2 ? RTE_TCP_ACK_FLAG : RTE_TCP_SYN_FLAG;
+		tcp->cksum = 0;
+		tcp->cksum = rte_ipv4_udptcp_cksum(ip4, tcp);
+	}
+	return len;
+}
+
+/* The fast path translates exactly what napt_out / napt_in would, byte for byte, and
+ * only packets of existing sessions that change no TCP state. */
+static void test_napt_bulk_matches_slow_path(void **state)
+{
+	struct napt_table *t = napt_new(0, 1, 64);
+	struct rte_ipv4_hdr *ips[N_BULK];
+	uint32_t lens[N_BULK];
+	uint64_t done;
+	unsigned int i;
+
+	/* Sessions for packets 0-4, made by the slow path; the inside host's pool address
+	 * is the one its replies must go to. */
+	for (i = 0; i < 5; i++) {
+		uint32_t len = bulk_packet(i, false);
+
+		assert_int_equal(napt_out(t, snat_nr, napt_rule_for(snat_nr, ip4->src_addr, WAN),
+					  ip4, len, at(0)), 0);
+		inet_ntop(AF_INET, &ip4->src_addr, bulk_pool, sizeof(bulk_pool));
+	}
+	for (int dir = 0; dir < 2; dir++) {
+		for (i = 0; i < N_BULK; i++) {
+			lens[i] = bulk_packet(i, dir);
+			memcpy(bulk_frames[i], frame, sizeof(frame));
+			ips[i] = (struct rte_ipv4_hdr *)(bulk_frames[i] + 2 + 14);
+		}
+		done = napt_translate_bulk(t, ips, lens, N_BULK, dir == 0, at(1));
+		assert_int_equal(done, 0x17); /* not the SYN, not the flow without a session */
+		for (i = 0; i < N_BULK; i++) {
+			int rc;
+
+			bulk_packet(i, dir);
+			if (!(done >> i & 1)) { /* left as it was */
+				assert_memory_equal(ips[i], ip4, lens[i]);
+				continue;
+			}
+			rc = dir == 0 ? napt_out(t, snat_nr, napt_rule_for(snat_nr, ip4->src_addr, WAN),
+						 ip4, lens[i], at(1))
+				      : napt_in(t, snat_nr, ip4, lens[i], at(1));
+			assert_int_equal(rc, 0);
+			assert_memory_equal(ips[i], ip4, lens[i]);
+			if (i != 4)
+				assert_checksums_valid();
+		}
+	}
+	napt_table_free(t);
+}
+
+/* ---- the flow table (flow_table.c), against a plain array of what it should hold ---- */
+
+static struct flow_key random_key(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return flow_key_make((rte_be32_t)*x, (rte_be32_t)(*x >> 32), (rte_be16_t)(*x >> 8),
+			     (rte_be16_t)(*x >> 24), IPPROTO_UDP, *x >> 63);
+}
+
+static void test_flow_table_full_load_and_churn(void **state)
+{
+	/* 3277 keys in 1024 buckets of four: 80% of the slots, where cuckoo moves are
+	 * common. */
+	enum { MAX = 3277 };
+	static struct flow_key keys[MAX];
+	static bool present[MAX];
+	struct flow_table *ft = flow_table_create("test_ft", MAX, SOCKET_ID_ANY);
+	uint64_t x = 88172645463325252ull;
+	uint32_t values[64];
+	unsigned int i, round;
+
+	assert_non_null(ft);
+	for (i = 0; i < MAX; i++) {
+		keys[i] = random_key(&x);
+		assert_int_equal(flow_table_add(ft, keys[i], i), 0);
+		present[i] = true;
+	}
+	assert_int_equal(flow_table_add(ft, random_key(&x), 1), -ENOSPC);
+	for (round = 0; round < 20; round++) {
+		for (i = 0; i < MAX; i++) /* single and bulk lookups agree with the model */
+			assert_int_equal(flow_table_lookup(ft, keys[i]), present[i] ? (int64_t)i : -1);
+		for (i = 0; i + 64 <= MAX; i += 64) {
+			uint64_t found = flow_table_lookup_bulk(ft, &keys[i], 64, values);
+
+			for (unsigned int j = 0; j < 64; j++) {
+				assert_int_equal(found >> j & 1, present[i + j]);
+				if (present[i + j])
+					assert_int_equal(values[j], i + j);
+			}
+		}
+		/* The other direction of a key is another key. */
+		struct flow_key other = keys[round];
+
+		other.rest ^= (uint64_t)FLOW_DIR_IN << 32;
+		assert_int_equal(flow_table_lookup(ft, other), -1);
+		/* Churn: a third of the keys leave, new ones take their places. */
+		for (i = round % 3; i < MAX; i += 3) {
+			if (present[i])
+				assert_int_equal(flow_table_del(ft, keys[i]), 0);
+			else
+				assert_int_equal(flow_table_del(ft, keys[i]), -ENOENT);
+			present[i] = false;
+		}
+		for (i = (round + 1) % 3; i < MAX; i += 3) {
+			if (present[i])
+				continue;
+			keys[i] = random_key(&x);
+			assert_int_equal(flow_table_add(ft, keys[i], i), 0);
+			present[i] = true;
+		}
+	}
+	assert_int_equal(flow_table_add(ft, keys[0], FLOW_VALUE_MAX + 1u), -ENOSPC);
+	flow_table_free(ft);
+}
+
 static void prefix6(struct cfg_prefix *p, const char *s, uint8_t len)
 {
 	p->addr.family = AF_INET6;
@@ -261,6 +546,8 @@ static int setup(void **state)
 	static struct cfg_static_nat statics[1];
 	static struct cfg_dnat dnat[2];
 	static struct cfg_nptv6 npt[2];
+	static struct cfg_snat snat[1];
+	static struct config snat_cfg;
 	char err[CFG_ERR_MAX], prefix[64];
 	char *argv[] = { "test_nat", "--no-huge", "-m", "128", "--no-pci", "--no-shconf",
 			 "--log-level", "error", "--file-prefix", prefix, NULL };
@@ -287,9 +574,25 @@ static int setup(void **state)
 	cfg.nat = (struct cfg_nat){ .enabled = true, .n_static = 1, .statics = statics,
 				    .n_dnat = 2, .dnat = dnat, .n_nptv6 = 2, .nptv6 = npt };
 	nr = nat_rules_build(&cfg, SOCKET_ID_ANY, err, sizeof(err));
-	if (!nr)
+	if (!nr) {
 		fprintf(stderr, "%s\n", err);
-	return nr ? 0 : -1;
+		return -1;
+	}
+	/* NAPT only, with its own timeouts. */
+	snat_cfg = cfg;
+	snat[0] = (struct cfg_snat){ .out = WAN, .pool_first = a4("203.0.113.10"),
+				     .pool_last = a4("203.0.113.11"),
+				     .port_first = POOL_PORT_FIRST, .port_last = POOL_PORT_LAST };
+	snat[0].from.addr.family = AF_INET;
+	snat[0].from.addr.v4 = a4("192.168.1.0");
+	snat[0].from.len = 24;
+	snat_cfg.nat = (struct cfg_nat){ .enabled = true, .n_snat = 1, .snat = snat,
+					 .max_sessions = 64,
+					 .timeouts = { 100, 1, UDP_TIMEOUT_S, 1 } };
+	snat_nr = nat_rules_build(&snat_cfg, SOCKET_ID_ANY, err, sizeof(err));
+	if (!snat_nr)
+		fprintf(stderr, "%s\n", err);
+	return snat_nr ? 0 : -1;
 }
 
 int main(void)
@@ -304,6 +607,12 @@ int main(void)
 		cmocka_unit_test(test_nptv6_rfc6296_example),
 		cmocka_unit_test(test_nptv6_long_prefix_is_checksum_neutral),
 		cmocka_unit_test(test_nptv6_ffff_subnet_refused),
+		cmocka_unit_test(test_napt_mapping_reused_port_kept),
+		cmocka_unit_test(test_napt_ports_by_worker),
+		cmocka_unit_test(test_napt_ports_exhausted_then_expired),
+		cmocka_unit_test(test_napt_table_full),
+		cmocka_unit_test(test_napt_bulk_matches_slow_path),
+		cmocka_unit_test(test_flow_table_full_load_and_churn),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

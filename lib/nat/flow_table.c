@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* NAPT's flow table: see flow_table.h. */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_debug.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+
+#include "flow_table.h"
+
+#define SLOTS 4         /* entries in a bucket: one cache line */
+#define MAX_MOVES 256   /* entries an insertion may move before it gives up */
+#define KEY_MASK UINT64_C(0xffffffffff) /* REST's key part: ports, protocol, direction */
+#define VALUE_SHIFT 40
+
+struct bucket {
+	struct flow_key slot[SLOTS]; /* a free slot is all zeros: no key has protocol 0 */
+} __rte_cache_aligned;
+
+struct flow_table {
+	uint32_t mask;  /* buckets - 1 */
+	uint32_t count, max_entries;
+	uint32_t kick;  /* which slot an insertion displaces next */
+	struct bucket *buckets;
+};
+
+static inline uint32_t key_hash(struct flow_key k)
+{
+	return rte_hash_crc_8byte(k.rest & KEY_MASK, rte_hash_crc_8byte(k.addrs, 0));
+}
+
+static inline uint32_t first_bucket(const struct flow_table *ft, uint32_t h)
+{
+	return h & ft->mask;
+}
+
+/* The other bucket depends on the hash's high bits, which differ between the keys that
+ * share a first bucket: they spread over many second buckets (an XOR with a constant
+ * would pair buckets up, and pairs fill together). */
+static inline uint32_t second_bucket(const struct flow_table *ft, uint32_t h)
+{
+	uint32_t b1 = h & ft->mask, b2 = (b1 ^ ((h >> 16 | 1) * 0x5bd1e995u)) & ft->mask;
+
+	return b2 != b1 ? b2 : b1 ^ 1;
+}
+
+static inline bool key_equal(const struct flow_key *slot, struct flow_key k)
+{
+	return slot->addrs == k.addrs && ((slot->rest ^ k.rest) & KEY_MASK) == 0;
+}
+
+static inline int find_in(const struct bucket *b, struct flow_key k)
+{
+	unsigned int i;
+
+	for (i = 0; i < SLOTS; i++)
+		if (key_equal(&b->slot[i], k))
+			return (int)i;
+	return -1;
+}
+
+static inline uint32_t value_of(const struct flow_key *slot)
+{
+	return (uint32_t)(slot->rest >> VALUE_SHIFT);
+}
+
+static inline bool is_free(const struct flow_key *slot)
+{
+	return slot->rest == 0;
+}
+
+static struct flow_key *free_slot(struct bucket *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < SLOTS; i++)
+		if (is_free(&b->slot[i]))
+			return &b->slot[i];
+	return NULL;
+}
+
+struct flow_table *flow_table_create(const char *name, uint32_t max_entries, int socket_id)
+{
+	struct flow_table *ft = rte_zmalloc_socket(name, sizeof(*ft), 0, socket_id);
+	/* At most 80% of the slots in use. */
+	uint64_t want = RTE_MAX((uint64_t)max_entries * 5 / 4 / SLOTS, UINT64_C(2));
+
+	if (!ft || want > (UINT64_C(1) << 31))
+		goto fail;
+	ft->mask = rte_align32pow2((uint32_t)want) - 1;
+	ft->max_entries = max_entries;
+	ft->buckets = rte_zmalloc_socket(name, ((size_t)ft->mask + 1) * sizeof(struct bucket),
+					 RTE_CACHE_LINE_SIZE, socket_id);
+	if (!ft->buckets)
+		goto fail;
+	return ft;
+fail:
+	rte_free(ft);
+	return NULL;
+}
+
+void flow_table_free(struct flow_table *ft)
+{
+	if (!ft)
+		return;
+	rte_free(ft->buckets);
+	rte_free(ft);
+}
+
+uint32_t flow_table_count(const struct flow_table *ft)
+{
+	return ft->count;
+}
+
+int64_t flow_table_lookup(const struct flow_table *ft, struct flow_key key)
+{
+	uint32_t h = key_hash(key), b;
+	int i;
+
+	b = first_bucket(ft, h);
+	i = find_in(&ft->buckets[b], key);
+	if (i < 0) {
+		b = second_bucket(ft, h);
+		i = find_in(&ft->buckets[b], key);
+	}
+	return i < 0 ? -1 : (int64_t)value_of(&ft->buckets[b].slot[i]);
+}
+
+/*
+ * Cuckoo insertion: when both of the key's buckets are full, it takes a slot of one of
+ * them and the entry there moves to its own other bucket, and so on until one finds a
+ * free slot. The moves are remembered, so that a walk that finds none is undone and the
+ * table stays as it was.
+ */
+int flow_table_add(struct flow_table *ft, struct flow_key key, uint32_t value)
+{
+	struct { uint32_t bucket; uint8_t slot; } path[MAX_MOVES];
+	struct flow_key entry = { key.addrs, (key.rest & KEY_MASK) | (uint64_t)value << VALUE_SHIFT };
+	uint32_t h = key_hash(key), b1 = first_bucket(ft, h), b2 = second_bucket(ft, h), b;
+	struct flow_key *slot;
+	int n;
+
+	if (ft->count >= ft->max_entries || value > FLOW_VALUE_MAX || !(key.rest & KEY_MASK))
+		return -ENOSPC;
+	slot = free_slot(&ft->buckets[b1]);
+	if (!slot)
+		slot = free_slot(&ft->buckets[b2]);
+	for (n = 0, b = b1; !slot && n < MAX_MOVES; n++) {
+		struct flow_key evicted;
+
+		path[n].bucket = b;
+		path[n].slot = ft->kick++ % SLOTS;
+		evicted = ft->buckets[b].slot[path[n].slot];
+		ft->buckets[b].slot[path[n].slot] = entry;
+		entry = evicted;
+		h = key_hash(entry);
+		b = first_bucket(ft, h) == b ? second_bucket(ft, h) : first_bucket(ft, h);
+		slot = free_slot(&ft->buckets[b]);
+	}
+	if (!slot) {
+		while (n-- > 0) { /* undo: each entry back where it was, the new one out */
+			struct flow_key *s = &ft->buckets[path[n].bucket].slot[path[n].slot];
+			struct flow_key moved = *s;
+
+			*s = entry;
+			entry = moved;
+		}
+		return -ENOSPC;
+	}
+	*slot = entry;
+	ft->count++;
+	return 0;
+}
+
+int flow_table_del(struct flow_table *ft, struct flow_key key)
+{
+	uint32_t h = key_hash(key), b = first_bucket(ft, h);
+	int i = find_in(&ft->buckets[b], key);
+
+	if (i < 0) {
+		b = second_bucket(ft, h);
+		i = find_in(&ft->buckets[b], key);
+	}
+	if (i < 0)
+		return -ENOENT;
+	ft->buckets[b].slot[i] = (struct flow_key){ 0, 0 };
+	ft->count--;
+	return 0;
+}
+
+uint64_t flow_table_lookup_bulk(const struct flow_table *ft, const struct flow_key *keys,
+				unsigned int n, uint32_t *values)
+{
+	uint32_t hash[64], bucket[64];
+	uint64_t found = 0, second = 0;
+	unsigned int i;
+	int s;
+
+	RTE_ASSERT(n <= 64);
+	for (i = 0; i < n; i++) {
+		hash[i] = key_hash(keys[i]);
+		bucket[i] = first_bucket(ft, hash[i]);
+		rte_prefetch0(&ft->buckets[bucket[i]]);
+	}
+	for (i = 0; i < n; i++) {
+		s = find_in(&ft->buckets[bucket[i]], keys[i]);
+		if (s >= 0) {
+			values[i] = value_of(&ft->buckets[bucket[i]].slot[s]);
+			found |= UINT64_C(1) << i;
+		} else {
+			bucket[i] = second_bucket(ft, hash[i]);
+			rte_prefetch0(&ft->buckets[bucket[i]]);
+			second |= UINT64_C(1) << i;
+		}
+	}
+	for (; second; second &= second - 1) {
+		i = (unsigned int)rte_bsf64(second);
+		s = find_in(&ft->buckets[bucket[i]], keys[i]);
+		if (s >= 0) {
+			values[i] = value_of(&ft->buckets[bucket[i]].slot[s]);
+			found |= UINT64_C(1) << i;
+		}
+	}
+	return found;
+}
