@@ -167,7 +167,7 @@ static __rte_noinline void check_failed(struct burst *b, struct rte_mbuf *m, enu
 }
 
 static __rte_always_inline void accept_ipv4(struct burst *b, struct rte_mbuf *m,
-					       const struct dp_port *in)
+					       const struct dp_port *in, bool nat_prefetch)
 {
 	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
 	uint64_t cksum = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
@@ -181,6 +181,10 @@ static __rte_always_inline void accept_ipv4(struct burst *b, struct rte_mbuf *m,
 	if (unlikely(check != PKT_OK))
 		return check_failed(b, m, check);
 	trim_to(m, ip_len);
+	/* The NAT stage comes after routing the burst: a flow table line asked for now has
+	 * arrived by then. */
+	if (nat_prefetch)
+		napt_prefetch(b->w->napt, b->rt->nat, ip, ip_len);
 	b->dst4[b->v4.n] = rte_be_to_cpu_32(ip->dst_addr);
 	b->v4.pkts[b->v4.n++] = m;
 }
@@ -234,7 +238,7 @@ static __rte_noinline void classify_other_type(struct burst *b, struct rte_mbuf 
  * per-packet loop does not carry it. IPv4 and IPv6 are tested first and alone; every
  * other ethertype costs its own out-of-line call. */
 static __rte_always_inline void classify(struct burst *b, struct rte_mbuf *m,
-					    const struct dp_port *in)
+					    const struct dp_port *in, bool nat_prefetch)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	rte_be16_t ether_type;
@@ -249,7 +253,7 @@ static __rte_always_inline void classify(struct burst *b, struct rte_mbuf *m,
 		return classify_other_l2(b, m, eth);
 	ether_type = eth->ether_type;
 	if (likely(ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)))
-		return accept_ipv4(b, m, in);
+		return accept_ipv4(b, m, in, nat_prefetch);
 	if (likely(ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6)))
 		return accept_ipv6(b, m);
 	return classify_other_type(b, m, ether_type);
@@ -604,37 +608,39 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
  * (napt_translate_bulk); the others (new flows, fragments, ICMP errors, hairpins,
  * packets another worker owns) take the one-by-one path above, which does everything. */
 
-/* Translate the packets of Q marked in CANDIDATE that have a NAPT session; DONE says
- * which were. */
-static void napt_fast(struct burst *b, const struct nat_batch *q, const bool *candidate,
-		      bool outbound, bool *done)
-{
+/* The packets of a stage that may take the fast path, in arrival order; DONE says
+ * which it translated. */
+struct napt_fast_list {
+	unsigned int n;
 	struct rte_ipv4_hdr *ips[DP_MAX_BURST];
 	uint32_t lens[DP_MAX_BURST];
-	uint16_t pos[DP_MAX_BURST];
-	unsigned int i, k, n = 0;
+	uint64_t done[DP_MAX_BURST / 64];
+};
 
-	for (i = 0; i < q->n; i++) {
-		done[i] = false;
-		if (!candidate[i])
-			continue;
-		ips[n] = ipv4_hdr(q->pkts[i]);
-		lens[n] = ip_reach(q->pkts[i]);
-		pos[n++] = (uint16_t)i;
-	}
-	for (k = 0; k < n; k += NAPT_BULK_MAX) {
-		unsigned int c = RTE_MIN(n - k, (unsigned int)NAPT_BULK_MAX);
-		uint64_t mask = napt_translate_bulk(b->w->napt, &ips[k], &lens[k], c, outbound,
-						    b->now);
+static inline void fast_add(struct napt_fast_list *f, struct rte_mbuf *m)
+{
+	f->ips[f->n] = ipv4_hdr(m);
+	f->lens[f->n++] = ip_reach(m);
+}
 
-		for (i = 0; i < c; i++)
-			done[pos[k + i]] = mask >> i & 1;
-	}
+static void fast_translate(struct burst *b, struct napt_fast_list *f, bool outbound)
+{
+	unsigned int k;
+
+	for (k = 0; k < f->n; k += NAPT_BULK_MAX)
+		f->done[k / NAPT_BULK_MAX] = napt_translate_bulk(
+			b->w->napt, &f->ips[k], &f->lens[k],
+			RTE_MIN(f->n - k, (unsigned int)NAPT_BULK_MAX), outbound, b->now);
+}
+
+static inline bool fast_done(const struct napt_fast_list *f, unsigned int k)
+{
+	return f->done[k / NAPT_BULK_MAX] >> (k % NAPT_BULK_MAX) & 1;
 }
 
 /* Towards a NAT outside address: whether M may take the fast path. Not a hairpin (its
  * source is translated first), and its mapping is this worker's. */
-static bool napt_in_fast_ok(const struct burst *b, struct rte_mbuf *m)
+static inline bool napt_in_fast_ok(const struct burst *b, struct rte_mbuf *m)
 {
 	const struct rte_ipv4_hdr *ip = ipv4_hdr(m);
 	unsigned int n_workers = b->w->dp->n_workers;
@@ -646,7 +652,7 @@ static bool napt_in_fast_ok(const struct burst *b, struct rte_mbuf *m)
 				  nat_owner_of_outside(port, n_workers) == b->w->id);
 }
 
-static bool napt_out_fast_ok(const struct burst *b, struct rte_mbuf *m)
+static inline bool napt_out_fast_ok(const struct burst *b, struct rte_mbuf *m)
 {
 	const struct rte_ipv4_hdr *ip = ipv4_hdr(m);
 	unsigned int n_workers = b->w->dp->n_workers;
@@ -662,17 +668,22 @@ static bool napt_out_fast_ok(const struct burst *b, struct rte_mbuf *m)
 static __rte_noinline void nat_in_stage(struct burst *b)
 {
 	struct nat_batch *q = &b->nat_in;
-	bool candidate[DP_MAX_BURST], done[DP_MAX_BURST];
-	unsigned int i;
+	struct napt_fast_list fast;
+	bool candidate[DP_MAX_BURST];
+	unsigned int i, k = 0;
 
-	for (i = 0; i < q->n; i++)
+	fast.n = 0;
+	for (i = 0; i < q->n; i++) {
 		candidate[i] = napt_in_fast_ok(b, q->pkts[i]);
-	napt_fast(b, q, candidate, false, done);
+		if (candidate[i])
+			fast_add(&fast, q->pkts[i]);
+	}
+	fast_translate(b, &fast, false);
 	b->v4.n = 0; /* the burst's IPv4 batch is done with: reused for the translated */
 	for (i = 0; i < q->n; i++) {
 		struct rte_mbuf *m = q->pkts[i];
 
-		if (done[i]) {
+		if (candidate[i] && fast_done(&fast, k++)) {
 			b->dst4[b->v4.n] = rte_be_to_cpu_32(ipv4_hdr(m)->dst_addr);
 			b->v4.pkts[b->v4.n++] = m;
 		} else if (!nat_in_forward(b, m, true)) {
@@ -696,14 +707,18 @@ static __rte_noinline void nat_out_stage(struct burst *b)
 	const struct nat_rules *nr = b->rt->nat;
 	struct nat_batch *q = &b->nat_out;
 	const struct nat_snat *rule[DP_MAX_BURST];
-	bool candidate[DP_MAX_BURST], done[DP_MAX_BURST];
-	unsigned int i;
+	struct napt_fast_list fast;
+	bool candidate[DP_MAX_BURST];
+	unsigned int i, k = 0;
 
+	fast.n = 0;
 	for (i = 0; i < q->n; i++) {
 		struct rte_mbuf *m = q->pkts[i];
 		uint16_t port = b->rt->nh[q->nh[i]].port;
-		enum nat_result r = nat_ipv4_out(nr, ipv4_hdr(m), ip_reach(m), port);
+		enum nat_result r = NAT_PASS;
 
+		if (nr->n_static || nr->n_dnat)
+			r = nat_ipv4_out(nr, ipv4_hdr(m), ip_reach(m), port);
 		rule[i] = NULL;
 		candidate[i] = false;
 		if (r == NAT_UNTRANSLATABLE) {
@@ -712,15 +727,19 @@ static __rte_noinline void nat_out_stage(struct burst *b)
 		} else if (r == NAT_PASS && b->w->napt) {
 			rule[i] = napt_rule_for(nr, ipv4_hdr(m)->src_addr, port);
 			candidate[i] = rule[i] && napt_out_fast_ok(b, m);
+			if (candidate[i])
+				fast_add(&fast, m);
 		}
 	}
-	if (b->w->napt)
-		napt_fast(b, q, candidate, true, done);
+	fast_translate(b, &fast, true);
 	for (i = 0; i < q->n; i++) {
 		struct rte_mbuf *m = q->pkts[i];
+		bool translated = candidate[i] && fast_done(&fast, k++);
 
-		if (!m || (rule[i] && !done[i] && !napt_source(b, m, rule[i])))
-			continue;
+		if (!m)
+			continue; /* dropped above */
+		if (rule[i] && !translated && !napt_source(b, m, rule[i]))
+			continue; /* dropped, or handed to the worker that owns its mapping */
 		forward_tail(b, m, q->nh[i], true);
 	}
 	q->n = 0;
@@ -918,6 +937,24 @@ static void punt_flush(struct burst *b)
 		drop(b, b->punt[n++], DROP_PUNT_FULL);
 }
 
+static __rte_always_inline void classify_burst(struct burst *b, struct rte_mbuf **pkts,
+						  uint16_t n, const struct dp_port *in, bool handed,
+						  bool nat_prefetch)
+{
+	struct port_counters *pc = &b->w->stats.port[b->in_port];
+	uint16_t i;
+
+	for (i = 0; i < RTE_MIN(n, PREFETCH_AHEAD); i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
+		pc->rx_bytes += handed ? 0 : rte_pktmbuf_pkt_len(pkts[i]);
+		classify(b, pkts[i], in, nat_prefetch);
+	}
+	pc->rx_packets += handed ? 0 : n;
+}
+
 /* HANDED: packets another worker received (and counted) and handed over because
  * this worker owns their NAT mapping. */
 static __rte_noinline void process_burst(struct worker *w, const struct route_table *rt,
@@ -925,9 +962,7 @@ static __rte_noinline void process_burst(struct worker *w, const struct route_ta
 					 uint16_t n, uint64_t now, bool handed)
 {
 	const struct dp_port *in = &w->dp->ports[q->port];
-	struct port_counters *pc = &w->stats.port[q->port];
 	struct burst b;
-	uint16_t i;
 
 	b.w = w;
 	b.rt = rt;
@@ -942,15 +977,12 @@ static __rte_noinline void process_burst(struct worker *w, const struct route_ta
 	b.translated = false;
 	if (capturing(w, q->port) && !handed)
 		capture_copy(w, q->port, q->queue, pkts, n, RTE_PCAPNG_DIRECTION_IN);
-	for (i = 0; i < RTE_MIN(n, PREFETCH_AHEAD); i++)
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-	for (i = 0; i < n; i++) {
-		if (i + PREFETCH_AHEAD < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
-		pc->rx_bytes += handed ? 0 : rte_pktmbuf_pkt_len(pkts[i]);
-		classify(&b, pkts[i], in);
-	}
-	pc->rx_packets += handed ? 0 : n;
+	/* With NAPT, the classify loop also prefetches flow table lines; without, that
+	 * test is compiled out of it. */
+	if (unlikely(w->napt != NULL))
+		classify_burst(&b, pkts, n, in, handed, true);
+	else
+		classify_burst(&b, pkts, n, in, handed, false);
 	if (b.v4.n)
 		forward_ipv4(&b);
 	if (b.v6.n)

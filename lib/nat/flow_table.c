@@ -227,3 +227,8 @@ uint64_t flow_table_lookup_bulk(const struct flow_table *ft, const struct flow_k
 	}
 	return found;
 }
+
+void flow_table_prefetch(const struct flow_table *ft, struct flow_key key)
+{
+	rte_prefetch0(&ft->buckets[first_bucket(ft, key_hash(key))]);
+}

@@ -67,4 +67,7 @@ uint64_t flow_table_lookup_bulk(const struct flow_table *ft, const struct flow_k
 
 uint32_t flow_table_count(const struct flow_table *ft);
 
+/* Start loading KEY's first bucket, for a lookup soon after. */
+void flow_table_prefetch(const struct flow_table *ft, struct flow_key key);
+
 #endif

@@ -775,30 +775,59 @@ int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hd
 	return 0;
 }
 
-/* Whether a packet may take the fast path: not a fragment (their records are the full
- * path's), and not a TCP segment that changes the session's state. */
-static inline bool fast_view(struct rte_ipv4_hdr *ip, uint32_t ip_len, struct napt_l4 *v)
+/* The key of a packet that may take the fast path: not a fragment (their records are
+ * the full path's), and not a TCP segment that changes its session's state. */
+static inline bool fast_key(const struct rte_ipv4_hdr *ip, uint32_t ip_len, unsigned int dir,
+			    struct flow_key *k)
 {
-	uint32_t hl = rte_ipv4_hdr_len(ip);
-	uint8_t *l4 = (uint8_t *)ip + hl;
+	uint32_t hl = rte_ipv4_hdr_len(ip), ports;
+	const uint8_t *l4 = (const uint8_t *)ip + hl;
+	uint8_t proto = ip->next_proto_id;
 
 	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
 		return false;
-	v->proto = ip->next_proto_id;
-	v->sport = l4;
-	v->dport = l4 + 2;
-	switch (v->proto) {
+	switch (proto) {
 	case IPPROTO_UDP:
-		v->cksum = l4 + offsetof(struct rte_udp_hdr, dgram_cksum);
-		return ip_len >= hl + sizeof(struct rte_udp_hdr);
+		if (ip_len < hl + sizeof(struct rte_udp_hdr))
+			return false;
+		ports = pkt_load32(l4);
+		break;
 	case IPPROTO_TCP:
-		v->cksum = l4 + offsetof(struct rte_tcp_hdr, cksum);
-		v->tcp_flags = l4[offsetof(struct rte_tcp_hdr, tcp_flags)];
-		return ip_len >= hl + sizeof(struct rte_tcp_hdr) &&
-		       !(v->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG));
+		if (ip_len < hl + sizeof(struct rte_tcp_hdr) ||
+		    (l4[offsetof(struct rte_tcp_hdr, tcp_flags)] &
+		     (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)))
+			return false;
+		ports = pkt_load32(l4);
+		break;
+	case IPPROTO_ICMP: /* echo: the identifier as both ports, as l4_view has it */
+		if (ip_len < hl + sizeof(struct rte_icmp_hdr) || l4[1] ||
+		    (l4[0] != RTE_IP_ICMP_ECHO_REQUEST && l4[0] != RTE_IP_ICMP_ECHO_REPLY))
+			return false;
+		ports = pkt_load16(l4 + offsetof(struct rte_icmp_hdr, icmp_ident)) * 0x10001u;
+		break;
 	default:
-		return l4_view(ip, ip_len, v); /* ICMP echo, or nothing */
+		return false;
 	}
+	/* Source and destination are adjacent in the header: as flow_key_make has them. */
+	memcpy(&k->addrs, &ip->src_addr, sizeof(k->addrs));
+	k->rest = ports | (uint64_t)(proto | (dir == FLOW_IN ? FLOW_DIR_IN : 0)) << 32;
+	return true;
+}
+
+/* The napt_l4 view of a packet fast_key accepted. */
+static inline struct napt_l4 fast_view(struct rte_ipv4_hdr *ip)
+{
+	uint8_t *l4 = (uint8_t *)ip + rte_ipv4_hdr_len(ip);
+	uint8_t proto = ip->next_proto_id;
+
+	if (proto == IPPROTO_ICMP)
+		return (struct napt_l4){ .proto = proto, .sport = l4 + 4, .dport = l4 + 4,
+					 .cksum = l4 + offsetof(struct rte_icmp_hdr, icmp_cksum) };
+	return (struct napt_l4){
+		.proto = proto, .sport = l4, .dport = l4 + 2,
+		.cksum = l4 + (proto == IPPROTO_TCP ? offsetof(struct rte_tcp_hdr, cksum)
+						    : offsetof(struct rte_udp_hdr, dgram_cksum)),
+	};
 }
 
 uint64_t napt_translate_bulk(struct napt_table *t, struct rte_ipv4_hdr *const *ips,
@@ -806,7 +835,6 @@ uint64_t napt_translate_bulk(struct napt_table *t, struct rte_ipv4_hdr *const *i
 {
 	const unsigned int dir = outbound ? FLOW_OUT : FLOW_IN;
 	struct flow_key keys[NAPT_BULK_MAX];
-	struct napt_l4 views[NAPT_BULK_MAX];
 	uint32_t session[NAPT_BULK_MAX];
 	uint8_t pos[NAPT_BULK_MAX]; /* where key i's packet is in IPS */
 	uint32_t now_ticks = ticks(t, now);
@@ -814,12 +842,9 @@ uint64_t napt_translate_bulk(struct napt_table *t, struct rte_ipv4_hdr *const *i
 	unsigned int i, n_keys = 0;
 
 	RTE_ASSERT(n <= NAPT_BULK_MAX);
-	for (i = 0; i < n; i++) {
-		if (!fast_view(ips[i], ip_lens[i], &views[n_keys]))
-			continue;
-		keys[n_keys] = packet_key(ips[i], &views[n_keys], dir);
-		pos[n_keys++] = (uint8_t)i;
-	}
+	for (i = 0; i < n; i++)
+		if (fast_key(ips[i], ip_lens[i], dir, &keys[n_keys]))
+			pos[n_keys++] = (uint8_t)i;
 	if (!n_keys)
 		return 0;
 	/* Every key's bucket is prefetched before the first is compared, and every
@@ -828,13 +853,38 @@ uint64_t napt_translate_bulk(struct napt_table *t, struct rte_ipv4_hdr *const *i
 	for (i = 0; i < n_keys; i++)
 		if (found >> i & 1)
 			rte_prefetch0(&t->xlate[session[i]]);
-	for (i = 0; i < n_keys; i++) {
-		if (!(found >> i & 1))
-			continue;
-		session_translate(&t->xlate[session[i]], ips[pos[i]], &views[i], dir, now_ticks);
+	for (; found; found &= found - 1) {
+		struct napt_l4 v;
+
+		i = rte_bsf64(found);
+		v = fast_view(ips[pos[i]]);
+		session_translate(&t->xlate[session[i]], ips[pos[i]], &v, dir, now_ticks);
 		done |= UINT64_C(1) << pos[i];
 	}
 	return done;
+}
+
+void napt_prefetch(const struct napt_table *t, const struct nat_rules *nr,
+		   const struct rte_ipv4_hdr *ip, uint32_t ip_len)
+{
+	uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
+	struct flow_key k;
+	unsigned int i;
+
+	for (i = 0; i < nr->n_snat; i++) {
+		const struct nat_snat *r = &nr->snat[i];
+		unsigned int dir;
+
+		if (dst >= r->pool_first && dst <= r->pool_last)
+			dir = FLOW_IN;
+		else if ((src & r->from_mask) == r->from)
+			dir = FLOW_OUT;
+		else
+			continue;
+		if (fast_key(ip, ip_len, dir, &k))
+			flow_table_prefetch(t->flows, k);
+		return;
+	}
 }
 
 bool napt_peek_inside(const struct rte_ipv4_hdr *ip, uint32_t ip_len, rte_be16_t *port,

@@ -155,6 +155,12 @@ int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hd
  * that T owns them and (outbound) that an snat rule covers their source.
  */
 #define NAPT_BULK_MAX RTE_HASH_LOOKUP_BULK_MAX
+
+/* IP will soon be translated if NR's snat rules cover it (towards a pool address, or
+ * from an inside prefix): start loading what napt_translate_bulk will read of T for
+ * it. Costs a few compares when they do not. */
+void napt_prefetch(const struct napt_table *t, const struct nat_rules *nr,
+		   const struct rte_ipv4_hdr *ip, uint32_t ip_len);
 uint64_t napt_translate_bulk(struct napt_table *t, struct rte_ipv4_hdr *const *ips,
 			     const uint32_t *ip_lens, unsigned int n, bool outbound, uint64_t now);
 
