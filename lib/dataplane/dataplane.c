@@ -436,18 +436,16 @@ static bool napt_source(struct burst *b, struct rte_mbuf *m, const struct nat_sn
 {
 	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
 	unsigned int owner;
-	rte_be16_t port;
 	int rc;
 
 	if (napt_is_later_fragment(ip)) { /* its ports went with the first fragment */
 		napt_fragment_out(r, ip);
 		return true;
 	}
-	if (!napt_peek_inside(ip, ip_reach(m), &port, true)) {
+	if (!napt_owner(ip, ip_reach(m), true, b->w->dp->n_workers, &owner)) {
 		drop(b, m, DROP_NAT_UNTRANSLATABLE);
 		return false;
 	}
-	owner = nat_owner_of_inside(ip->next_proto_id, ip->src_addr, port, b->w->dp->n_workers);
 	if (owner != b->w->id) {
 		handoff(b, m, owner);
 		return false;
@@ -498,7 +496,6 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 	struct rte_ipv4_hdr *ip;
 	rte_be32_t orig_dst;
 	unsigned int owner;
-	rte_be16_t port;
 	int rc;
 
 	if (own && !napt_source(b, m, own))
@@ -506,9 +503,8 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 	ip = ipv4_hdr(m);
 	if (napt_is_later_fragment(ip))
 		return napt_later_fragment_in(b, m);
-	if (!napt_peek_inside(ip, ip_reach(m), &port, false))
+	if (!napt_owner(ip, ip_reach(m), false, b->w->dp->n_workers, &owner))
 		return 0;
-	owner = nat_owner_of_outside(port, b->w->dp->n_workers);
 	if (owner != b->w->id) {
 		handoff(b, m, owner);
 		return -1;
@@ -643,24 +639,20 @@ static inline bool fast_done(const struct napt_fast_list *f, unsigned int k)
 static inline bool napt_in_fast_ok(const struct burst *b, struct rte_mbuf *m)
 {
 	const struct rte_ipv4_hdr *ip = ipv4_hdr(m);
-	unsigned int n_workers = b->w->dp->n_workers;
-	rte_be16_t port;
+	unsigned int n_workers = b->w->dp->n_workers, owner;
 
 	if (hairpin_rule(b->rt->nat, ip->src_addr))
 		return false;
-	return n_workers == 1 || (napt_peek_inside(ip, ip_reach(m), &port, false) &&
-				  nat_owner_of_outside(port, n_workers) == b->w->id);
+	return n_workers == 1 || (napt_owner(ip, ip_reach(m), false, n_workers, &owner) &&
+				  owner == b->w->id);
 }
 
 static inline bool napt_out_fast_ok(const struct burst *b, struct rte_mbuf *m)
 {
-	const struct rte_ipv4_hdr *ip = ipv4_hdr(m);
-	unsigned int n_workers = b->w->dp->n_workers;
-	rte_be16_t port;
+	unsigned int n_workers = b->w->dp->n_workers, owner;
 
-	return n_workers == 1 ||
-	       (napt_peek_inside(ip, ip_reach(m), &port, true) &&
-		nat_owner_of_inside(ip->next_proto_id, ip->src_addr, port, n_workers) == b->w->id);
+	return n_workers == 1 || (napt_owner(ipv4_hdr(m), ip_reach(m), true, n_workers, &owner) &&
+				  owner == b->w->id);
 }
 
 /* The burst's packets towards NAT outside addresses: translated, then routed again by

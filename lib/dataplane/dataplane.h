@@ -54,7 +54,7 @@
 	  "to a NAT outside address or prefix that no rule translates for this packet")     \
 	X(NAT_UNTRANSLATABLE, "nat_untranslatable",                                          \
 	  "a NAT rule matched but cannot apply (NPTv6 word 0xFFFF, RFC 6296 3.5; for NAPT: " \
-	  "neither TCP, UDP nor ICMP echo, or a non-first fragment)")                       \
+	  "neither TCP, UDP, ICMP echo nor an ICMP error about a mapping)")                \
 	X(NAT_TABLE_FULL, "nat_table_full", "a new NAT session over nat.max_sessions")        \
 	X(NAT_PORTS_EXHAUSTED, "nat_ports_exhausted",                                        \
 	  "no free port left on the pool address of this inside host")                      \

@@ -595,6 +595,9 @@ const struct nat_snat *napt_rule_for(const struct nat_rules *nr, rte_be32_t src,
 	return NULL;
 }
 
+static bool is_icmp_error(const struct rte_ipv4_hdr *ip, uint32_t ip_len);
+static int icmp_error_out(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len);
+
 int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_snat *r,
 	     struct rte_ipv4_hdr *ip, uint32_t ip_len, uint64_t now)
 {
@@ -603,6 +606,8 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
 	struct flow_key k;
 	int mi, si;
 
+	if (is_icmp_error(ip, ip_len))
+		return icmp_error_out(t, ip, ip_len);
 	if (!l4_view(ip, ip_len, &v))
 		return -NAPT_DROP_UNTRANSLATABLE;
 	k = packet_key(ip, &v, FLOW_OUT);
@@ -670,7 +675,8 @@ static bool icmp_error_parse(struct rte_ipv4_hdr *ip, uint32_t ip_len, struct ic
 	e->l4.dport = l4 + 2;
 	if (e->l4.proto == IPPROTO_UDP)
 		e->l4.cksum = l4 + offsetof(struct rte_udp_hdr, dgram_cksum);
-	else if (e->l4.proto == IPPROTO_ICMP && l4[0] == RTE_IP_ICMP_ECHO_REQUEST)
+	else if (e->l4.proto == IPPROTO_ICMP &&
+		 (l4[0] == RTE_IP_ICMP_ECHO_REQUEST || l4[0] == RTE_IP_ICMP_ECHO_REPLY))
 		e->l4.sport = e->l4.dport = l4 + offsetof(struct rte_icmp_hdr, icmp_ident);
 	else if (e->l4.proto != IPPROTO_TCP) /* TCP's checksum is past the 8 quoted bytes */
 		return false;
@@ -725,6 +731,48 @@ static int icmp_error_in(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t
 	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, pkt_load32(&ip->dst_addr),
 					      m->in_ip);
 	memcpy((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, dst_addr), &m->in_ip, 4);
+	t->stats.icmp_errors++;
+	return 0;
+}
+
+/* RFC 5508 4.2 the other way: an inside host's (or router's) error about an inbound
+ * packet of a mapping. The quoted packet's destination, the inside endpoint, becomes the
+ * outside one, with the quoted IP and transport checksums and the ICMP checksum; the
+ * outer source becomes the mapping's outside address. Without a mapping for the quoted
+ * packet it is dropped (REQ-3: "SHOULD silently drop"; counted here). */
+static int icmp_error_out(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len)
+{
+	struct icmp_error_view e;
+	struct endpoint_key in;
+	const struct napt_mapping *m;
+	uint8_t *dst;
+	uint16_t ck;
+	int mi;
+
+	if (!icmp_error_parse(ip, ip_len, &e))
+		return -NAPT_DROP_UNTRANSLATABLE;
+	in = (struct endpoint_key){ e.inner->dst_addr, pkt_load16(e.l4.dport), e.l4.proto, 0 };
+	mi = find(t->by_inside, &in);
+	if (mi < 0)
+		return -NAPT_DROP_UNTRANSLATABLE;
+	m = &t->maps[mi];
+	dst = (uint8_t *)e.inner + offsetof(struct rte_ipv4_hdr, dst_addr);
+	if (e.l4.cksum && pkt_load16(e.l4.cksum)) {
+		ck = pkt_load16(e.l4.cksum);
+		if (e.l4.proto != IPPROTO_ICMP)
+			ck = pkt_cksum_update32(ck, pkt_load32(dst), m->out_ip);
+		ck = pkt_cksum_update16(ck, pkt_load16(e.l4.dport), m->out_port);
+		icmp_word(e.icmp, e.l4.cksum, ck);
+	}
+	icmp_word(e.icmp, e.l4.dport, m->out_port);
+	ck = pkt_cksum_update32(e.inner->hdr_checksum, pkt_load32(dst), m->out_ip);
+	icmp_word(e.icmp, (uint8_t *)&e.inner->hdr_checksum, ck);
+	icmp_word(e.icmp, dst, (uint16_t)m->out_ip);
+	icmp_word(e.icmp, dst + 2, (uint16_t)(m->out_ip >> 16));
+	/* Outer source: the IP header checksum only (ICMP has no pseudo-header). */
+	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, pkt_load32(&ip->src_addr),
+					      m->out_ip);
+	memcpy((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, src_addr), &m->out_ip, 4);
 	t->stats.icmp_errors++;
 	return 0;
 }
@@ -887,20 +935,26 @@ void napt_prefetch(const struct napt_table *t, const struct nat_rules *nr,
 	}
 }
 
-bool napt_peek_inside(const struct rte_ipv4_hdr *ip, uint32_t ip_len, rte_be16_t *port,
-		      bool source)
+bool napt_owner(const struct rte_ipv4_hdr *ip, uint32_t ip_len, bool outbound,
+		unsigned int n_workers, unsigned int *owner)
 {
-	struct napt_l4 v;
+	struct rte_ipv4_hdr *hdr = (struct rte_ipv4_hdr *)(uintptr_t)ip;
 	struct icmp_error_view e;
+	struct napt_l4 v;
 
-	if (!source && icmp_error_parse((struct rte_ipv4_hdr *)(uintptr_t)ip, ip_len, &e)) {
-		*port = pkt_load16(e.l4.sport); /* the quoted packet left with it as source */
+	if (icmp_error_parse(hdr, ip_len, &e)) {
+		/* The quoted packet went the other way: its destination is the inside
+		 * endpoint (an error from inside), its source the outside one (from outside). */
+		*owner = outbound ? nat_owner_of_inside(e.l4.proto, e.inner->dst_addr,
+							pkt_load16(e.l4.dport), n_workers)
+				  : nat_owner_of_outside(pkt_load16(e.l4.sport), n_workers);
 		return true;
 	}
-
-	if (!l4_view((struct rte_ipv4_hdr *)(uintptr_t)ip, ip_len, &v))
+	if (!l4_view(hdr, ip_len, &v))
 		return false;
-	*port = pkt_load16(source ? v.sport : v.dport);
+	*owner = outbound ? nat_owner_of_inside(v.proto, ip->src_addr, pkt_load16(v.sport),
+						n_workers)
+			  : nat_owner_of_outside(pkt_load16(v.dport), n_workers);
 	return true;
 }
 

@@ -110,7 +110,7 @@ struct napt_stats {
 	uint64_t sessions, mappings; /* live now */
 	uint64_t sessions_created, mappings_created, expired;
 	uint64_t table_full, ports_exhausted, filtered;
-	uint64_t icmp_errors; /* translated back to an inside host (RFC 5508) */
+	uint64_t icmp_errors; /* about a NAPT flow, translated either way (RFC 5508) */
 	uint64_t fragments_unmatched;
 };
 
@@ -130,13 +130,16 @@ unsigned int nat_owner_of_outside(rte_be16_t port, unsigned int n_workers);
 const struct nat_snat *napt_rule_for(const struct nat_rules *nr, rte_be32_t src,
 				     uint16_t out_port);
 
-/* The port (or echo identifier) NAPT keys IP on: its source or destination one;
- * false if IP has none (another protocol, a non-first fragment). */
-bool napt_peek_inside(const struct rte_ipv4_hdr *ip, uint32_t ip_len, rte_be16_t *port,
-		      bool source);
+/* The worker that owns the mapping IP belongs to, going out (its source endpoint; for
+ * an ICMP error, the quoted packet's destination) or coming in (its destination port;
+ * for an ICMP error, the quoted packet's source port): false if IP has no ports NAPT
+ * knows (another protocol, a non-first fragment). */
+bool napt_owner(const struct rte_ipv4_hdr *ip, uint32_t ip_len, bool outbound,
+		unsigned int n_workers, unsigned int *owner);
 
 /* Translate an outbound packet by rule R (source -> pool address and port), making
- * the mapping and session if needed: 0, or a negated enum napt_drop. */
+ * the mapping and session if needed; an ICMP error about an inbound packet of a
+ * mapping is translated by that mapping (RFC 5508): 0, or a negated enum napt_drop. */
 int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_snat *r,
 	     struct rte_ipv4_hdr *ip, uint32_t ip_len, uint64_t now);
 

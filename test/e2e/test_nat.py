@@ -411,6 +411,43 @@ def test_icmp_error_translated_back(tmp_path):
     assert_checksums(p)
 
 
+def test_icmp_error_from_inside_translated(tmp_path):
+    """RFC 5508: an inside host's ICMP error about an inbound packet of a mapping leaves
+    with the outer source, the quoted destination address and port and every checksum
+    translated to the mapping's outside endpoint; one about a packet no mapping covers
+    is dropped (REQ-3: no active mapping for the embedded payload)."""
+    from scapy.all import IPerror, UDPerror
+    # Ports 6000-6010: the inside port 5000 is not kept, so the port rewrite shows.
+    request = out4("192.168.1.10", 5000, REMOTE, 53)
+
+    def error_about(dport):
+        quoted = IP(src=REMOTE, dst="192.168.1.10", ttl=62, id=9) / UDP(sport=53, dport=dport) / \
+            Raw(b"y" * 8)
+        return Ether(dst=LAN_MAC, src=HOST_MAC) / IP(src="192.168.1.10", dst=REMOTE) / \
+            ICMP(type=3, code=3) / IP(bytes(quoted))
+
+    r = run_dpfwd(tmp_path, {"lan": [request, error_about(5000), error_about(5999)]},
+                  nat_config(ports="6000-6010"))
+    out, err = r.out["wan"]
+    assert (out[IP].src, out[UDP].sport) == (POOL, 6000)
+    assert err[IP].src == POOL and err[IP].dst == REMOTE and err[ICMP].type == 3
+    assert (err[IPerror].src, err[UDPerror].sport) == (REMOTE, 53)
+    assert (err[IPerror].dst, err[UDPerror].dport) == (POOL, 6000)
+    raw = Ether(bytes(err))
+    ck = raw[ICMP].chksum
+    del raw[ICMP].chksum
+    assert Ether(bytes(raw))[ICMP].chksum == ck, "ICMP checksum"
+    inner = IP(bytes(err[IPerror]))
+    inner_ck, udp_ck = inner.chksum, inner[UDP].chksum
+    del inner.chksum
+    del inner[UDP].chksum
+    fresh = IP(bytes(inner))
+    assert fresh.chksum == inner_ck, "quoted IP checksum"
+    assert fresh[UDP].chksum == udp_ck, "quoted UDP checksum"
+    assert_checksums(err)
+    assert r.drops("nat_untranslatable") == 1
+
+
 def test_fragments_both_ways(tmp_path):
     """A fragmented datagram through NAPT: the first fragment by its ports, the later
     ones by (source, destination, protocol, IP ID) learned from it; both directions

@@ -371,6 +371,39 @@ static void test_napt_table_full(void **state)
 	napt_table_free(t);
 }
 
+/* An ICMP error goes to the worker of the mapping it is about: the quoted packet's
+ * inside endpoint (its destination, from inside) or outside port (its source, from
+ * outside); any other packet by its own endpoints. */
+static void test_napt_owner_of_icmp_errors(void **state)
+{
+	const unsigned int n = 7;
+	struct rte_ipv4_hdr *inner;
+	unsigned int owner;
+	uint32_t len;
+
+	for (uint16_t port = 1024; port < 1100; port++) {
+		len = make4(IPPROTO_UDP, "192.168.1.10", port, "198.51.100.7", 53, false);
+		assert_true(napt_owner(ip4, len, true, n, &owner));
+		assert_int_equal(owner, nat_owner_of_inside(IPPROTO_UDP, ip4->src_addr,
+							    rte_cpu_to_be_16(port), n));
+		/* The same packet, quoted in an error from the remote's side ... */
+		memmove((uint8_t *)(ip4 + 1) + 8, ip4, len);
+		inner = (struct rte_ipv4_hdr *)((uint8_t *)(ip4 + 1) + 8);
+		memset(ip4 + 1, 0, 8);
+		*(uint8_t *)(ip4 + 1) = 3; /* destination unreachable */
+		ip4->next_proto_id = IPPROTO_ICMP;
+		ip4->total_length = rte_cpu_to_be_16(sizeof(*ip4) + 8 + len);
+		assert_true(napt_owner(ip4, sizeof(*ip4) + 8 + len, false, n, &owner));
+		assert_int_equal(owner, nat_owner_of_outside(rte_cpu_to_be_16(port), n));
+		/* ... and as if it had come in to the inside host, which reports it. */
+		inner->dst_addr = inner->src_addr;
+		memcpy((uint8_t *)(inner + 1) + 2, (uint8_t *)(inner + 1), 2);
+		assert_true(napt_owner(ip4, sizeof(*ip4) + 8 + len, true, n, &owner));
+		assert_int_equal(owner, nat_owner_of_inside(IPPROTO_UDP, inner->dst_addr,
+							    rte_cpu_to_be_16(port), n));
+	}
+}
+
 #define N_BULK 6
 static uint8_t bulk_frames[N_BULK][sizeof(frame)] __attribute__((aligned(8)));
 static char bulk_pool[INET_ADDRSTRLEN]; /* the inside host's pool address */
@@ -611,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_napt_ports_by_worker),
 		cmocka_unit_test(test_napt_ports_exhausted_then_expired),
 		cmocka_unit_test(test_napt_table_full),
+		cmocka_unit_test(test_napt_owner_of_icmp_errors),
 		cmocka_unit_test(test_napt_bulk_matches_slow_path),
 		cmocka_unit_test(test_flow_table_full_load_and_churn),
 	};
