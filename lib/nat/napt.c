@@ -694,15 +694,41 @@ static void icmp_word(uint8_t *icmp, uint8_t *word, uint16_t new)
 	pkt_store16(word, new);
 }
 
-/* RFC 5508 4.2: the outer destination, the quoted source address and port, their
- * checksums, and the outer ICMP checksum over all of it, back to the inside host. */
+/* RFC 5508 4.2: the quoted packet's endpoint (address at ADDR, port or echo identifier
+ * at PORT) becomes IP:PORT_VALUE, with the quoted transport checksum (it covers the
+ * pseudo-header; echo: only the identifier), the quoted IP checksum, and the ICMP
+ * checksum over all of it; then the outer header's address at OUTER_OFF becomes
+ * OUTER_IP, with the IP header checksum only (ICMP has no pseudo-header). */
+static void icmp_error_rewrite(struct rte_ipv4_hdr *ip, const struct icmp_error_view *e,
+			       uint8_t *addr, uint8_t *port, rte_be32_t new_ip,
+			       rte_be16_t new_port, size_t outer_off, rte_be32_t outer_ip)
+{
+	uint8_t *outer = (uint8_t *)ip + outer_off;
+	uint16_t ck;
+
+	if (e->l4.cksum && pkt_load16(e->l4.cksum)) {
+		ck = pkt_load16(e->l4.cksum);
+		if (e->l4.proto != IPPROTO_ICMP)
+			ck = pkt_cksum_update32(ck, pkt_load32(addr), new_ip);
+		ck = pkt_cksum_update16(ck, pkt_load16(port), new_port);
+		icmp_word(e->icmp, e->l4.cksum, ck);
+	}
+	icmp_word(e->icmp, port, new_port);
+	ck = pkt_cksum_update32(e->inner->hdr_checksum, pkt_load32(addr), new_ip);
+	icmp_word(e->icmp, (uint8_t *)&e->inner->hdr_checksum, ck);
+	icmp_word(e->icmp, addr, (uint16_t)new_ip);
+	icmp_word(e->icmp, addr + 2, (uint16_t)(new_ip >> 16));
+	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, pkt_load32(outer), outer_ip);
+	memcpy(outer, &outer_ip, sizeof(outer_ip));
+}
+
+/* An error from outside about one of our outbound packets: the quoted source (the
+ * outside endpoint) and the outer destination go back to the inside host. */
 static int icmp_error_in(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len)
 {
 	struct icmp_error_view e;
 	struct endpoint_key out;
 	const struct napt_mapping *m;
-	uint8_t *src;
-	uint16_t ck;
 	int mi;
 
 	if (!icmp_error_parse(ip, ip_len, &e))
@@ -712,41 +738,22 @@ static int icmp_error_in(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t
 	if (mi < 0)
 		return NAPT_NO_MAPPING;
 	m = &t->maps[mi];
-	src = (uint8_t *)e.inner + offsetof(struct rte_ipv4_hdr, src_addr);
-	/* Quoted transport checksum (covers the pseudo-header; echo: only the identifier). */
-	if (e.l4.cksum && pkt_load16(e.l4.cksum)) {
-		ck = pkt_load16(e.l4.cksum);
-		if (e.l4.proto != IPPROTO_ICMP)
-			ck = pkt_cksum_update32(ck, pkt_load32(src), m->in_ip);
-		ck = pkt_cksum_update16(ck, pkt_load16(e.l4.sport), m->in_port);
-		icmp_word(e.icmp, e.l4.cksum, ck);
-	}
-	icmp_word(e.icmp, e.l4.sport, m->in_port);
-	/* Quoted IP header: its checksum, then its source. */
-	ck = pkt_cksum_update32(e.inner->hdr_checksum, pkt_load32(src), m->in_ip);
-	icmp_word(e.icmp, (uint8_t *)&e.inner->hdr_checksum, ck);
-	icmp_word(e.icmp, src, (uint16_t)m->in_ip);
-	icmp_word(e.icmp, src + 2, (uint16_t)(m->in_ip >> 16));
-	/* Outer destination: the IP header checksum only (ICMP has no pseudo-header). */
-	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, pkt_load32(&ip->dst_addr),
-					      m->in_ip);
-	memcpy((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, dst_addr), &m->in_ip, 4);
+	icmp_error_rewrite(ip, &e, (uint8_t *)e.inner + offsetof(struct rte_ipv4_hdr, src_addr),
+			   e.l4.sport, m->in_ip, m->in_port,
+			   offsetof(struct rte_ipv4_hdr, dst_addr), m->in_ip);
 	t->stats.icmp_errors++;
 	return 0;
 }
 
-/* RFC 5508 4.2 the other way: an inside host's (or router's) error about an inbound
- * packet of a mapping. The quoted packet's destination, the inside endpoint, becomes the
- * outside one, with the quoted IP and transport checksums and the ICMP checksum; the
- * outer source becomes the mapping's outside address. Without a mapping for the quoted
- * packet it is dropped (REQ-3: "SHOULD silently drop"; counted here). */
+/* The other way: an inside host's (or router's) error about an inbound packet of a
+ * mapping. The quoted destination (the inside endpoint) becomes the outside one, the
+ * outer source the mapping's outside address. Without a mapping for the quoted packet
+ * it is dropped (RFC 5508 REQ-3: "SHOULD silently drop"; counted here). */
 static int icmp_error_out(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len)
 {
 	struct icmp_error_view e;
 	struct endpoint_key in;
 	const struct napt_mapping *m;
-	uint8_t *dst;
-	uint16_t ck;
 	int mi;
 
 	if (!icmp_error_parse(ip, ip_len, &e))
@@ -756,23 +763,9 @@ static int icmp_error_out(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_
 	if (mi < 0)
 		return -NAPT_DROP_UNTRANSLATABLE;
 	m = &t->maps[mi];
-	dst = (uint8_t *)e.inner + offsetof(struct rte_ipv4_hdr, dst_addr);
-	if (e.l4.cksum && pkt_load16(e.l4.cksum)) {
-		ck = pkt_load16(e.l4.cksum);
-		if (e.l4.proto != IPPROTO_ICMP)
-			ck = pkt_cksum_update32(ck, pkt_load32(dst), m->out_ip);
-		ck = pkt_cksum_update16(ck, pkt_load16(e.l4.dport), m->out_port);
-		icmp_word(e.icmp, e.l4.cksum, ck);
-	}
-	icmp_word(e.icmp, e.l4.dport, m->out_port);
-	ck = pkt_cksum_update32(e.inner->hdr_checksum, pkt_load32(dst), m->out_ip);
-	icmp_word(e.icmp, (uint8_t *)&e.inner->hdr_checksum, ck);
-	icmp_word(e.icmp, dst, (uint16_t)m->out_ip);
-	icmp_word(e.icmp, dst + 2, (uint16_t)(m->out_ip >> 16));
-	/* Outer source: the IP header checksum only (ICMP has no pseudo-header). */
-	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, pkt_load32(&ip->src_addr),
-					      m->out_ip);
-	memcpy((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, src_addr), &m->out_ip, 4);
+	icmp_error_rewrite(ip, &e, (uint8_t *)e.inner + offsetof(struct rte_ipv4_hdr, dst_addr),
+			   e.l4.dport, m->out_ip, m->out_port,
+			   offsetof(struct rte_ipv4_hdr, src_addr), m->out_ip);
 	t->stats.icmp_errors++;
 	return 0;
 }
