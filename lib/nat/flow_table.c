@@ -146,6 +146,8 @@ int flow_table_add(struct flow_table *ft, struct flow_key key, uint32_t value)
 
 	if (ft->count >= ft->max_entries || value > FLOW_VALUE_MAX || !(key.rest & KEY_MASK))
 		return -ENOSPC;
+	if (flow_table_lookup(ft, key) >= 0) /* a second entry would outlive its deletion */
+		return -EEXIST;
 	slot = free_slot(&ft->buckets[b1]);
 	if (!slot)
 		slot = free_slot(&ft->buckets[b2]);

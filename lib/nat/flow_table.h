@@ -52,8 +52,8 @@ struct flow_table;
 struct flow_table *flow_table_create(const char *name, uint32_t max_entries, int socket_id);
 void flow_table_free(struct flow_table *ft);
 
-/* KEY -> VALUE (at most FLOW_VALUE_MAX); KEY must not be there yet. 0, or -ENOSPC when
- * MAX_ENTRIES are there or no slot could be made free. */
+/* KEY -> VALUE (at most FLOW_VALUE_MAX): 0; -EEXIST if KEY is there already; -ENOSPC
+ * when MAX_ENTRIES are there or no slot could be made free. */
 int flow_table_add(struct flow_table *ft, struct flow_key key, uint32_t value);
 /* 0, or -ENOENT. */
 int flow_table_del(struct flow_table *ft, struct flow_key key);

@@ -555,6 +555,10 @@ static void test_flow_table_full_load_and_churn(void **state)
 		}
 	}
 	assert_int_equal(flow_table_add(ft, keys[0], FLOW_VALUE_MAX + 1u), -ENOSPC);
+	assert_int_equal(flow_table_del(ft, keys[1]), present[1] ? 0 : -ENOENT);
+	assert_int_equal(flow_table_add(ft, keys[1], 1), 0);
+	assert_int_equal(flow_table_add(ft, keys[1], 2), -EEXIST);
+	assert_int_equal(flow_table_lookup(ft, keys[1]), 1);
 	flow_table_free(ft);
 }
 
