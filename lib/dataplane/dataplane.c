@@ -2,7 +2,9 @@
 /*
  * The worker loop. One burst goes through three passes: classify (L2 and IP checks,
  * sorting packets by family), one bulk FIB lookup per family, then next hop,
- * rewrite and transmit. Per-burst arrays live on the stack; nothing here allocates or locks.
+ * rewrite and transmit. With NAT, IPv4 packets that NAT may translate are set aside in
+ * that last pass for the burst's NAT stage, which translates them together and sends
+ * them on. Per-burst arrays live on the stack; nothing here allocates or locks.
  */
 #include <string.h>
 
