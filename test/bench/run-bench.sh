@@ -1,12 +1,15 @@
 #!/bin/bash
 # dpfwd throughput benchmark, side by side with DPDK's own l3fwd (LPM) as a baseline.
 #
-#   test/bench/run-bench.sh            (as root; about two minutes)
+#   test/bench/run-bench.sh            (as root; about six minutes)
 #
 # Environment: BENCH_WARMUP (s, default 1), BENCH_WINDOW (s, default 4),
 #              BENCH_ROUNDS (default 3), BENCH_CEILING (default 1),
 #              BENCH_QUIET_BUDGET (s, default 60), BENCH_RELOADS (default 100; 0: none),
-#              BENCH_NAT (default 1: the NAT scenario; 0: skip it).
+#              BENCH_NAT (default 1: the NAT scenario; 0: skip it),
+#              BENCH_NAT_FLOWS (default 64512: its flows; a list, e.g. "256 4096 64512",
+#              runs it once per count: fewer flows keep NAT's tables in the caches),
+#              BENCH_FWD (default 1; 0: skip the forwarding scenarios and l3fwd).
 # Output: the table on stdout and in build/bench/results.txt; every run's log, rate
 # and stats JSON in build/bench/.
 #
@@ -304,8 +307,10 @@ rm -rf "$OUT/traffic" "$OUT"/*.rate.json "$OUT"/*.stats.json
 $PY test/bench/gen_bench_traffic.py "$OUT/traffic"
 
 FAILED=0
+FWD_SCENARIOS="v4 v6"
+[ "${BENCH_FWD:-1}" = 1 ] || FWD_SCENARIOS=""
 for round in $(seq "$ROUNDS"); do
-	for scen in v4 v6; do
+	for scen in $FWD_SCENARIOS; do
 		if [ $DPFWD_OK = 1 ]; then
 			log "round $round: dpfwd, $scen"
 			run_dpfwd "$scen" "$round" || FAILED=1
@@ -323,42 +328,56 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 
-# --- 4c. NAT: 64512 established flows through NAPT, next to plain forwarding -------------
+# --- 4c. NAT: established flows through NAPT, next to plain forwarding --------------------
+# Scenario "nat" is 64512 flows, "natF" the first F of them.
+NAT_FLOWS=${BENCH_NAT_FLOWS:-64512}
+nat_scen() { if [ "$1" = 64512 ]; then echo nat; else echo "nat$1"; fi; }
 if [ $DPFWD_OK = 1 ] && [ "${BENCH_NAT:-1}" = 1 ]; then
-	$PY test/bench/gen_nat_traffic.py "$OUT/traffic"
+	for flows in $NAT_FLOWS; do
+		$PY test/bench/gen_nat_traffic.py "$OUT/traffic" "$flows" "$(nat_scen "$flows")"
+	done
 	for round in $(seq "$ROUNDS"); do
-		for name in dpfwd-plain dpfwd-nat; do
-			log "round $round: $name, 64512 flows"
-			run_dpfwd nat "$round" "$name" "$OUT/traffic/$name.yaml" || FAILED=1
-			cp "$OUT/$name-nat.rate.json" "$OUT/$name-nat.$round.rate.json" 2>/dev/null || true
+		for flows in $NAT_FLOWS; do
+			scen=$(nat_scen "$flows")
+			for name in dpfwd-plain dpfwd-nat; do
+				log "round $round: $name, $flows flows"
+				run_dpfwd "$scen" "$round" "$name" "$OUT/traffic/$name.yaml" || FAILED=1
+				cp "$OUT/$name-$scen.rate.json" "$OUT/$name-$scen.$round.rate.json" 2>/dev/null || true
+			done
 		done
 	done
 fi
 
 # --- 5. the table ----------------------------------------------------------------------
-$PY test/bench/bench_report.py "$OUT" "$ROUNDS" "$WARMUP" "$WINDOW" | tee "$OUT/results.txt"
+: >"$OUT/results.txt"
+[ -z "$FWD_SCENARIOS" ] ||
+	$PY test/bench/bench_report.py "$OUT" "$ROUNDS" "$WARMUP" "$WINDOW" | tee "$OUT/results.txt"
 if [ $DPFWD_OK = 1 ] && [ "${BENCH_NAT:-1}" = 1 ]; then
-	$PY - "$OUT" "$ROUNDS" <<'PYEOF' | tee -a "$OUT/results.txt"
+	for flows in $NAT_FLOWS; do
+		$PY - "$OUT" "$ROUNDS" "$flows" "$(nat_scen "$flows")" <<'PYEOF' | tee -a "$OUT/results.txt"
 import json, statistics, sys
-out, rounds = sys.argv[1], int(sys.argv[2])
-def mpps(name):
-    rates = []
+out, rounds, flows, scen = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def rates(name):
+    found = []
     for r in range(1, rounds + 1):
         try:
-            rates.append(json.load(open(f"{out}/{name}-nat.{r}.rate.json"))["tx_mpps"])
+            found.append(json.load(open(f"{out}/{name}-{scen}.{r}.rate.json"))["tx_mpps"])
         except (OSError, ValueError, KeyError):
-            pass
-    return statistics.median(rates) if rates else None
-plain, nat = mpps("dpfwd-plain"), mpps("dpfwd-nat")
-s = json.load(open(f"{out}/dpfwd-nat-nat.stats.json"))
+            found.append(None)
+    return found
+plain, nat = rates("dpfwd-plain"), rates("dpfwd-nat")
+s = json.load(open(f"{out}/dpfwd-nat-{scen}.stats.json"))
 drops = {k: v for k, v in s["drops"].items() if v}
-if plain and nat:
-    print(f"NAT: 64512 established UDP flows through NAPT, one worker: {nat:.2f} Mpps, plain "
-          f"forwarding of the same frames {plain:.2f} Mpps: {nat / plain:.2f}x "
-          f"(median of {rounds}; target >= 0.75x); drops {drops or 'none'}")
+if None not in plain + nat:
+    p, n = statistics.median(plain), statistics.median(nat)
+    per_round = ", ".join(f"{b / a:.2f}" for a, b in zip(plain, nat))
+    print(f"NAT: {flows} established UDP flows through NAPT, one worker: {n:.2f} Mpps, plain "
+          f"forwarding of the same frames {p:.2f} Mpps: {n / p:.2f}x (medians of {rounds}; "
+          f"per round {per_round}; target >= 0.75x); drops {drops or 'none'}")
 else:
-    print("NAT: not measured (a run failed)")
+    print(f"NAT: {flows} flows not measured (a run failed)")
 PYEOF
+	done
 fi
 if [ $DPFWD_OK = 1 ] && [ "${BENCH_RELOADS:-100}" -gt 0 ]; then
 	log "dpfwd, v4, reloading its config ${BENCH_RELOADS:-100} times at full rate"
