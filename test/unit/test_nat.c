@@ -512,7 +512,7 @@ static void test_flow_table_full_load_and_churn(void **state)
 	struct flow_table *ft = flow_table_create("test_ft", MAX, SOCKET_ID_ANY);
 	uint64_t x = 88172645463325252ull;
 	uint32_t values[64];
-	unsigned int i, round;
+	unsigned int i, round, n_present = 0;
 
 	assert_non_null(ft);
 	for (i = 0; i < MAX; i++) {
@@ -554,6 +554,9 @@ static void test_flow_table_full_load_and_churn(void **state)
 			present[i] = true;
 		}
 	}
+	for (i = 0; i < MAX; i++)
+		n_present += present[i];
+	assert_int_equal(flow_table_count(ft), n_present);
 	assert_int_equal(flow_table_add(ft, keys[0], FLOW_VALUE_MAX + 1u), -ENOSPC);
 	assert_int_equal(flow_table_del(ft, keys[1]), present[1] ? 0 : -ENOENT);
 	assert_int_equal(flow_table_add(ft, keys[1], 1), 0);
