@@ -13,7 +13,7 @@
  *
  * Sessions are found by a packet's addresses, ports and protocol as it arrives, one key
  * per direction, in a flow table built for one cache line per lookup (flow_table.h); what
- * the session's packets are rewritten to sits in a dense 16-byte record beside it. So a
+ * the session's packets are rewritten to sits in a dense 32-byte record beside it. So a
  * packet of an established flow reads two lines, and napt_translate_bulk does a whole
  * burst at once, its cache misses overlapping. The mapping tables (by inside and by
  * outside endpoint) and the filtering table are read only for a packet without a
@@ -496,26 +496,28 @@ static int session_new(struct napt_table *t, uint32_t mi, rte_be32_t rip, rte_be
 		.dir[FLOW_IN] = rewrite_to(m->proto, m->out_ip, m->out_port, m->in_ip, m->in_port),
 	};
 	session_keys(m, s, k);
-	if (flow_table_add(t->flows, k[FLOW_OUT], si) < 0) {
-		s->state = S_FREE;
-		t->free_sess[t->n_free_sess++] = si;
-		t->stats.table_full++;
-		return -NAPT_DROP_TABLE_FULL;
-	}
-	if (flow_table_add(t->flows, k[FLOW_IN], si) < 0 ||
-	    rte_hash_add_key_data(t->permits, &pk,
-				  (void *)(uintptr_t)(permits < 0 ? 1 : permits + 1)) < 0) {
-		flow_table_del(t->flows, k[FLOW_OUT]);
-		flow_table_del(t->flows, k[FLOW_IN]);
-		s->state = S_FREE;
-		t->free_sess[t->n_free_sess++] = si;
-		t->stats.table_full++;
-		return -NAPT_DROP_TABLE_FULL;
-	}
+	/* Undone in reverse on failure: only what this call added, never a key that was
+	 * there already (flow_table_add refuses those). */
+	if (flow_table_add(t->flows, k[FLOW_OUT], si) < 0)
+		goto fail;
+	if (flow_table_add(t->flows, k[FLOW_IN], si) < 0)
+		goto fail_out;
+	if (rte_hash_add_key_data(t->permits, &pk,
+				  (void *)(uintptr_t)(permits < 0 ? 1 : permits + 1)) < 0)
+		goto fail_in;
 	t->maps[mi].sessions++;
 	t->stats.sessions++;
 	t->stats.sessions_created++;
 	return (int)si;
+fail_in:
+	flow_table_del(t->flows, k[FLOW_IN]);
+fail_out:
+	flow_table_del(t->flows, k[FLOW_OUT]);
+fail:
+	s->state = S_FREE;
+	t->free_sess[t->n_free_sess++] = si;
+	t->stats.table_full++;
+	return -NAPT_DROP_TABLE_FULL;
 }
 
 /* RFC 5382: a TCP session is established once both sides sent SYN, and transitory
