@@ -2,9 +2,11 @@
 /*
  * The worker loop. One burst goes through three passes: classify (L2 and IP checks,
  * sorting packets by family), one bulk FIB lookup per family, then next hop,
- * rewrite and transmit. With NAT, IPv4 packets that NAT may translate are set aside in
- * that last pass for the burst's NAT stage, which translates them together and sends
- * them on. Per-burst arrays live on the stack; nothing here allocates or locks.
+ * rewrite and transmit. With NAPT, classify also notes the packets that may belong to
+ * established sessions, and those that do are translated together between the lookup
+ * and the last pass. Other IPv4 packets NAT may translate are set aside in that last
+ * pass for the burst's NAT stages, which take them one by one. Per-burst arrays live
+ * on the stack; nothing here allocates or locks.
  */
 #include <string.h>
 
@@ -79,6 +81,11 @@ struct burst {
 	/* Towards a NAT outside address (in), leaving through a port with NAT rules (out). */
 	struct nat_batch nat_in, nat_out;
 	bool translated; /* routing what the NAT stage just translated: NAT again is a loop */
+	/* NAPT's fast path: candidates from classify, then which of the IPv4 batch's
+	 * packets it translated (napt_mark[i]: b->v4.pkts[i], valid if napt_done_any). */
+	struct napt_candidates napt;
+	bool napt_done_any;
+	uint8_t napt_mark[DP_MAX_BURST];
 	uint32_t dst4[DP_MAX_BURST];
 	uint8_t dst6[DP_MAX_BURST][16];
 };
@@ -169,7 +176,7 @@ static __rte_noinline void check_failed(struct burst *b, struct rte_mbuf *m, enu
 }
 
 static __rte_always_inline void accept_ipv4(struct burst *b, struct rte_mbuf *m,
-					       const struct dp_port *in, bool nat_prefetch)
+					       const struct dp_port *in, bool napt_fast)
 {
 	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
 	uint64_t cksum = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
@@ -183,10 +190,14 @@ static __rte_always_inline void accept_ipv4(struct burst *b, struct rte_mbuf *m,
 	if (unlikely(check != PKT_OK))
 		return check_failed(b, m, check);
 	trim_to(m, ip_len);
-	/* The NAT stage comes after routing the burst: a flow table line asked for now has
-	 * arrived by then. */
-	if (nat_prefetch)
-		napt_prefetch(b->w->napt, b->rt->nat, ip, ip_len);
+	/* NAPT's fast path comes after routing the burst: a flow table line asked for now
+	 * has arrived by then. */
+	if (napt_fast) {
+		int dir = napt_direction(b->rt->nat, ip);
+
+		if (dir >= 0)
+			napt_candidate(b->w->napt, &b->napt, ip, ip_len, dir, b->v4.n);
+	}
 	b->dst4[b->v4.n] = rte_be_to_cpu_32(ip->dst_addr);
 	b->v4.pkts[b->v4.n++] = m;
 }
@@ -240,7 +251,7 @@ static __rte_noinline void classify_other_type(struct burst *b, struct rte_mbuf 
  * per-packet loop does not carry it. IPv4 and IPv6 are tested first and alone; every
  * other ethertype costs its own out-of-line call. */
 static __rte_always_inline void classify(struct burst *b, struct rte_mbuf *m,
-					    const struct dp_port *in, bool nat_prefetch)
+					    const struct dp_port *in, bool napt_fast)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	rte_be16_t ether_type;
@@ -255,7 +266,7 @@ static __rte_always_inline void classify(struct burst *b, struct rte_mbuf *m,
 		return classify_other_l2(b, m, eth);
 	ether_type = eth->ether_type;
 	if (likely(ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)))
-		return accept_ipv4(b, m, in, nat_prefetch);
+		return accept_ipv4(b, m, in, napt_fast);
 	if (likely(ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6)))
 		return accept_ipv6(b, m);
 	return classify_other_type(b, m, ether_type);
@@ -601,109 +612,116 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
 	return !rule || napt_source(b, m, rule);
 }
 
-/* ---- the NAT stage: IPv4 NAT for a whole burst, after routing ----
- * NAPT packets of established sessions are translated with one bulk lookup per burst
- * (napt_translate_bulk); the others (new flows, fragments, ICMP errors, hairpins,
- * packets another worker owns) take the one-by-one path above, which does everything. */
+/* ---- NAPT's fast path: established sessions, for a whole burst, after routing ----
+ * Classify noted the packets that may belong to sessions (napt_candidate); those that
+ * do are translated here with one bulk lookup, before the burst is forwarded. Inbound
+ * ones are then routed by their new destinations; outbound ones go to the next hop
+ * their route gave. The others go on as if there were no fast path. */
 
-/* The packets of a stage that may take the fast path, in arrival order; DONE says
- * which it translated. */
-struct napt_fast_list {
-	unsigned int n;
-	struct rte_ipv4_hdr *ips[DP_MAX_BURST];
-	uint32_t lens[DP_MAX_BURST];
-	uint64_t done[DP_MAX_BURST / 64];
-};
+enum napt_mark { NAPT_MARK_NONE, NAPT_MARK_IN, NAPT_MARK_OUT };
 
-static inline void fast_add(struct napt_fast_list *f, struct rte_mbuf *m)
+/* The positions of the candidates DONE says were translated, as a bitmap. */
+static void done_positions(const struct napt_candidates *c, const uint64_t *done,
+			   uint64_t *positions)
 {
-	f->ips[f->n] = ipv4_hdr(m);
-	f->lens[f->n++] = ip_reach(m);
+	unsigned int w, i;
+
+	for (w = 0; w * 64 < c->n; w++)
+		for (uint64_t bits = done[w]; bits; bits &= bits - 1) {
+			i = c->pos[w * 64 + rte_bsf64(bits)];
+			positions[i / 64] |= UINT64_C(1) << (i % 64);
+		}
 }
 
-static void fast_translate(struct burst *b, struct napt_fast_list *f, bool outbound)
+/* Outbound candidate I may take the fast path if its route is plain: one next hop with
+ * a MAC (an ECMP member would have to be picked by the untranslated packet; a connected
+ * destination needs its neighbour), through a port an snat rule for its source leaves
+ * by, and no stateless rule (they come first) could apply. */
+static bool napt_out_fast_route(const struct burst *b, const struct napt_candidates *c,
+				unsigned int i)
 {
-	unsigned int k;
+	const struct route_table *rt = b->rt;
+	uint64_t v = b->v4.fib_value[c->pos[i]];
+	const struct nexthop *nh;
 
-	for (k = 0; k < f->n; k += NAPT_BULK_MAX)
-		f->done[k / NAPT_BULK_MAX] = napt_translate_bulk(
-			b->w->napt, &f->ips[k], &f->lens[k],
-			RTE_MIN(f->n - k, (unsigned int)NAPT_BULK_MAX), outbound, b->now);
-}
-
-static inline bool fast_done(const struct napt_fast_list *f, unsigned int k)
-{
-	return f->done[k / NAPT_BULK_MAX] >> (k % NAPT_BULK_MAX) & 1;
-}
-
-/* Towards a NAT outside address: whether M may take the fast path. Not a hairpin (its
- * source is translated first), and its mapping is this worker's. */
-static inline bool napt_in_fast_ok(const struct burst *b, struct rte_mbuf *m)
-{
-	const struct rte_ipv4_hdr *ip = ipv4_hdr(m);
-	unsigned int n_workers = b->w->dp->n_workers, owner;
-
-	if (hairpin_rule(b->rt->nat, ip->src_addr))
+	if (rt->nat->n_static || rt->nat->n_dnat || (v & ROUTE_NH_ECMP))
 		return false;
-	return n_workers == 1 || (napt_owner(ip, ip_reach(m), false, n_workers, &owner) &&
-				  owner == b->w->id);
+	nh = &rt->nh[v];
+	/* Acquire, as forward_one_nat: the MAC is read after the type. */
+	return __atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) == NH_FORWARD &&
+	       (rt->nat_out_ports >> nh->port & 1) &&
+	       napt_rule_for(rt->nat, c->ip[i]->src_addr, nh->port) != NULL;
 }
 
-static inline bool napt_out_fast_ok(const struct burst *b, struct rte_mbuf *m)
+static __rte_noinline void napt_fast_stage(struct burst *b)
 {
-	unsigned int n_workers = b->w->dp->n_workers, owner;
+	struct napt_candidates *c = &b->napt;
+	uint64_t done[NAPT_CANDIDATES_MAX / 64] = { 0 };
+	uint32_t dst[DP_MAX_BURST];
+	uint64_t value[DP_MAX_BURST];
+	uint16_t in[DP_MAX_BURST];
+	unsigned int i, w, k = 0, n_in = 0;
 
-	return n_workers == 1 || (napt_owner(ipv4_hdr(m), ip_reach(m), true, n_workers, &owner) &&
-				  owner == b->w->id);
+	for (i = 0; i < c->n; i++)
+		if (c->inbound[i] || napt_out_fast_route(b, c, i)) {
+			if (k != i)
+				napt_candidate_move(c, i, k);
+			k++;
+		}
+	c->n = k;
+	napt_translate(b->w->napt, c, b->now, done);
+	memset(b->napt_mark, NAPT_MARK_NONE, b->v4.n);
+	for (w = 0; w * 64 < c->n; w++)
+		for (uint64_t bits = done[w]; bits; bits &= bits - 1) {
+			unsigned int p;
+
+			i = w * 64 + rte_bsf64(bits);
+			p = c->pos[i];
+			b->napt_done_any = true;
+			if (!c->inbound[i]) {
+				b->napt_mark[p] = NAPT_MARK_OUT;
+				continue;
+			}
+			b->napt_mark[p] = NAPT_MARK_IN;
+			b->dst4[p] = rte_be_to_cpu_32(c->ip[i]->dst_addr);
+			dst[n_in] = b->dst4[p];
+			in[n_in++] = (uint16_t)p;
+		}
+	if (!n_in)
+		return;
+	rte_fib_lookup_bulk(b->rt->fib4, dst, value, n_in);
+	for (i = 0; i < n_in; i++)
+		b->v4.fib_value[in[i]] = value[i];
 }
 
-/* The burst's packets towards NAT outside addresses: translated, then routed again by
- * their new destinations, as one batch. */
+/* ---- the NAT stages: the IPv4 packets NAT may translate that the fast path did
+ * not, one by one, after the burst was forwarded ---- */
+
+/* Towards NAT outside addresses: hairpins, fragments, ICMP errors, packets another
+ * worker owns or of no session (NAPT makes mappings going out), and stateless rules. */
 static __rte_noinline void nat_in_stage(struct burst *b)
 {
 	struct nat_batch *q = &b->nat_in;
-	struct napt_fast_list fast;
-	bool candidate[DP_MAX_BURST];
-	unsigned int i, k = 0;
+	unsigned int i;
 
-	fast.n = 0;
-	for (i = 0; i < q->n; i++) {
-		candidate[i] = napt_in_fast_ok(b, q->pkts[i]);
-		if (candidate[i])
-			fast_add(&fast, q->pkts[i]);
-	}
-	fast_translate(b, &fast, false);
-	b->v4.n = 0; /* the burst's IPv4 batch is done with: reused for the translated */
-	for (i = 0; i < q->n; i++) {
-		struct rte_mbuf *m = q->pkts[i];
-
-		if (candidate[i] && fast_done(&fast, k++)) {
-			b->dst4[b->v4.n] = rte_be_to_cpu_32(ipv4_hdr(m)->dst_addr);
-			b->v4.pkts[b->v4.n++] = m;
-		} else if (!nat_in_forward(b, m, true)) {
-			drop(b, m, DROP_NAT_NO_RULE);
-		}
-	}
+	for (i = 0; i < q->n; i++)
+		if (!nat_in_forward(b, q->pkts[i], true))
+			drop(b, q->pkts[i], DROP_NAT_NO_RULE);
 	/* Nothing above defers to nat_in again: what is translated twice is dropped. */
 	q->n = 0;
-	if (!b->v4.n)
-		return;
-	rte_fib_lookup_bulk(b->rt->fib4, b->dst4, b->v4.fib_value, b->v4.n);
-	b->translated = true;
-	forward_batch(b, &b->v4, true);
-	b->translated = false;
 }
 
-/* The burst's packets leaving through ports with NAT rules: stateless rules first,
- * then NAPT for sources an snat rule covers; then on their way, in arrival order. */
+/* Leaving through ports with NAT rules: stateless rules first, then NAPT for sources
+ * an snat rule covers; then on their way, in arrival order. Packets of sessions the
+ * fast path could not take (routes it leaves alone) are translated in bulk here too. */
 static __rte_noinline void nat_out_stage(struct burst *b)
 {
 	const struct nat_rules *nr = b->rt->nat;
 	struct nat_batch *q = &b->nat_out;
 	const struct nat_snat *rule[DP_MAX_BURST];
-	struct napt_fast_list fast;
-	bool candidate[DP_MAX_BURST];
-	unsigned int i, k = 0;
+	uint64_t done[NAPT_CANDIDATES_MAX / 64] = { 0 }, translated[DP_MAX_BURST / 64] = { 0 };
+	struct napt_candidates fast;
+	unsigned int i;
 
 	fast.n = 0;
 	for (i = 0; i < q->n; i++) {
@@ -714,25 +732,25 @@ static __rte_noinline void nat_out_stage(struct burst *b)
 		if (nr->n_static || nr->n_dnat)
 			r = nat_ipv4_out(nr, ipv4_hdr(m), ip_reach(m), port);
 		rule[i] = NULL;
-		candidate[i] = false;
 		if (r == NAT_UNTRANSLATABLE) {
 			drop(b, m, DROP_NAT_UNTRANSLATABLE);
 			q->pkts[i] = NULL;
 		} else if (r == NAT_PASS && b->w->napt) {
 			rule[i] = napt_rule_for(nr, ipv4_hdr(m)->src_addr, port);
-			candidate[i] = rule[i] && napt_out_fast_ok(b, m);
-			if (candidate[i])
-				fast_add(&fast, m);
+			if (rule[i])
+				napt_candidate(b->w->napt, &fast, ipv4_hdr(m), ip_reach(m), false, i);
 		}
 	}
-	fast_translate(b, &fast, true);
+	if (fast.n) {
+		napt_translate(b->w->napt, &fast, b->now, done);
+		done_positions(&fast, done, translated);
+	}
 	for (i = 0; i < q->n; i++) {
 		struct rte_mbuf *m = q->pkts[i];
-		bool translated = candidate[i] && fast_done(&fast, k++);
 
 		if (!m)
 			continue; /* dropped above */
-		if (rule[i] && !translated && !napt_source(b, m, rule[i]))
+		if (rule[i] && !(translated[i / 64] >> (i % 64) & 1) && !napt_source(b, m, rule[i]))
 			continue; /* dropped, or handed to the worker that owns its mapping */
 		forward_tail(b, m, q->nh[i], true);
 	}
@@ -878,6 +896,17 @@ static __rte_always_inline void forward_batch_loop(struct burst *b, struct famil
 		if (unlikely(v & ROUTE_NH_ECMP))
 			hash = v4 ? flow_hash_ipv4(f->pkts[i]) : flow_hash_ipv6(f->pkts[i]);
 		nh = route_nh_index(rt, v, hash);
+		if (v4 && unlikely(b->napt_done_any)) {
+			/* NAPT's fast path translated it: going out, NAT is done; coming in,
+			 * it may not meet NAT again (a loop in the rules). */
+			uint8_t mark = b->napt_mark[i];
+
+			if (mark == NAPT_MARK_OUT) {
+				forward_tail(b, f->pkts[i], nh, true);
+				continue;
+			}
+			b->translated = mark == NAPT_MARK_IN;
+		}
 		if (unlikely(rt->nh[nh].type == NH_CONNECTED)) {
 			conn_nh[n_conn] = nh;
 			conn[n_conn++] = i;
@@ -885,6 +914,7 @@ static __rte_always_inline void forward_batch_loop(struct burst *b, struct famil
 		}
 		forward_one_nat(b, f->pkts[i], nh, v4, nat_check);
 	}
+	b->translated = false;
 	if (unlikely(n_conn))
 		forward_connected(b, f, conn, conn_nh, n_conn, v4);
 }
@@ -902,6 +932,8 @@ static void forward_batch(struct burst *b, struct family_batch *f, bool v4)
 static void forward_ipv4(struct burst *b)
 {
 	rte_fib_lookup_bulk(b->rt->fib4, b->dst4, b->v4.fib_value, b->v4.n);
+	if (b->napt.n)
+		napt_fast_stage(b);
 	forward_batch(b, &b->v4, true);
 	/* Out first: a hairpinned packet may need the mapping an earlier packet of the
 	 * burst makes on its way out. What the in stage translates may leave through a port
@@ -933,7 +965,7 @@ static void punt_flush(struct burst *b)
 
 static __rte_always_inline void classify_burst(struct burst *b, struct rte_mbuf **pkts,
 						  uint16_t n, const struct dp_port *in, bool handed,
-						  bool nat_prefetch)
+						  bool napt_fast)
 {
 	struct port_counters *pc = &b->w->stats.port[b->in_port];
 	uint16_t i;
@@ -944,7 +976,7 @@ static __rte_always_inline void classify_burst(struct burst *b, struct rte_mbuf 
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		pc->rx_bytes += handed ? 0 : rte_pktmbuf_pkt_len(pkts[i]);
-		classify(b, pkts[i], in, nat_prefetch);
+		classify(b, pkts[i], in, napt_fast);
 	}
 	pc->rx_packets += handed ? 0 : n;
 }
@@ -969,10 +1001,12 @@ static __rte_noinline void process_burst(struct worker *w, const struct route_ta
 	b.nat_in.n = 0;
 	b.nat_out.n = 0;
 	b.translated = false;
+	b.napt.n = 0;
+	b.napt_done_any = false;
 	if (capturing(w, q->port) && !handed)
 		capture_copy(w, q->port, q->queue, pkts, n, RTE_PCAPNG_DIRECTION_IN);
-	/* With NAPT, the classify loop also prefetches flow table lines; without, that
-	 * test is compiled out of it. */
+	/* With NAPT, the classify loop also notes the fast path's candidates; without,
+	 * that test is compiled out of it. */
 	if (unlikely(w->napt != NULL))
 		classify_burst(&b, pkts, n, in, handed, true);
 	else

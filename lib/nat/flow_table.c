@@ -14,7 +14,6 @@
 
 #define SLOTS 4         /* entries in a bucket: one cache line */
 #define MAX_MOVES 256   /* entries an insertion may move before it gives up */
-#define KEY_MASK UINT64_C(0xffffffffff) /* REST's key part: ports, protocol, direction */
 #define VALUE_SHIFT 40
 
 struct bucket {
@@ -27,11 +26,6 @@ struct flow_table {
 	uint32_t kick;  /* which slot an insertion displaces next */
 	struct bucket *buckets;
 };
-
-static inline uint32_t key_hash(struct flow_key k)
-{
-	return rte_hash_crc_8byte(k.rest & KEY_MASK, rte_hash_crc_8byte(k.addrs, 0));
-}
 
 static inline uint32_t first_bucket(const struct flow_table *ft, uint32_t h)
 {
@@ -50,7 +44,7 @@ static inline uint32_t second_bucket(const struct flow_table *ft, uint32_t h)
 
 static inline bool key_equal(const struct flow_key *slot, struct flow_key k)
 {
-	return slot->addrs == k.addrs && ((slot->rest ^ k.rest) & KEY_MASK) == 0;
+	return slot->addrs == k.addrs && ((slot->rest ^ k.rest) & FLOW_KEY_MASK) == 0;
 }
 
 static inline int find_in(const struct bucket *b, struct flow_key k)
@@ -118,7 +112,7 @@ uint32_t flow_table_count(const struct flow_table *ft)
 
 int64_t flow_table_lookup(const struct flow_table *ft, struct flow_key key)
 {
-	uint32_t h = key_hash(key), b;
+	uint32_t h = flow_key_hash(key), b;
 	int i;
 
 	b = first_bucket(ft, h);
@@ -139,12 +133,12 @@ int64_t flow_table_lookup(const struct flow_table *ft, struct flow_key key)
 int flow_table_add(struct flow_table *ft, struct flow_key key, uint32_t value)
 {
 	struct { uint32_t bucket; uint8_t slot; } path[MAX_MOVES];
-	struct flow_key entry = { key.addrs, (key.rest & KEY_MASK) | (uint64_t)value << VALUE_SHIFT };
-	uint32_t h = key_hash(key), b1 = first_bucket(ft, h), b2 = second_bucket(ft, h), b;
+	struct flow_key entry = { key.addrs, (key.rest & FLOW_KEY_MASK) | (uint64_t)value << VALUE_SHIFT };
+	uint32_t h = flow_key_hash(key), b1 = first_bucket(ft, h), b2 = second_bucket(ft, h), b;
 	struct flow_key *slot;
 	int n;
 
-	if (ft->count >= ft->max_entries || value > FLOW_VALUE_MAX || !(key.rest & KEY_MASK))
+	if (ft->count >= ft->max_entries || value > FLOW_VALUE_MAX || !(key.rest & FLOW_KEY_MASK))
 		return -ENOSPC;
 	if (flow_table_lookup(ft, key) >= 0) /* a second entry would outlive its deletion */
 		return -EEXIST;
@@ -159,7 +153,7 @@ int flow_table_add(struct flow_table *ft, struct flow_key key, uint32_t value)
 		evicted = ft->buckets[b].slot[path[n].slot];
 		ft->buckets[b].slot[path[n].slot] = entry;
 		entry = evicted;
-		h = key_hash(entry);
+		h = flow_key_hash(entry);
 		b = first_bucket(ft, h) == b ? second_bucket(ft, h) : first_bucket(ft, h);
 		slot = free_slot(&ft->buckets[b]);
 	}
@@ -180,7 +174,7 @@ int flow_table_add(struct flow_table *ft, struct flow_key key, uint32_t value)
 
 int flow_table_del(struct flow_table *ft, struct flow_key key)
 {
-	uint32_t h = key_hash(key), b = first_bucket(ft, h);
+	uint32_t h = flow_key_hash(key), b = first_bucket(ft, h);
 	int i = find_in(&ft->buckets[b], key);
 
 	if (i < 0) {
@@ -195,17 +189,16 @@ int flow_table_del(struct flow_table *ft, struct flow_key key)
 }
 
 uint64_t flow_table_lookup_bulk(const struct flow_table *ft, const struct flow_key *keys,
-				unsigned int n, uint32_t *values)
+				const uint32_t *hashes, unsigned int n, uint32_t *values)
 {
-	uint32_t hash[64], bucket[64];
+	uint32_t bucket[64];
 	uint64_t found = 0, second = 0;
 	unsigned int i;
 	int s;
 
 	RTE_ASSERT(n <= 64);
 	for (i = 0; i < n; i++) {
-		hash[i] = key_hash(keys[i]);
-		bucket[i] = first_bucket(ft, hash[i]);
+		bucket[i] = first_bucket(ft, hashes[i]);
 		rte_prefetch0(&ft->buckets[bucket[i]]);
 	}
 	for (i = 0; i < n; i++) {
@@ -214,7 +207,7 @@ uint64_t flow_table_lookup_bulk(const struct flow_table *ft, const struct flow_k
 			values[i] = value_of(&ft->buckets[bucket[i]].slot[s]);
 			found |= UINT64_C(1) << i;
 		} else {
-			bucket[i] = second_bucket(ft, hash[i]);
+			bucket[i] = second_bucket(ft, hashes[i]);
 			rte_prefetch0(&ft->buckets[bucket[i]]);
 			second |= UINT64_C(1) << i;
 		}
@@ -230,7 +223,7 @@ uint64_t flow_table_lookup_bulk(const struct flow_table *ft, const struct flow_k
 	return found;
 }
 
-void flow_table_prefetch(const struct flow_table *ft, struct flow_key key)
+void flow_table_prefetch(const struct flow_table *ft, uint32_t hash)
 {
-	rte_prefetch0(&ft->buckets[first_bucket(ft, key_hash(key))]);
+	rte_prefetch0(&ft->buckets[first_bucket(ft, hash)]);
 }

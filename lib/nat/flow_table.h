@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include <rte_byteorder.h>
+#include <rte_hash_crc.h>
 
 /*
  * A key, in the byte order of the packet: ADDRS is the IPv4 header's source and
@@ -46,6 +47,15 @@ static inline struct flow_key flow_key_make(rte_be32_t src, rte_be32_t dst, rte_
 	};
 }
 
+#define FLOW_KEY_MASK UINT64_C(0xffffffffff) /* REST's key part: ports, protocol, direction */
+
+/* The hash that places KEY: computed once per packet by the caller, which passes it to
+ * the prefetch and the lookup. */
+static inline uint32_t flow_key_hash(struct flow_key k)
+{
+	return rte_hash_crc_8byte(k.rest & FLOW_KEY_MASK, rte_hash_crc_8byte(k.addrs, 0));
+}
+
 struct flow_table;
 
 /* A table for up to MAX_ENTRIES keys (NULL if out of memory). */
@@ -60,14 +70,15 @@ int flow_table_del(struct flow_table *ft, struct flow_key key);
 /* KEY's value, or -1. */
 int64_t flow_table_lookup(const struct flow_table *ft, struct flow_key key);
 
-/* N keys (at most 64) at once: every key's first bucket is prefetched before any is
- * compared. VALUES[i] is set for each key found; returns the mask of those. */
+/* N keys (at most 64) with their HASHES (flow_key_hash) at once: every key's first
+ * bucket is prefetched before any is compared. VALUES[i] is set for each key found;
+ * returns the mask of those. */
 uint64_t flow_table_lookup_bulk(const struct flow_table *ft, const struct flow_key *keys,
-				unsigned int n, uint32_t *values);
+				const uint32_t *hashes, unsigned int n, uint32_t *values);
 
 uint32_t flow_table_count(const struct flow_table *ft);
 
-/* Start loading KEY's first bucket, for a lookup soon after. */
-void flow_table_prefetch(const struct flow_table *ft, struct flow_key key);
+/* Start loading the first bucket of the key with HASH, for a lookup soon after. */
+void flow_table_prefetch(const struct flow_table *ft, uint32_t hash);
 
 #endif

@@ -14,8 +14,9 @@
  * Sessions are found by a packet's addresses, ports and protocol as it arrives, one key
  * per direction, in a flow table built for one cache line per lookup (flow_table.h); what
  * the session's packets are rewritten to sits in a dense 32-byte record beside it. So a
- * packet of an established flow reads two lines, and napt_translate_bulk does a whole
- * burst at once, its cache misses overlapping. The mapping tables (by inside and by
+ * packet of an established flow reads two lines: its key is made and its line asked
+ * for while the burst is classified (napt_candidate), and napt_translate does the
+ * whole burst at once, its cache misses overlapping. The mapping tables (by inside and by
  * outside endpoint) and the filtering table are read only for a packet without a
  * session, or one that changes TCP state (SYN, FIN, RST).
  *
@@ -873,61 +874,61 @@ static inline struct napt_l4 fast_view(struct rte_ipv4_hdr *ip)
 	};
 }
 
-uint64_t napt_translate_bulk(struct napt_table *t, struct rte_ipv4_hdr *const *ips,
-			     const uint32_t *ip_lens, unsigned int n, bool outbound, uint64_t now)
+bool napt_candidate(const struct napt_table *t, struct napt_candidates *c,
+		    struct rte_ipv4_hdr *ip, uint32_t ip_len, bool inbound, uint16_t pos)
 {
-	const unsigned int dir = outbound ? FLOW_OUT : FLOW_IN;
-	struct flow_key keys[NAPT_BULK_MAX];
-	uint32_t session[NAPT_BULK_MAX];
-	uint8_t pos[NAPT_BULK_MAX]; /* where key i's packet is in IPS */
-	uint32_t now_ticks = ticks(t, now);
-	uint64_t found, done = 0;
-	unsigned int i, n_keys = 0;
+	unsigned int n = c->n;
+	struct flow_key *k = &c->key[n];
 
-	RTE_ASSERT(n <= NAPT_BULK_MAX);
-	for (i = 0; i < n; i++)
-		if (fast_key(ips[i], ip_lens[i], dir, &keys[n_keys]))
-			pos[n_keys++] = (uint8_t)i;
-	if (!n_keys)
-		return 0;
-	/* Every key's bucket is prefetched before the first is compared, and every
-	 * session's record before the first is used: the misses overlap. */
-	found = flow_table_lookup_bulk(t->flows, keys, n_keys, session);
-	for (i = 0; i < n_keys; i++)
-		if (found >> i & 1)
-			rte_prefetch0(&t->xlate[session[i]]);
-	for (; found; found &= found - 1) {
-		struct napt_l4 v;
-
-		i = rte_bsf64(found);
-		v = fast_view(ips[pos[i]]);
-		session_translate(&t->xlate[session[i]], ips[pos[i]], &v, dir, now_ticks);
-		done |= UINT64_C(1) << pos[i];
-	}
-	return done;
+	if (!fast_key(ip, ip_len, inbound ? FLOW_IN : FLOW_OUT, k))
+		return false;
+	/* The ports as napt_owner reads them: the first two bytes of REST are the source
+	 * port (or echo identifier), the next two the destination port. */
+	if (t->n_workers > 1 &&
+	    (inbound ? nat_owner_of_outside((rte_be16_t)(k->rest >> 16), t->n_workers)
+		     : nat_owner_of_inside(ip->next_proto_id, ip->src_addr,
+					   (rte_be16_t)k->rest, t->n_workers)) != t->worker)
+		return false;
+	c->hash[n] = flow_key_hash(*k);
+	flow_table_prefetch(t->flows, c->hash[n]);
+	c->pos[n] = pos;
+	c->inbound[n] = inbound;
+	c->ip[n] = ip;
+	c->n = n + 1;
+	return true;
 }
 
-void napt_prefetch(const struct napt_table *t, const struct nat_rules *nr,
-		   const struct rte_ipv4_hdr *ip, uint32_t ip_len)
+/* Up to 64 candidates from FIRST: every key's bucket is read before the first is
+ * compared, and every session's record before the first is used: the misses overlap. */
+static void translate_some(struct napt_table *t, const struct napt_candidates *c,
+			   unsigned int first, unsigned int n, uint32_t now_ticks, uint64_t *done)
 {
-	uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
-	struct flow_key k;
+	uint32_t session[64];
+	uint64_t found, left;
 	unsigned int i;
 
-	for (i = 0; i < nr->n_snat; i++) {
-		const struct nat_snat *r = &nr->snat[i];
-		unsigned int dir;
+	found = flow_table_lookup_bulk(t->flows, &c->key[first], &c->hash[first], n, session);
+	for (i = 0; i < n; i++)
+		if (found >> i & 1)
+			rte_prefetch0(&t->xlate[session[i]]);
+	for (left = found; left; left &= left - 1) {
+		unsigned int j = rte_bsf64(left), k = first + j;
+		struct napt_l4 v = fast_view(c->ip[k]);
 
-		if (dst >= r->pool_first && dst <= r->pool_last)
-			dir = FLOW_IN;
-		else if ((src & r->from_mask) == r->from)
-			dir = FLOW_OUT;
-		else
-			continue;
-		if (fast_key(ip, ip_len, dir, &k))
-			flow_table_prefetch(t->flows, k);
-		return;
+		session_translate(&t->xlate[session[j]], c->ip[k], &v,
+				  c->inbound[k] ? FLOW_IN : FLOW_OUT, now_ticks);
 	}
+	done[first / 64] = found; /* FIRST is a multiple of 64 */
+}
+
+void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint64_t now,
+		    uint64_t *done)
+{
+	uint32_t now_ticks = ticks(t, now);
+	unsigned int i;
+
+	for (i = 0; i < c->n; i += 64)
+		translate_some(t, c, i, RTE_MIN(c->n - i, 64u), now_ticks, done);
 }
 
 bool napt_owner(const struct rte_ipv4_hdr *ip, uint32_t ip_len, bool outbound,

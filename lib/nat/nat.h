@@ -26,6 +26,7 @@
 #include <rte_mbuf.h>
 
 #include "config.h"
+#include "flow_table.h" /* struct flow_key, in struct napt_candidates */
 
 /* Why NAT refused a packet: the caller counts it under its drop reason. */
 enum nat_result {
@@ -149,23 +150,64 @@ int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hd
 	    uint32_t ip_len, uint64_t now);
 
 /*
- * The fast path, for a burst: each of the N (at most NAPT_BULK_MAX) packets IPS (IP_LENS
- * bytes each) that belongs to a session of T in the direction asked for is translated
- * as napt_out / napt_in would (OUTBOUND: its source becomes the pool endpoint, else its
- * destination the inside one). One bulk lookup for all of them. Returns the mask of
- * those translated; the others are untouched and go to napt_out / napt_in, which also
- * make sessions, filter, and handle fragments and ICMP errors. The caller has checked
- * that T owns them and (outbound) that an snat rule covers their source.
+ * The fast path, for a burst. While the burst is classified, each packet that may
+ * belong to an established session is noted with its flow table key and hash
+ * (napt_candidate), and the table line it needs starts loading; after routing,
+ * napt_translate translates those of them that do belong to one, with one bulk
+ * lookup, as napt_out / napt_in would. The others are left untouched for napt_out /
+ * napt_in, which also make sessions, filter, and handle fragments and ICMP errors.
  */
-#define NAPT_BULK_MAX RTE_HASH_LOOKUP_BULK_MAX
+#define NAPT_CANDIDATES_MAX 256 /* a burst */
 
-/* IP will soon be translated if NR's snat rules cover it (towards a pool address, or
- * from an inside prefix): start loading what napt_translate_bulk will read of T for
- * it. Costs a few compares when they do not. */
-void napt_prefetch(const struct napt_table *t, const struct nat_rules *nr,
-		   const struct rte_ipv4_hdr *ip, uint32_t ip_len);
-uint64_t napt_translate_bulk(struct napt_table *t, struct rte_ipv4_hdr *const *ips,
-			     const uint32_t *ip_lens, unsigned int n, bool outbound, uint64_t now);
+struct napt_candidates {
+	unsigned int n;
+	uint16_t pos[NAPT_CANDIDATES_MAX]; /* where the caller has each packet */
+	bool inbound[NAPT_CANDIDATES_MAX];
+	struct rte_ipv4_hdr *ip[NAPT_CANDIDATES_MAX];
+	struct flow_key key[NAPT_CANDIDATES_MAX];
+	uint32_t hash[NAPT_CANDIDATES_MAX];
+};
+
+/* Which way NR's snat rules would translate IP: 1 in (towards a pool address), 0 out
+ * (from an inside prefix), -1 neither, or both (a hairpin: its source is translated
+ * first, by the full path). A few compares per rule, inline: every IPv4 packet of a
+ * router with NAPT asks. */
+static inline int napt_direction(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip)
+{
+	uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
+	bool to_pool = false, from_inside = false;
+	unsigned int i;
+
+	for (i = 0; i < nr->n_snat; i++) {
+		const struct nat_snat *r = &nr->snat[i];
+
+		to_pool |= dst - r->pool_first <= r->pool_last - r->pool_first;
+		from_inside |= (src & r->from_mask) == r->from;
+	}
+	return to_pool == from_inside ? -1 : to_pool;
+}
+
+/* Note IP (IP_LEN bytes, the caller's packet POS) in C if it may take the fast path
+ * going INBOUND or out: TCP (but no SYN, FIN or RST), UDP or ICMP echo, not a fragment,
+ * and owned by T. Starts loading its flow table line. Returns whether it was noted. */
+bool napt_candidate(const struct napt_table *t, struct napt_candidates *c,
+		    struct rte_ipv4_hdr *ip, uint32_t ip_len, bool inbound, uint16_t pos);
+
+/* Move candidate FROM to slot TO (TO <= FROM): how a caller drops some of them. */
+static inline void napt_candidate_move(struct napt_candidates *c, unsigned int from,
+				       unsigned int to)
+{
+	c->pos[to] = c->pos[from];
+	c->inbound[to] = c->inbound[from];
+	c->ip[to] = c->ip[from];
+	c->key[to] = c->key[from];
+	c->hash[to] = c->hash[from];
+}
+
+/* Translate the candidates of C that belong to a session of T; sets bit i of DONE
+ * (NAPT_CANDIDATES_MAX bits, cleared by the caller) for each candidate i translated. */
+void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint64_t now,
+		    uint64_t *done);
 
 /*
  * Fragments (shallow virtual reassembly). A non-first fragment has no ports: going

@@ -371,6 +371,25 @@ static void test_napt_table_full(void **state)
 	napt_table_free(t);
 }
 
+/* Which packets the fast path looks at, and which way: towards the pool in, from the
+ * inside prefix out; an inside host sending to the pool (a hairpin: its source gets its
+ * own mapping first) and unrelated traffic not at all. The pool's range is inclusive. */
+static void test_napt_direction(void **state)
+{
+	static const struct { const char *src, *dst; int dir; } cases[] = {
+		{ "198.51.100.7", "203.0.113.10", 1 }, { "198.51.100.7", "203.0.113.11", 1 },
+		{ "198.51.100.7", "203.0.113.12", -1 }, { "198.51.100.7", "203.0.113.9", -1 },
+		{ "192.168.1.10", "198.51.100.7", 0 },  { "192.168.2.10", "198.51.100.7", -1 },
+		{ "192.168.1.10", "203.0.113.10", -1 }, { "10.0.0.1", "10.0.0.2", -1 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(cases); i++) {
+		make4(IPPROTO_UDP, cases[i].src, 1024, cases[i].dst, 53, false);
+		assert_int_equal(napt_direction(snat_nr, ip4), cases[i].dir);
+	}
+}
+
 /* An ICMP error goes to the worker of the mapping it is about: the quoted packet's
  * inside endpoint (its destination, from inside) or outside port (its source, from
  * outside); any other packet by its own endpoints. */
@@ -449,9 +468,9 @@ static uint32_t bulk_packet(unsigned int i, bool reply)
 static void test_napt_bulk_matches_slow_path(void **state)
 {
 	struct napt_table *t = napt_new(0, 1, 64);
+	static struct napt_candidates c;
 	struct rte_ipv4_hdr *ips[N_BULK];
 	uint32_t lens[N_BULK];
-	uint64_t done;
 	unsigned int i;
 
 	/* Sessions for packets 0-4, made by the slow path; the inside host's pool address
@@ -464,18 +483,27 @@ static void test_napt_bulk_matches_slow_path(void **state)
 		inet_ntop(AF_INET, &ip4->src_addr, bulk_pool, sizeof(bulk_pool));
 	}
 	for (int dir = 0; dir < 2; dir++) {
+		uint64_t done[NAPT_CANDIDATES_MAX / 64] = { 0 };
+
+		c.n = 0;
 		for (i = 0; i < N_BULK; i++) {
 			lens[i] = bulk_packet(i, dir);
 			memcpy(bulk_frames[i], frame, sizeof(frame));
 			ips[i] = (struct rte_ipv4_hdr *)(bulk_frames[i] + 2 + 14);
+			/* Noted at positions 10 + i: DONE is by the caller's positions. */
+			assert_int_equal(napt_candidate(t, &c, ips[i], lens[i], dir == 1, 10 + i),
+					 i != 3); /* the SYN changes state: the full path's */
 		}
-		done = napt_translate_bulk(t, ips, lens, N_BULK, dir == 0, at(1));
-		assert_int_equal(done, 0x17); /* not the SYN, not the flow without a session */
+		napt_translate(t, &c, at(1), done);
+		/* Candidates 0-3 are packets 0, 1, 2 and 4: not the SYN, not the flow
+		 * without a session (candidate 4). */
+		assert_int_equal(done[0], 0xf);
+		assert_int_equal(c.pos[3], 10 + 4);
 		for (i = 0; i < N_BULK; i++) {
 			int rc;
 
 			bulk_packet(i, dir);
-			if (!(done >> i & 1)) { /* left as it was */
+			if (i == 3 || i == 5) { /* left as it was */
 				assert_memory_equal(ips[i], ip4, lens[i]);
 				continue;
 			}
@@ -525,7 +553,12 @@ static void test_flow_table_full_load_and_churn(void **state)
 		for (i = 0; i < MAX; i++) /* single and bulk lookups agree with the model */
 			assert_int_equal(flow_table_lookup(ft, keys[i]), present[i] ? (int64_t)i : -1);
 		for (i = 0; i + 64 <= MAX; i += 64) {
-			uint64_t found = flow_table_lookup_bulk(ft, &keys[i], 64, values);
+			uint32_t hashes[64];
+			uint64_t found;
+
+			for (unsigned int j = 0; j < 64; j++)
+				hashes[j] = flow_key_hash(keys[i + j]);
+			found = flow_table_lookup_bulk(ft, &keys[i], hashes, 64, values);
 
 			for (unsigned int j = 0; j < 64; j++) {
 				assert_int_equal(found >> j & 1, present[i + j]);
@@ -653,6 +686,7 @@ int main(void)
 		cmocka_unit_test(test_napt_table_full),
 		cmocka_unit_test(test_napt_owner_of_icmp_errors),
 		cmocka_unit_test(test_napt_bulk_matches_slow_path),
+		cmocka_unit_test(test_napt_direction),
 		cmocka_unit_test(test_flow_table_full_load_and_churn),
 	};
 
