@@ -176,7 +176,7 @@ static __rte_noinline void check_failed(struct burst *b, struct rte_mbuf *m, enu
 }
 
 static __rte_always_inline void accept_ipv4(struct burst *b, struct rte_mbuf *m,
-					       const struct dp_port *in, bool napt_fast)
+					       const struct dp_port *in)
 {
 	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
 	uint64_t cksum = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
@@ -190,14 +190,6 @@ static __rte_always_inline void accept_ipv4(struct burst *b, struct rte_mbuf *m,
 	if (unlikely(check != PKT_OK))
 		return check_failed(b, m, check);
 	trim_to(m, ip_len);
-	/* NAPT's fast path comes after routing the burst: a flow table line asked for now
-	 * has arrived by then. */
-	if (napt_fast) {
-		int dir = napt_direction(b->rt->nat, ip);
-
-		if (dir >= 0)
-			napt_candidate(b->w->napt, &b->napt, ip, ip_len, dir, b->v4.n);
-	}
 	b->dst4[b->v4.n] = rte_be_to_cpu_32(ip->dst_addr);
 	b->v4.pkts[b->v4.n++] = m;
 }
@@ -251,7 +243,7 @@ static __rte_noinline void classify_other_type(struct burst *b, struct rte_mbuf 
  * per-packet loop does not carry it. IPv4 and IPv6 are tested first and alone; every
  * other ethertype costs its own out-of-line call. */
 static __rte_always_inline void classify(struct burst *b, struct rte_mbuf *m,
-					    const struct dp_port *in, bool napt_fast)
+					    const struct dp_port *in)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	rte_be16_t ether_type;
@@ -266,7 +258,7 @@ static __rte_always_inline void classify(struct burst *b, struct rte_mbuf *m,
 		return classify_other_l2(b, m, eth);
 	ether_type = eth->ether_type;
 	if (likely(ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)))
-		return accept_ipv4(b, m, in, napt_fast);
+		return accept_ipv4(b, m, in);
 	if (likely(ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV6)))
 		return accept_ipv6(b, m);
 	return classify_other_type(b, m, ether_type);
@@ -964,8 +956,7 @@ static void punt_flush(struct burst *b)
 }
 
 static __rte_always_inline void classify_burst(struct burst *b, struct rte_mbuf **pkts,
-						  uint16_t n, const struct dp_port *in, bool handed,
-						  bool napt_fast)
+						  uint16_t n, const struct dp_port *in, bool handed)
 {
 	struct port_counters *pc = &b->w->stats.port[b->in_port];
 	uint16_t i;
@@ -976,7 +967,7 @@ static __rte_always_inline void classify_burst(struct burst *b, struct rte_mbuf 
 		if (i + PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		pc->rx_bytes += handed ? 0 : rte_pktmbuf_pkt_len(pkts[i]);
-		classify(b, pkts[i], in, napt_fast);
+		classify(b, pkts[i], in);
 	}
 	pc->rx_packets += handed ? 0 : n;
 }
@@ -1005,12 +996,11 @@ static __rte_noinline void process_burst(struct worker *w, const struct route_ta
 	b.napt_done_any = false;
 	if (capturing(w, q->port) && !handed)
 		capture_copy(w, q->port, q->queue, pkts, n, RTE_PCAPNG_DIRECTION_IN);
-	/* With NAPT, the classify loop also notes the fast path's candidates; without,
-	 * that test is compiled out of it. */
-	if (unlikely(w->napt != NULL))
-		classify_burst(&b, pkts, n, in, handed, true);
-	else
-		classify_burst(&b, pkts, n, in, handed, false);
+	classify_burst(&b, pkts, n, in, handed);
+	/* NAPT's fast path comes after the route lookup: the flow table lines asked for
+	 * now have arrived by then. */
+	if (w->napt && b.v4.n)
+		napt_note(w->napt, rt->nat, &b.napt, b.v4.pkts, b.v4.n, RTE_ETHER_HDR_LEN);
 	if (b.v4.n)
 		forward_ipv4(&b);
 	if (b.v6.n)

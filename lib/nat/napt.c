@@ -874,8 +874,9 @@ static inline struct napt_l4 fast_view(struct rte_ipv4_hdr *ip)
 	};
 }
 
-bool napt_candidate(const struct napt_table *t, struct napt_candidates *c,
-		    struct rte_ipv4_hdr *ip, uint32_t ip_len, bool inbound, uint16_t pos)
+static __rte_always_inline bool candidate_add(const struct napt_table *t,
+					      struct napt_candidates *c, struct rte_ipv4_hdr *ip,
+					      uint32_t ip_len, bool inbound, uint16_t pos)
 {
 	unsigned int n = c->n;
 	struct flow_key *k = &c->key[n];
@@ -896,6 +897,49 @@ bool napt_candidate(const struct napt_table *t, struct napt_candidates *c,
 	c->ip[n] = ip;
 	c->n = n + 1;
 	return true;
+}
+
+bool napt_candidate(const struct napt_table *t, struct napt_candidates *c,
+		    struct rte_ipv4_hdr *ip, uint32_t ip_len, bool inbound, uint16_t pos)
+{
+	return candidate_add(t, c, ip, ip_len, inbound, pos);
+}
+
+/* napt_note for packet I, ONE: the only snat rule, kept in registers by the caller. */
+static __rte_always_inline void note_one(const struct napt_table *t, const struct nat_rules *nr,
+					 const struct nat_snat *one, struct napt_candidates *c,
+					 struct rte_mbuf *m, unsigned int i, unsigned int l2_len)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2_len);
+	int dir;
+
+	if (one) {
+		uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
+		bool to_pool = dst - one->pool_first <= one->pool_last - one->pool_first;
+
+		dir = to_pool == ((src & one->from_mask) == one->from) ? -1 : to_pool;
+	} else {
+		dir = napt_direction(nr, ip);
+	}
+	if (dir >= 0)
+		candidate_add(t, c, ip, rte_pktmbuf_data_len(m) - l2_len, dir, (uint16_t)i);
+}
+
+void napt_note(const struct napt_table *t, const struct nat_rules *nr,
+	       struct napt_candidates *c, struct rte_mbuf *const *pkts, unsigned int n,
+	       unsigned int l2_len)
+{
+	unsigned int i;
+
+	if (nr->n_snat == 1) { /* the common case, without the loop over rules */
+		const struct nat_snat one = nr->snat[0];
+
+		for (i = 0; i < n; i++)
+			note_one(t, nr, &one, c, pkts[i], i, l2_len);
+	} else {
+		for (i = 0; i < n; i++)
+			note_one(t, nr, NULL, c, pkts[i], i, l2_len);
+	}
 }
 
 /* Up to 64 candidates from FIRST: every key's bucket is read before the first is

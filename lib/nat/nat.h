@@ -193,6 +193,12 @@ static inline int napt_direction(const struct nat_rules *nr, const struct rte_ip
 bool napt_candidate(const struct napt_table *t, struct napt_candidates *c,
 		    struct rte_ipv4_hdr *ip, uint32_t ip_len, bool inbound, uint16_t pos);
 
+/* The same for the N IPv4 packets PKTS of a burst (their IP header after L2_LEN bytes;
+ * POS: their index in PKTS), with napt_direction: what a burst's classify pass calls. */
+void napt_note(const struct napt_table *t, const struct nat_rules *nr,
+	       struct napt_candidates *c, struct rte_mbuf *const *pkts, unsigned int n,
+	       unsigned int l2_len);
+
 /* Move candidate FROM to slot TO (TO <= FROM): how a caller drops some of them. */
 static inline void napt_candidate_move(struct napt_candidates *c, unsigned int from,
 				       unsigned int to)
