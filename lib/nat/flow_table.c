@@ -199,9 +199,6 @@ uint64_t flow_table_lookup_bulk(const struct flow_table *ft, const struct flow_k
 	RTE_ASSERT(n <= 64);
 	for (i = 0; i < n; i++) {
 		bucket[i] = first_bucket(ft, hashes[i]);
-		rte_prefetch0(&ft->buckets[bucket[i]]);
-	}
-	for (i = 0; i < n; i++) {
 		s = find_in(&ft->buckets[bucket[i]], keys[i]);
 		if (s >= 0) {
 			values[i] = value_of(&ft->buckets[bucket[i]].slot[s]);

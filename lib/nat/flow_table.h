@@ -70,9 +70,10 @@ int flow_table_del(struct flow_table *ft, struct flow_key key);
 /* KEY's value, or -1. */
 int64_t flow_table_lookup(const struct flow_table *ft, struct flow_key key);
 
-/* N keys (at most 64) with their HASHES (flow_key_hash) at once: every key's first
- * bucket is prefetched before any is compared. VALUES[i] is set for each key found;
- * returns the mask of those. */
+/* N keys (at most 64) with their HASHES (flow_key_hash) at once, their first buckets
+ * asked for already (flow_table_prefetch); a key not there is looked for in its second
+ * bucket after all the first ones, so that those misses overlap too. VALUES[i] is set
+ * for each key found; returns the mask of those. */
 uint64_t flow_table_lookup_bulk(const struct flow_table *ft, const struct flow_key *keys,
 				const uint32_t *hashes, unsigned int n, uint32_t *values);
 

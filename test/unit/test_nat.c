@@ -556,8 +556,10 @@ static void test_flow_table_full_load_and_churn(void **state)
 			uint32_t hashes[64];
 			uint64_t found;
 
-			for (unsigned int j = 0; j < 64; j++)
+			for (unsigned int j = 0; j < 64; j++) {
 				hashes[j] = flow_key_hash(keys[i + j]);
+				flow_table_prefetch(ft, hashes[j]);
+			}
 			found = flow_table_lookup_bulk(ft, &keys[i], hashes, 64, values);
 
 			for (unsigned int j = 0; j < 64; j++) {
