@@ -2,9 +2,9 @@
 /*
  * The worker loop. One burst goes through three passes: classify (L2 and IP checks,
  * sorting packets by family), one bulk FIB lookup per family, then next hop,
- * rewrite and transmit. With NAPT, classify also notes the packets that may belong to
- * established sessions, and those that do are translated together between the lookup
- * and the last pass. Other IPv4 packets NAT may translate are set aside in that last
+ * rewrite and transmit. With NAPT, the packets that may belong to established
+ * sessions are noted after classify, and those that do are translated together
+ * between the lookup and the last pass. Other IPv4 packets NAT may translate are set aside in that last
  * pass for the burst's NAT stages, which take them one by one. Per-burst arrays live
  * on the stack; nothing here allocates or locks.
  */
@@ -605,7 +605,7 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
 }
 
 /* ---- NAPT's fast path: established sessions, for a whole burst, after routing ----
- * Classify noted the packets that may belong to sessions (napt_candidate); those that
+ * After classify, napt_note noted the packets that may belong to sessions; those that
  * do are translated here with one bulk lookup, before the burst is forwarded. Inbound
  * ones are then routed by their new destinations; outbound ones go to the next hop
  * their route gave. The others go on as if there were no fast path. */

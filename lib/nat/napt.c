@@ -15,7 +15,7 @@
  * per direction, in a flow table built for one cache line per lookup (flow_table.h); what
  * the session's packets are rewritten to sits in a dense 32-byte record beside it. So a
  * packet of an established flow reads two lines: its key is made and its line asked
- * for while the burst is classified (napt_candidate), and napt_translate does the
+ * for once the burst is classified (napt_note), and napt_translate does the
  * whole burst at once, its cache misses overlapping. The mapping tables (by inside and by
  * outside endpoint) and the filtering table are read only for a packet without a
  * session, or one that changes TCP state (SYN, FIN, RST).

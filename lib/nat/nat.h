@@ -150,11 +150,11 @@ int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hd
 	    uint32_t ip_len, uint64_t now);
 
 /*
- * The fast path, for a burst. While the burst is classified, each packet that may
+ * The fast path, for a burst. Once the burst is classified, each packet that may
  * belong to an established session is noted with its flow table key and hash
- * (napt_candidate), and the table line it needs starts loading; after routing,
- * napt_translate translates those of them that do belong to one, with one bulk
- * lookup, as napt_out / napt_in would. The others are left untouched for napt_out /
+ * (napt_note, napt_candidate), and the table line it needs starts loading; after
+ * routing, napt_translate translates those of them that do belong to one, with one
+ * bulk lookup, as napt_out / napt_in would. The others are left untouched for napt_out /
  * napt_in, which also make sessions, filter, and handle fragments and ICMP errors.
  */
 #define NAPT_CANDIDATES_MAX 256 /* a burst */
