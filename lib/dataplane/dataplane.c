@@ -62,11 +62,13 @@ struct family_batch {
 	uint64_t fib_value[DP_MAX_BURST];
 };
 
-/* IPv4 packets set aside for the burst's NAT stage, with their next hop. */
+/* IPv4 packets set aside for the burst's NAT stage, with their next hop; DONE: NAPT's
+ * fast path translated it already, it only keeps its place in the order. */
 struct nat_batch {
 	uint16_t n;
 	struct rte_mbuf *pkts[DP_MAX_BURST];
 	uint32_t nh[DP_MAX_BURST];
+	bool done[DP_MAX_BURST];
 };
 
 struct burst {
@@ -376,8 +378,10 @@ static inline void rewrite_l2(struct rte_mbuf *m, const struct nexthop *nh)
 static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4);
 static void forward_batch(struct burst *b, struct family_batch *f, bool v4);
 
-static inline void nat_defer(struct nat_batch *q, struct rte_mbuf *m, uint32_t nh_idx)
+static inline void nat_defer(struct nat_batch *q, struct rte_mbuf *m, uint32_t nh_idx,
+			     bool done)
 {
+	q->done[q->n] = done;
 	q->nh[q->n] = nh_idx;
 	q->pkts[q->n++] = m;
 }
@@ -607,8 +611,10 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
 /* ---- NAPT's fast path: established sessions, for a whole burst, after routing ----
  * After classify, napt_note noted the packets that may belong to sessions; those that
  * do are translated here with one bulk lookup, before the burst is forwarded. Inbound
- * ones are then routed by their new destinations; outbound ones go to the next hop
- * their route gave. The others go on as if there were no fast path. */
+ * ones are then routed by their new destinations; outbound ones keep their place in
+ * the out stage's batch, which sends them in arrival order with the packets of their
+ * flows that take the full path (FIN, fragments). The others go on as if there were
+ * no fast path. */
 
 enum napt_mark { NAPT_MARK_NONE, NAPT_MARK_IN, NAPT_MARK_OUT };
 
@@ -704,8 +710,9 @@ static __rte_noinline void nat_in_stage(struct burst *b)
 }
 
 /* Leaving through ports with NAT rules: stateless rules first, then NAPT for sources
- * an snat rule covers; then on their way, in arrival order. Packets of sessions the
- * fast path could not take (routes it leaves alone) are translated in bulk here too. */
+ * an snat rule covers; then on their way, in arrival order, with those the fast path
+ * translated already. Packets of sessions it could not take (routes it leaves alone)
+ * are translated in bulk here too. */
 static __rte_noinline void nat_out_stage(struct burst *b)
 {
 	const struct nat_rules *nr = b->rt->nat;
@@ -721,9 +728,11 @@ static __rte_noinline void nat_out_stage(struct burst *b)
 		uint16_t port = b->rt->nh[q->nh[i]].port;
 		enum nat_result r = NAT_PASS;
 
+		rule[i] = NULL;
+		if (q->done[i])
+			continue;
 		if (nr->n_static || nr->n_dnat)
 			r = nat_ipv4_out(nr, ipv4_hdr(m), ip_reach(m), port);
-		rule[i] = NULL;
 		if (r == NAT_UNTRANSLATABLE) {
 			drop(b, m, DROP_NAT_UNTRANSLATABLE);
 			q->pkts[i] = NULL;
@@ -773,7 +782,7 @@ static __rte_noinline bool forward_not(struct burst *b, struct rte_mbuf *m, uint
 		return false;
 	}
 	if (type == NH_NAT && v4 && b->w->napt && b->rt->nat->enabled) {
-		nat_defer(&b->nat_in, m, nh_idx);
+		nat_defer(&b->nat_in, m, nh_idx, false);
 		return false;
 	}
 	if ((type == NH_NAT || (type == NH_LOCAL && v4)) && b->rt->nat->enabled &&
@@ -809,7 +818,7 @@ static __rte_always_inline void forward_one_nat(struct burst *b, struct rte_mbuf
 	 * waits for the burst's NAT stage. */
 	if (nat_check && unlikely(b->rt->nat_out_ports >> nh->port & 1)) {
 		if (v4)
-			return nat_defer(&b->nat_out, m, nh_idx);
+			return nat_defer(&b->nat_out, m, nh_idx, false);
 		if (!nat_out(b, m, nh->port, v4))
 			return;
 	}
@@ -893,8 +902,8 @@ static __rte_always_inline void forward_batch_loop(struct burst *b, struct famil
 			 * it may not meet NAT again (a loop in the rules). */
 			uint8_t mark = b->napt_mark[i];
 
-			if (mark == NAPT_MARK_OUT) {
-				forward_tail(b, f->pkts[i], nh, true);
+			if (mark == NAPT_MARK_OUT) { /* in the NAT stage's order, untouched */
+				nat_defer(&b->nat_out, f->pkts[i], nh, true);
 				continue;
 			}
 			b->translated = mark == NAPT_MARK_IN;

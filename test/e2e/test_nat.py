@@ -23,7 +23,15 @@ REMOTE2 = "198.51.100.8"
 
 
 def nat_config(filtering="address-dependent", extra="", ports="1024-65535", max_sessions=1000,
-               timeouts=""):
+               timeouts="", stateless=True):
+    """STATELESS: with the port forward and the 1:1 rule (NAPT's fast path then leaves
+    outbound packets to the NAT stage, where those rules come first)."""
+    rules = f"""\
+  dnat:
+    - {{proto: tcp, match: "203.0.113.1:443", to: "192.168.1.20:8443"}}
+  static:
+    - {{inside: 192.168.1.50, outside: 203.0.113.50}}
+""" if stateless else ""
     return f"""\
 ports:
   - name: lan
@@ -50,11 +58,7 @@ routes:
 nat:
   snat:
     - {{from: 192.168.1.0/24, out: wan, pool: [{POOL}], ports: {ports}}}
-  dnat:
-    - {{proto: tcp, match: "203.0.113.1:443", to: "192.168.1.20:8443"}}
-  static:
-    - {{inside: 192.168.1.50, outside: 203.0.113.50}}
-  nptv6:
+{rules}  nptv6:
     - {{inside: "fd00:1::/48", outside: "2001:db8:100::/48", port: wan}}
   filtering: {filtering}
   max_sessions: {max_sessions}
@@ -483,6 +487,31 @@ def test_fragments_both_ways(tmp_path):
     ck = i[UDP].chksum
     del i[UDP].chksum
     assert IP(bytes(i))[UDP].chksum == ck
+
+
+@pytest.mark.parametrize("stateless", [False, True])
+def test_flow_order_kept(tmp_path, stateless):
+    """A flow's packets leave in the order they came, those of the fast path (an
+    established session) and those of the full path (fragments) alike. The first burst
+    (32 packets, the default) makes the session; in the second, a fragmented datagram
+    comes before a small one of the same flow. Without stateless rules the small one is
+    translated before the burst is forwarded, with them in the NAT stage: both ways."""
+    from scapy.all import fragment
+    lan = [out4("192.168.1.10", 5000, REMOTE, 53) for _ in range(32)]
+    big = IP(src="192.168.1.10", dst=REMOTE, id=4242) / UDP(sport=5000, dport=53) / \
+        Raw(b"o" * 2000)
+    lan += [Ether(dst=LAN_MAC, src=HOST_MAC) / f for f in fragment(big, fragsize=1000)]
+    lan.append(Ether(dst=LAN_MAC, src=HOST_MAC) /
+               IP(src="192.168.1.10", dst=REMOTE, id=4343) / UDP(sport=5000, dport=53) /
+               Raw(b"last"))
+    r = run_dpfwd(tmp_path, {"lan": lan}, nat_config(stateless=stateless))
+    wan = r.out["wan"]
+    assert len(wan) == 36 and all(p[IP].src == POOL for p in wan)
+    assert [(p[IP].id, p[IP].frag) for p in wan[32:]] == [(4242, 0), (4242, 125),
+                                                         (4242, 250), (4343, 0)]
+    last = wan[35]
+    assert (last[UDP].sport, bytes(last[UDP].payload)) == (5000, b"last")
+    assert_checksums(last)
 
 
 def test_fragments_several_workers(tmp_path):
