@@ -519,6 +519,46 @@ static void test_napt_bulk_matches_slow_path(void **state)
 	napt_table_free(t);
 }
 
+/* With several workers, the fast path notes only the packets of mappings its worker
+ * owns (the others are handed over by the full path): the same owner as napt_owner's,
+ * for TCP, UDP and echo, going out (inside endpoint) and coming in (outside port). */
+static void test_napt_candidate_owner(void **state)
+{
+	enum { N = 3 };
+	static struct napt_candidates c;
+	struct napt_table *t[N];
+	unsigned int w, port, owner, noted[2] = { 0, 0 };
+
+	for (w = 0; w < N; w++)
+		t[w] = napt_new(w, N, 64);
+	for (port = 1024; port < 1064; port++) {
+		for (int in = 0; in < 2; in++) {
+			uint8_t proto = port % 3 == 0 ? IPPROTO_TCP : IPPROTO_UDP;
+			uint32_t len = make4(proto, in ? "198.51.100.7" : "192.168.1.10", port,
+					     in ? "203.0.113.10" : "198.51.100.7", port + 7, false);
+
+			if (port % 5 == 0) { /* echo: the identifier is the port */
+				struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip4 + 1);
+
+				ip4->next_proto_id = IPPROTO_ICMP;
+				memset(icmp, 0, sizeof(*icmp));
+				icmp->icmp_type = in ? RTE_IP_ICMP_ECHO_REPLY : RTE_IP_ICMP_ECHO_REQUEST;
+				icmp->icmp_ident = rte_cpu_to_be_16(port);
+			}
+			assert_true(napt_owner(ip4, len, !in, N, &owner));
+			for (w = 0; w < N; w++) {
+				c.n = 0;
+				assert_int_equal(napt_candidate(t[w], &c, ip4, len, in, 0), w == owner);
+				noted[in] += c.n;
+			}
+		}
+	}
+	assert_int_equal(noted[0], 40); /* each packet by exactly one worker */
+	assert_int_equal(noted[1], 40);
+	for (w = 0; w < N; w++)
+		napt_table_free(t[w]);
+}
+
 /* ---- the flow table (flow_table.c), against a plain array of what it should hold ---- */
 
 static struct flow_key random_key(uint64_t *x)
@@ -689,6 +729,7 @@ int main(void)
 		cmocka_unit_test(test_napt_owner_of_icmp_errors),
 		cmocka_unit_test(test_napt_bulk_matches_slow_path),
 		cmocka_unit_test(test_napt_direction),
+		cmocka_unit_test(test_napt_candidate_owner),
 		cmocka_unit_test(test_flow_table_full_load_and_churn),
 	};
 
