@@ -897,7 +897,8 @@ static __rte_always_inline void forward_batch_loop(struct burst *b, struct famil
 		if (unlikely(v & ROUTE_NH_ECMP))
 			hash = v4 ? flow_hash_ipv4(f->pkts[i]) : flow_hash_ipv6(f->pkts[i]);
 		nh = route_nh_index(rt, v, hash);
-		if (v4 && unlikely(b->napt_done_any)) {
+		/* NAPT implies an snat rule's out port: NAT_CHECK. */
+		if (v4 && nat_check && unlikely(b->napt_done_any)) {
 			/* NAPT's fast path translated it: going out, NAT is done; coming in,
 			 * it may not meet NAT again (a loop in the rules). */
 			uint8_t mark = b->napt_mark[i];
