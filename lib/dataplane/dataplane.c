@@ -4,9 +4,9 @@
  * sorting packets by family), one bulk FIB lookup per family, then next hop,
  * rewrite and transmit. With NAPT, the packets that may belong to established
  * sessions are noted after classify, and those that do are translated together
- * between the lookup and the last pass. Other IPv4 packets NAT may translate are set aside in that last
- * pass for the burst's NAT stages, which take them one by one. Per-burst arrays live
- * on the stack; nothing here allocates or locks.
+ * between the lookup and the last pass. Other IPv4 packets NAT may translate are set
+ * aside in that last pass for the burst's NAT stages, which take them one by one.
+ * Per-burst arrays live on the stack; nothing here allocates or locks.
  */
 #include <string.h>
 
@@ -617,6 +617,8 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
  * no fast path. */
 
 enum napt_mark { NAPT_MARK_NONE, NAPT_MARK_IN, NAPT_MARK_OUT };
+
+_Static_assert(NAPT_CANDIDATES_MAX >= DP_MAX_BURST, "a burst's candidates must fit");
 
 /* The positions of the candidates DONE says were translated, as a bitmap. */
 static void done_positions(const struct napt_candidates *c, const uint64_t *done,
