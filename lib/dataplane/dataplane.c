@@ -727,12 +727,13 @@ static __rte_noinline void nat_out_stage(struct burst *b)
 	fast.n = 0;
 	for (i = 0; i < q->n; i++) {
 		struct rte_mbuf *m = q->pkts[i];
-		uint16_t port = b->rt->nh[q->nh[i]].port;
+		uint16_t port;
 		enum nat_result r = NAT_PASS;
 
 		rule[i] = NULL;
 		if (q->done[i])
 			continue;
+		port = b->rt->nh[q->nh[i]].port;
 		if (nr->n_static || nr->n_dnat)
 			r = nat_ipv4_out(nr, ipv4_hdr(m), ip_reach(m), port);
 		if (r == NAT_UNTRANSLATABLE) {

@@ -911,16 +911,8 @@ static __rte_always_inline void note_one(const struct napt_table *t, const struc
 					 struct rte_mbuf *m, unsigned int i, unsigned int l2_len)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2_len);
-	int dir;
+	int dir = one ? napt_direction_by(one, 1, ip) : napt_direction(nr, ip);
 
-	if (one) {
-		uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
-		bool to_pool = dst - one->pool_first <= one->pool_last - one->pool_first;
-
-		dir = to_pool == ((src & one->from_mask) == one->from) ? -1 : to_pool;
-	} else {
-		dir = napt_direction(nr, ip);
-	}
 	if (dir >= 0)
 		candidate_add(t, c, ip, rte_pktmbuf_data_len(m) - l2_len, dir, (uint16_t)i);
 }

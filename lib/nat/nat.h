@@ -172,19 +172,25 @@ struct napt_candidates {
  * (from an inside prefix), -1 neither, or both (a hairpin: its source is translated
  * first, by the full path). A few compares per rule, inline: every IPv4 packet of a
  * router with NAPT asks. */
-static inline int napt_direction(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip)
+static inline int napt_direction_by(const struct nat_snat *rules, unsigned int n_rules,
+				    const struct rte_ipv4_hdr *ip)
 {
 	uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
 	bool to_pool = false, from_inside = false;
 	unsigned int i;
 
-	for (i = 0; i < nr->n_snat; i++) {
-		const struct nat_snat *r = &nr->snat[i];
+	for (i = 0; i < n_rules; i++) {
+		const struct nat_snat *r = &rules[i];
 
 		to_pool |= dst - r->pool_first <= r->pool_last - r->pool_first;
 		from_inside |= (src & r->from_mask) == r->from;
 	}
 	return to_pool == from_inside ? -1 : to_pool;
+}
+
+static inline int napt_direction(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip)
+{
+	return napt_direction_by(nr->snat, nr->n_snat, ip);
 }
 
 /* Note IP (IP_LEN bytes, the caller's packet POS) in C if it may take the fast path
