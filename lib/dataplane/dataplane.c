@@ -62,13 +62,14 @@ struct family_batch {
 	uint64_t fib_value[DP_MAX_BURST];
 };
 
-/* IPv4 packets set aside for the burst's NAT stage, with their next hop; DONE: NAPT's
- * fast path translated it already, it only keeps its place in the order. */
+/* IPv4 packets set aside for the burst's NAT stage, with their next hop; LEARN: the
+ * next hop is its route lookup's (not of an address NAT changed on the way in), one
+ * NAPT's route cache may keep. */
 struct nat_batch {
 	uint16_t n;
 	struct rte_mbuf *pkts[DP_MAX_BURST];
 	uint32_t nh[DP_MAX_BURST];
-	bool done[DP_MAX_BURST];
+	bool learn[DP_MAX_BURST];
 };
 
 struct burst {
@@ -83,11 +84,7 @@ struct burst {
 	/* Towards a NAT outside address (in), leaving through a port with NAT rules (out). */
 	struct nat_batch nat_in, nat_out;
 	bool translated; /* routing what the NAT stage just translated: NAT again is a loop */
-	/* NAPT's fast path: candidates from classify, then which of the IPv4 batch's
-	 * packets it translated (napt_mark[i]: b->v4.pkts[i], valid if napt_done_any). */
-	struct napt_candidates napt;
-	bool napt_done_any;
-	uint8_t napt_mark[DP_MAX_BURST];
+	struct napt_candidates napt; /* NAPT's fast path: noted after classify */
 	uint32_t dst4[DP_MAX_BURST];
 	uint8_t dst6[DP_MAX_BURST][16];
 };
@@ -379,9 +376,9 @@ static inline void forward_one(struct burst *b, struct rte_mbuf *m, uint32_t nh_
 static void forward_batch(struct burst *b, struct family_batch *f, bool v4);
 
 static inline void nat_defer(struct nat_batch *q, struct rte_mbuf *m, uint32_t nh_idx,
-			     bool done)
+			     bool learn)
 {
-	q->done[q->n] = done;
+	q->learn[q->n] = learn;
 	q->nh[q->n] = nh_idx;
 	q->pkts[q->n++] = m;
 }
@@ -402,8 +399,6 @@ static __rte_always_inline void forward_tail(struct burst *b, struct rte_mbuf *m
 	rewrite_l2(m, nh);
 	tx_enqueue(b->w, nh->port, m);
 }
-static void forward_connected_one(struct burst *b, struct rte_mbuf *m, uint32_t conn_nh,
-				  bool v4);
 
 /* The bytes of M's IP packet that the first segment holds: what NAT may touch. */
 static inline uint32_t ip_reach(const struct rte_mbuf *m)
@@ -540,31 +535,18 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 	return -1;
 }
 
-/* Destination NAT (towards the inside): translate, then route by the new destination.
- * Returns false when no rule applied and M is still the caller's. */
-static __rte_noinline bool nat_in_forward(struct burst *b, struct rte_mbuf *m, bool v4)
+/* The next hop that M, translated towards the inside, takes after the route lookup
+ * of its new destination: through its neighbour entry for a connected one (-1 when
+ * that is not known: M was handed to the slow path). */
+static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4);
+
+static int64_t nat_in_next_hop(struct burst *b, struct rte_mbuf *m, bool v4)
 {
 	const struct route_table *rt = b->rt;
-	enum nat_result r;
 	uint64_t value;
+	void *data;
+	int rc;
 
-	if (v4 && b->w->napt) {
-		int rc = napt_destination(b, m);
-
-		if (rc < 0)
-			return true; /* dropped or handed off */
-		r = rc ? NAT_TRANSLATED : nat_ipv4_in(rt->nat, ipv4_hdr(m), ip_reach(m));
-	} else if (v4) {
-		r = nat_ipv4_in(rt->nat, ipv4_hdr(m), ip_reach(m));
-	} else {
-		r = nat_ipv6_in(rt->nat, ipv6_hdr(m), ip_reach(m), b->in_port);
-	}
-	if (r == NAT_PASS)
-		return false;
-	if (r == NAT_UNTRANSLATABLE) {
-		drop(b, m, DROP_NAT_UNTRANSLATABLE);
-		return true;
-	}
 	if (v4) {
 		uint32_t dst = rte_be_to_cpu_32(ipv4_hdr(m)->dst_addr);
 
@@ -577,13 +559,71 @@ static __rte_noinline bool nat_in_forward(struct burst *b, struct rte_mbuf *m, b
 	}
 	if (value & ROUTE_NH_ECMP) /* the flow hash only where a path must be picked */
 		value = route_nh_index(rt, value, v4 ? flow_hash_ipv4(m) : flow_hash_ipv6(m));
+	if (rt->nh[value].type != NH_CONNECTED)
+		return (int64_t)value;
+	if (v4) {
+		uint32_t dst4 = rte_be_to_cpu_32(ipv4_hdr(m)->dst_addr);
+
+		rc = rte_hash_lookup_data(rt->neigh4, &dst4, &data);
+	} else {
+		uint8_t dst6[16];
+
+		memcpy(dst6, ipv6_hdr(m)->dst_addr, 16);
+		rc = rte_hash_lookup_data(rt->neigh6, dst6, &data);
+	}
+	if (rc >= 0)
+		return (int64_t)(uintptr_t)data;
+	punt_resolve(b, m, (uint32_t)value, v4);
+	return -1;
+}
+
+/* Destination NAT (towards the inside): translate, then route by the new destination.
+ * Returns false when no rule applied and M is still the caller's. */
+static __rte_noinline bool nat_in_forward(struct burst *b, struct rte_mbuf *m, bool v4)
+{
+	const struct route_table *rt = b->rt;
+	const struct nexthop *nh;
+	enum nat_result r;
+	bool napt = false;
+	int64_t nh_idx;
+
+	if (v4 && b->w->napt) {
+		bool hairpin = hairpin_rule(rt->nat, ipv4_hdr(m)->src_addr) != NULL;
+		int rc = napt_destination(b, m);
+
+		if (rc < 0)
+			return true; /* dropped or handed off */
+		napt = rc > 0 && !hairpin;
+		r = rc ? NAT_TRANSLATED : nat_ipv4_in(rt->nat, ipv4_hdr(m), ip_reach(m));
+	} else if (v4) {
+		r = nat_ipv4_in(rt->nat, ipv4_hdr(m), ip_reach(m));
+	} else {
+		r = nat_ipv6_in(rt->nat, ipv6_hdr(m), ip_reach(m), b->in_port);
+	}
+	if (r == NAT_PASS)
+		return false;
+	if (r == NAT_UNTRANSLATABLE) {
+		drop(b, m, DROP_NAT_UNTRANSLATABLE);
+		return true;
+	}
+	nh_idx = nat_in_next_hop(b, m, v4);
+	if (nh_idx < 0)
+		return true; /* waits for its neighbour in the slow path */
+	nh = &rt->nh[nh_idx];
 	/* Translated to yet another NAT or local address: a loop in the rules. */
-	if (rt->nh[value].type == NH_NAT || rt->nh[value].type == NH_LOCAL)
+	if (nh->type == NH_NAT || nh->type == NH_LOCAL) {
 		drop(b, m, DROP_NAT_NO_RULE);
-	else if (rt->nh[value].type == NH_CONNECTED)
-		forward_connected_one(b, m, (uint32_t)value, v4);
-	else
-		forward_one(b, m, (uint32_t)value, v4);
+		return true;
+	}
+	/* NAPT's later packets of this session may go straight to this next hop, if
+	 * nothing but transmission happens to them there (no source NAT on the way out). */
+	if (napt && __atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) == NH_FORWARD &&
+	    !(rt->nat_out_ports >> nh->port & 1))
+		napt_route_learn(b->w->napt, ipv4_hdr(m), ip_reach(m), true, rt->generation,
+				 (uint32_t)nh_idx);
+	b->translated = true;
+	forward_one(b, m, (uint32_t)nh_idx, v4);
+	b->translated = false;
 	return true;
 }
 
@@ -608,90 +648,48 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
 	return !rule || napt_source(b, m, rule);
 }
 
-/* ---- NAPT's fast path: established sessions, for a whole burst, after routing ----
- * After classify, napt_note noted the packets that may belong to sessions; those that
- * do are translated here with one bulk lookup, before the burst is forwarded. Inbound
- * ones are then routed by their new destinations; outbound ones keep their place in
- * the out stage's batch, which sends them in arrival order with the packets of their
- * flows that take the full path (FIN, fragments). The others go on as if there were
- * no fast path. */
-
-enum napt_mark { NAPT_MARK_NONE, NAPT_MARK_IN, NAPT_MARK_OUT };
+/* ---- NAPT's fast path: established sessions whose route is known, before routing ----
+ * After classify, napt_note noted the packets that may belong to sessions; those whose
+ * session knows the next hop its packets take (learnt in the NAT stages below, for the
+ * route table in use) are translated with one bulk lookup and sent, without a route
+ * lookup. The others go on as if there were no fast path. */
 
 _Static_assert(NAPT_CANDIDATES_MAX >= DP_MAX_BURST, "a burst's candidates must fit");
 
-/* The positions of the candidates DONE says were translated, as a bitmap. */
-static void done_positions(const struct napt_candidates *c, const uint64_t *done,
-			   uint64_t *positions)
+/* M, translated, goes to NH_IDX: a next hop that took its session's packets before in
+ * this route table, so a gateway or a neighbour, whose MAC may have been forgotten
+ * since (NH_UNRESOLVED): then the slow path resolves it, as it would for the full path. */
+static inline void napt_fast_send(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx)
 {
-	unsigned int w, i;
-
-	for (w = 0; w * 64 < c->n; w++)
-		for (uint64_t bits = done[w]; bits; bits &= bits - 1) {
-			i = c->pos[w * 64 + rte_bsf64(bits)];
-			positions[i / 64] |= UINT64_C(1) << (i % 64);
-		}
+	if (likely(__atomic_load_n(&b->rt->nh[nh_idx].type, __ATOMIC_ACQUIRE) == NH_FORWARD))
+		forward_tail(b, m, nh_idx, true);
+	else
+		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
 }
 
-/* Outbound candidate I may take the fast path if its route is plain: one next hop with
- * a MAC (an ECMP member would have to be picked by the untranslated packet; a connected
- * destination needs its neighbour), through a port an snat rule for its source leaves
- * by, and no stateless rule (they come first) could apply. */
-static bool napt_out_fast_route(const struct burst *b, const struct napt_candidates *c,
-				unsigned int i)
+static __rte_noinline void napt_fast_forward(struct burst *b)
 {
-	const struct route_table *rt = b->rt;
-	uint64_t v = b->v4.fib_value[c->pos[i]];
-	const struct nexthop *nh;
-
-	if (rt->nat->n_static || rt->nat->n_dnat || (v & ROUTE_NH_ECMP))
-		return false;
-	nh = &rt->nh[v];
-	/* Acquire, as forward_one_nat: the MAC is read after the type. */
-	return __atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) == NH_FORWARD &&
-	       (rt->nat_out_ports >> nh->port & 1) &&
-	       napt_rule_for(rt->nat, c->ip[i]->src_addr, nh->port) != NULL;
-}
-
-static __rte_noinline void napt_fast_stage(struct burst *b)
-{
-	struct napt_candidates *c = &b->napt;
+	const struct napt_candidates *c = &b->napt;
 	uint64_t done[NAPT_CANDIDATES_MAX / 64] = { 0 };
-	uint32_t dst[DP_MAX_BURST];
-	uint64_t value[DP_MAX_BURST];
-	uint16_t in[DP_MAX_BURST];
-	unsigned int i, w, k = 0, n_in = 0;
+	uint32_t nh[NAPT_CANDIDATES_MAX];
+	unsigned int i, w, k, sent = 0;
 
-	for (i = 0; i < c->n; i++)
-		if (c->inbound[i] || napt_out_fast_route(b, c, i)) {
-			if (k != i)
-				napt_candidate_move(c, i, k);
-			k++;
-		}
-	c->n = k;
-	napt_translate(b->w->napt, c, b->now, done);
-	memset(b->napt_mark, NAPT_MARK_NONE, b->v4.n);
+	napt_translate(b->w->napt, c, b->rt->generation, b->now, done, nh);
 	for (w = 0; w * 64 < c->n; w++)
 		for (uint64_t bits = done[w]; bits; bits &= bits - 1) {
-			unsigned int p;
-
 			i = w * 64 + rte_bsf64(bits);
-			p = c->pos[i];
-			b->napt_done_any = true;
-			if (!c->inbound[i]) {
-				b->napt_mark[p] = NAPT_MARK_OUT;
-				continue;
-			}
-			b->napt_mark[p] = NAPT_MARK_IN;
-			b->dst4[p] = rte_be_to_cpu_32(c->ip[i]->dst_addr);
-			dst[n_in] = b->dst4[p];
-			in[n_in++] = (uint16_t)p;
+			napt_fast_send(b, b->v4.pkts[c->pos[i]], nh[i]);
+			b->v4.pkts[c->pos[i]] = NULL;
+			sent++;
 		}
-	if (!n_in)
+	if (!sent)
 		return;
-	rte_fib_lookup_bulk(b->rt->fib4, dst, value, n_in);
-	for (i = 0; i < n_in; i++)
-		b->v4.fib_value[in[i]] = value[i];
+	for (i = 0, k = 0; i < b->v4.n; i++) /* the rest, in order, for the route lookup */
+		if (b->v4.pkts[i]) {
+			b->v4.pkts[k] = b->v4.pkts[i];
+			b->dst4[k++] = b->dst4[i];
+		}
+	b->v4.n = (uint16_t)k;
 }
 
 /* ---- the NAT stages: the IPv4 packets NAT may translate that the fast path did
@@ -712,50 +710,35 @@ static __rte_noinline void nat_in_stage(struct burst *b)
 }
 
 /* Leaving through ports with NAT rules: stateless rules first, then NAPT for sources
- * an snat rule covers; then on their way, in arrival order, with those the fast path
- * translated already. Packets of sessions it could not take (routes it leaves alone)
- * are translated in bulk here too. */
+ * an snat rule covers, in arrival order. NAPT's session learns the next hop, for its
+ * later packets' fast path. */
 static __rte_noinline void nat_out_stage(struct burst *b)
 {
 	const struct nat_rules *nr = b->rt->nat;
 	struct nat_batch *q = &b->nat_out;
-	const struct nat_snat *rule[DP_MAX_BURST];
-	uint64_t done[NAPT_CANDIDATES_MAX / 64] = { 0 }, translated[DP_MAX_BURST / 64] = { 0 };
-	struct napt_candidates fast;
 	unsigned int i;
 
-	fast.n = 0;
 	for (i = 0; i < q->n; i++) {
 		struct rte_mbuf *m = q->pkts[i];
-		uint16_t port;
+		uint16_t port = b->rt->nh[q->nh[i]].port;
+		const struct nat_snat *rule;
 		enum nat_result r = NAT_PASS;
 
-		rule[i] = NULL;
-		if (q->done[i])
-			continue;
-		port = b->rt->nh[q->nh[i]].port;
 		if (nr->n_static || nr->n_dnat)
 			r = nat_ipv4_out(nr, ipv4_hdr(m), ip_reach(m), port);
 		if (r == NAT_UNTRANSLATABLE) {
 			drop(b, m, DROP_NAT_UNTRANSLATABLE);
-			q->pkts[i] = NULL;
-		} else if (r == NAT_PASS && b->w->napt) {
-			rule[i] = napt_rule_for(nr, ipv4_hdr(m)->src_addr, port);
-			if (rule[i])
-				napt_candidate(b->w->napt, &fast, ipv4_hdr(m), ip_reach(m), false, i);
+			continue;
 		}
-	}
-	if (fast.n) {
-		napt_translate(b->w->napt, &fast, b->now, done);
-		done_positions(&fast, done, translated);
-	}
-	for (i = 0; i < q->n; i++) {
-		struct rte_mbuf *m = q->pkts[i];
-
-		if (!m)
-			continue; /* dropped above */
-		if (rule[i] && !(translated[i / 64] >> (i % 64) & 1) && !napt_source(b, m, rule[i]))
-			continue; /* dropped, or handed to the worker that owns its mapping */
+		rule = r == NAT_PASS && b->w->napt ? napt_rule_for(nr, ipv4_hdr(m)->src_addr, port)
+						   : NULL;
+		if (rule) {
+			if (!napt_source(b, m, rule))
+				continue; /* dropped, or handed to the worker that owns its mapping */
+			if (q->learn[i])
+				napt_route_learn(b->w->napt, ipv4_hdr(m), ip_reach(m), false,
+						 b->rt->generation, q->nh[i]);
+		}
 		forward_tail(b, m, q->nh[i], true);
 	}
 	q->n = 0;
@@ -821,7 +804,7 @@ static __rte_always_inline void forward_one_nat(struct burst *b, struct rte_mbuf
 	 * waits for the burst's NAT stage. */
 	if (nat_check && unlikely(b->rt->nat_out_ports >> nh->port & 1)) {
 		if (v4)
-			return nat_defer(&b->nat_out, m, nh_idx, false);
+			return nat_defer(&b->nat_out, m, nh_idx, !b->translated);
 		if (!nat_out(b, m, nh->port, v4))
 			return;
 	}
@@ -861,28 +844,6 @@ static void forward_connected(struct burst *b, struct family_batch *f, const uin
 	}
 }
 
-/* One packet for a connected destination (after NAT changed where it goes). */
-static void forward_connected_one(struct burst *b, struct rte_mbuf *m, uint32_t conn_nh,
-				  bool v4)
-{
-	uint32_t dst4;
-	uint8_t dst6[16];
-	void *data;
-	int rc;
-
-	if (v4) {
-		dst4 = rte_be_to_cpu_32(ipv4_hdr(m)->dst_addr);
-		rc = rte_hash_lookup_data(b->rt->neigh4, &dst4, &data);
-	} else {
-		memcpy(dst6, ipv6_hdr(m)->dst_addr, 16);
-		rc = rte_hash_lookup_data(b->rt->neigh6, dst6, &data);
-	}
-	if (rc >= 0)
-		forward_one(b, m, (uint32_t)(uintptr_t)data, v4);
-	else
-		punt_resolve(b, m, conn_nh, v4);
-}
-
 /* FIB values -> next hops -> transmit. ECMP members are picked by flow hash; packets
  * for connected destinations are set aside for one bulk neighbour lookup. */
 static __rte_always_inline void forward_batch_loop(struct burst *b, struct family_batch *f,
@@ -900,18 +861,6 @@ static __rte_always_inline void forward_batch_loop(struct burst *b, struct famil
 		if (unlikely(v & ROUTE_NH_ECMP))
 			hash = v4 ? flow_hash_ipv4(f->pkts[i]) : flow_hash_ipv6(f->pkts[i]);
 		nh = route_nh_index(rt, v, hash);
-		/* NAPT implies an snat rule's out port: NAT_CHECK. */
-		if (v4 && nat_check && unlikely(b->napt_done_any)) {
-			/* NAPT's fast path translated it: going out, NAT is done; coming in,
-			 * it may not meet NAT again (a loop in the rules). */
-			uint8_t mark = b->napt_mark[i];
-
-			if (mark == NAPT_MARK_OUT) { /* in the NAT stage's order, untouched */
-				nat_defer(&b->nat_out, f->pkts[i], nh, true);
-				continue;
-			}
-			b->translated = mark == NAPT_MARK_IN;
-		}
 		if (unlikely(rt->nh[nh].type == NH_CONNECTED)) {
 			conn_nh[n_conn] = nh;
 			conn[n_conn++] = i;
@@ -919,7 +868,6 @@ static __rte_always_inline void forward_batch_loop(struct burst *b, struct famil
 		}
 		forward_one_nat(b, f->pkts[i], nh, v4, nat_check);
 	}
-	b->translated = false;
 	if (unlikely(n_conn))
 		forward_connected(b, f, conn, conn_nh, n_conn, v4);
 }
@@ -936,9 +884,9 @@ static void forward_batch(struct burst *b, struct family_batch *f, bool v4)
 
 static void forward_ipv4(struct burst *b)
 {
-	rte_fib_lookup_bulk(b->rt->fib4, b->dst4, b->v4.fib_value, b->v4.n);
 	if (b->napt.n)
-		napt_fast_stage(b);
+		napt_fast_forward(b);
+	rte_fib_lookup_bulk(b->rt->fib4, b->dst4, b->v4.fib_value, b->v4.n);
 	forward_batch(b, &b->v4, true);
 	/* Out first: a hairpinned packet may need the mapping an earlier packet of the
 	 * burst makes on its way out. What the in stage translates may leave through a port
@@ -1006,12 +954,10 @@ static __rte_noinline void process_burst(struct worker *w, const struct route_ta
 	b.nat_out.n = 0;
 	b.translated = false;
 	b.napt.n = 0;
-	b.napt_done_any = false;
 	if (capturing(w, q->port) && !handed)
 		capture_copy(w, q->port, q->queue, pkts, n, RTE_PCAPNG_DIRECTION_IN);
 	classify_burst(&b, pkts, n, in, handed);
-	/* NAPT's fast path comes after the route lookup: the flow table lines asked for
-	 * now have arrived by then. */
+	/* NAPT's fast path: its flow table lines start loading now. */
 	if (w->napt && b.v4.n)
 		napt_note(w->napt, rt->nat, &b.napt, b.v4.pkts, b.v4.n, RTE_ETHER_HDR_LEN);
 	if (b.v4.n)

@@ -99,21 +99,25 @@ struct napt_session {
 	uint8_t syn;   /* SYN_OUT | SYN_IN seen */
 };
 
-/* One direction's rewrite: the new address and port, and what the change adds to the
- * IP and L4 checksums (RFC 1624's ~m + m', summed once when the session is made). */
-struct napt_rewrite {
-	rte_be32_t addr;
-	rte_be16_t port;
-	uint16_t ip_adjust, l4_adjust;
-};
-
-/* All the fast path reads or writes of a session: 32 bytes, two to a cache line. */
+/*
+ * All the fast path reads or writes of a session: 32 bytes, two to a cache line.
+ * By direction (FLOW_OUT, FLOW_IN): going out, the source becomes the mapping's outside
+ * endpoint; coming in, the destination becomes its inside one. The checksum
+ * adjustments (RFC 1624's ~m + m', summed once when the session is made) are going
+ * out's; coming in undoes that change, so it adds their one's complement. The route
+ * cache: the next hop each direction's packets took in the route table of generation
+ * ROUTE_GEN (nh 0: none known yet), so that later ones skip the route lookup.
+ */
 struct napt_xlate {
-	/* By direction: going out, the source becomes the mapping's outside endpoint;
-	 * coming in, the destination becomes its inside one. */
-	struct napt_rewrite dir[2];
+	rte_be32_t addr[2];
+	rte_be16_t port[2];
+	uint16_t ip_adjust, l4_adjust;
 	uint32_t last; /* ticks (TSC >> tick_shift) of the last packet, either way */
+	uint32_t route_gen;
+	uint32_t nh[2];
 } __rte_aligned(32);
+
+_Static_assert(sizeof(struct napt_xlate) == 32, "two sessions to a cache line");
 
 struct napt_table {
 	unsigned int worker, n_workers;
@@ -458,16 +462,19 @@ static int mapping_new(struct napt_table *t, const struct nat_snat *r, uint8_t p
 	return (int)mi;
 }
 
-/* Address OLD_IP and port (echo: identifier) OLD_PORT become IP and PORT. ICMP has no
- * pseudo-header: only the identifier counts in its checksum. */
-static struct napt_rewrite rewrite_to(uint8_t proto, rte_be32_t old_ip, rte_be16_t old_port,
-				      rte_be32_t ip, rte_be16_t port)
+/* Going out, address IN_IP and port (echo: identifier) IN_PORT become OUT_IP and
+ * OUT_PORT: the session's rewrites. ICMP has no pseudo-header: only the identifier
+ * counts in its checksum. */
+static struct napt_xlate xlate_for(uint8_t proto, rte_be32_t in_ip, rte_be16_t in_port,
+				   rte_be32_t out_ip, rte_be16_t out_port)
 {
-	uint16_t ip_adjust = pkt_cksum_adjust32(old_ip, ip);
-	uint16_t port_adjust = pkt_cksum_adjust16(old_port, port);
+	uint16_t ip_adjust = pkt_cksum_adjust32(in_ip, out_ip);
+	uint16_t port_adjust = pkt_cksum_adjust16(in_port, out_port);
 
-	return (struct napt_rewrite){
-		.addr = ip, .port = port, .ip_adjust = ip_adjust,
+	return (struct napt_xlate){
+		.addr = { [FLOW_OUT] = out_ip, [FLOW_IN] = in_ip },
+		.port = { [FLOW_OUT] = out_port, [FLOW_IN] = in_port },
+		.ip_adjust = ip_adjust,
 		.l4_adjust = proto == IPPROTO_ICMP ? port_adjust
 						   : pkt_cksum_adjust_add(ip_adjust, port_adjust),
 	};
@@ -492,10 +499,7 @@ static int session_new(struct napt_table *t, uint32_t mi, rte_be32_t rip, rte_be
 	s = &t->sess[si];
 	*s = (struct napt_session){ .mapping = mi, .remote_ip = rip, .remote_port = rport,
 				    .state = state };
-	t->xlate[si] = (struct napt_xlate){
-		.dir[FLOW_OUT] = rewrite_to(m->proto, m->in_ip, m->in_port, m->out_ip, m->out_port),
-		.dir[FLOW_IN] = rewrite_to(m->proto, m->out_ip, m->out_port, m->in_ip, m->in_port),
-	};
+	t->xlate[si] = xlate_for(m->proto, m->in_ip, m->in_port, m->out_ip, m->out_port);
 	session_keys(m, s, k);
 	/* Undone in reverse on failure: only what this call added, never a key that was
 	 * there already (flow_table_add refuses those). */
@@ -557,19 +561,20 @@ static inline struct flow_key packet_key(const struct rte_ipv4_hdr *ip, const st
 static inline void session_translate(struct napt_xlate *x, struct rte_ipv4_hdr *ip,
 				     const struct napt_l4 *v, unsigned int dir, uint32_t now_ticks)
 {
-	const struct napt_rewrite *r = &x->dir[dir];
 	uint8_t *addr = (uint8_t *)ip + (dir == FLOW_OUT ? offsetof(struct rte_ipv4_hdr, src_addr)
 							 : offsetof(struct rte_ipv4_hdr, dst_addr));
+	uint16_t ip_adjust = dir == FLOW_OUT ? x->ip_adjust : (uint16_t)~x->ip_adjust;
+	uint16_t l4_adjust = dir == FLOW_OUT ? x->l4_adjust : (uint16_t)~x->l4_adjust;
 	bool udp = v->proto == IPPROTO_UDP;
 	uint16_t ck = pkt_load16(v->cksum);
 
 	x->last = now_ticks;
-	ip->hdr_checksum = pkt_cksum_apply(ip->hdr_checksum, r->ip_adjust);
-	memcpy(addr, &r->addr, sizeof(r->addr));
-	pkt_store16(dir == FLOW_OUT ? v->sport : v->dport, r->port);
+	ip->hdr_checksum = pkt_cksum_apply(ip->hdr_checksum, ip_adjust);
+	memcpy(addr, &x->addr[dir], sizeof(x->addr[dir]));
+	pkt_store16(dir == FLOW_OUT ? v->sport : v->dport, x->port[dir]);
 	if (udp && ck == 0)
 		return;
-	ck = pkt_cksum_apply(ck, r->l4_adjust);
+	ck = pkt_cksum_apply(ck, l4_adjust);
 	pkt_store16(v->cksum, udp && ck == 0 ? 0xffff : ck);
 }
 
@@ -874,49 +879,54 @@ static inline struct napt_l4 fast_view(struct rte_ipv4_hdr *ip)
 	};
 }
 
-static __rte_always_inline bool candidate_add(const struct napt_table *t,
-					      struct napt_candidates *c, struct rte_ipv4_hdr *ip,
-					      uint32_t ip_len, bool inbound, uint16_t pos)
+/* Note IP in C: 1; 0 if T's worker does not own its mapping (the full path hands it
+ * over); -1 if it is the full path's (fast_key). */
+static __rte_always_inline int candidate_add(const struct napt_table *t,
+					     struct napt_candidates *c, struct rte_ipv4_hdr *ip,
+					     uint32_t ip_len, bool inbound, uint16_t pos)
 {
 	unsigned int n = c->n;
 	struct flow_key *k = &c->key[n];
 
 	if (!fast_key(ip, ip_len, inbound ? FLOW_IN : FLOW_OUT, k))
-		return false;
+		return -1;
 	/* The ports as napt_owner reads them: the first two bytes of REST are the source
 	 * port (or echo identifier), the next two the destination port. */
 	if (t->n_workers > 1 &&
 	    (inbound ? nat_owner_of_outside((rte_be16_t)(k->rest >> 16), t->n_workers)
 		     : nat_owner_of_inside(ip->next_proto_id, ip->src_addr,
 					   (rte_be16_t)k->rest, t->n_workers)) != t->worker)
-		return false;
+		return 0;
 	c->hash[n] = flow_key_hash(*k);
 	flow_table_prefetch(t->flows, c->hash[n]);
 	c->pos[n] = pos;
 	c->inbound[n] = inbound;
 	c->ip[n] = ip;
 	c->n = n + 1;
-	return true;
+	return 1;
 }
 
 bool napt_candidate(const struct napt_table *t, struct napt_candidates *c,
 		    struct rte_ipv4_hdr *ip, uint32_t ip_len, bool inbound, uint16_t pos)
 {
-	return candidate_add(t, c, ip, ip_len, inbound, pos);
+	return candidate_add(t, c, ip, ip_len, inbound, pos) > 0;
 }
 
-/* napt_note for packet I, ONE: the only snat rule, kept in registers by the caller. */
-static __rte_always_inline void note_one(const struct napt_table *t, const struct nat_rules *nr,
+/* napt_note for packet I, ONE: the only snat rule, kept in registers by the caller.
+ * False if the full path takes it. */
+static __rte_always_inline bool note_one(const struct napt_table *t, const struct nat_rules *nr,
 					 const struct nat_snat *one, struct napt_candidates *c,
 					 struct rte_mbuf *m, unsigned int i, unsigned int l2_len)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2_len);
 	int dir = one ? napt_direction_by(one, 1, ip) : napt_direction(nr, ip);
 
-	if (dir >= 0)
-		candidate_add(t, c, ip, rte_pktmbuf_data_len(m) - l2_len, dir, (uint16_t)i);
+	return dir < 0 ||
+	       candidate_add(t, c, ip, rte_pktmbuf_data_len(m) - l2_len, dir, (uint16_t)i) >= 0;
 }
 
+/* Noting stops at the first packet the full path takes: a packet of its flow behind it
+ * (the data after a FIN, a fragment's next) must not overtake it. */
 void napt_note(const struct napt_table *t, const struct nat_rules *nr,
 	       struct napt_candidates *c, struct rte_mbuf *const *pkts, unsigned int n,
 	       unsigned int l2_len)
@@ -926,21 +936,22 @@ void napt_note(const struct napt_table *t, const struct nat_rules *nr,
 	if (nr->n_snat == 1) { /* the common case, without the loop over rules */
 		const struct nat_snat one = nr->snat[0];
 
-		for (i = 0; i < n; i++)
-			note_one(t, nr, &one, c, pkts[i], i, l2_len);
+		for (i = 0; i < n && note_one(t, nr, &one, c, pkts[i], i, l2_len); i++)
+			;
 	} else {
-		for (i = 0; i < n; i++)
-			note_one(t, nr, NULL, c, pkts[i], i, l2_len);
+		for (i = 0; i < n && note_one(t, nr, NULL, c, pkts[i], i, l2_len); i++)
+			;
 	}
 }
 
 /* Up to 64 candidates from FIRST: every key's bucket is read before the first is
  * compared, and every session's record before the first is used: the misses overlap. */
 static void translate_some(struct napt_table *t, const struct napt_candidates *c,
-			   unsigned int first, unsigned int n, uint32_t now_ticks, uint64_t *done)
+			   unsigned int first, unsigned int n, uint32_t route_gen,
+			   uint32_t now_ticks, uint64_t *done, uint32_t *nh)
 {
 	uint32_t session[64];
-	uint64_t found, left;
+	uint64_t found, left, translated = 0;
 	unsigned int i;
 
 	found = flow_table_lookup_bulk(t->flows, &c->key[first], &c->hash[first], n, session);
@@ -949,22 +960,54 @@ static void translate_some(struct napt_table *t, const struct napt_candidates *c
 			rte_prefetch0(&t->xlate[session[i]]);
 	for (left = found; left; left &= left - 1) {
 		unsigned int j = rte_bsf64(left), k = first + j;
-		struct napt_l4 v = fast_view(c->ip[k]);
+		unsigned int dir = c->inbound[k] ? FLOW_IN : FLOW_OUT;
+		struct napt_xlate *x = &t->xlate[session[j]];
+		struct napt_l4 v;
 
-		session_translate(&t->xlate[session[j]], c->ip[k], &v,
-				  c->inbound[k] ? FLOW_IN : FLOW_OUT, now_ticks);
+		if (x->route_gen != route_gen || !x->nh[dir])
+			continue; /* its route is not known: the full path's */
+		v = fast_view(c->ip[k]);
+		session_translate(x, c->ip[k], &v, dir, now_ticks);
+		nh[k] = x->nh[dir];
+		translated |= UINT64_C(1) << j;
 	}
-	done[first / 64] = found; /* FIRST is a multiple of 64 */
+	done[first / 64] = translated; /* FIRST is a multiple of 64 */
 }
 
-void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint64_t now,
-		    uint64_t *done)
+void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint32_t route_gen,
+		    uint64_t now, uint64_t *done, uint32_t *nh)
 {
 	uint32_t now_ticks = ticks(t, now);
 	unsigned int i;
 
 	for (i = 0; i < c->n; i += 64)
-		translate_some(t, c, i, RTE_MIN(c->n - i, 64u), now_ticks, done);
+		translate_some(t, c, i, RTE_MIN(c->n - i, 64u), route_gen, now_ticks, done, nh);
+}
+
+void napt_route_learn(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len,
+		      bool inbound, uint32_t route_gen, uint32_t nh)
+{
+	struct napt_l4 v;
+	struct napt_xlate *x;
+	int64_t si;
+
+	/* A fragment's ECMP path is not its flow's: flow_hash_ipv4 leaves its ports out. */
+	if (!route_gen || !nh ||
+	    (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) ||
+	    !l4_view(ip, ip_len, &v))
+		return;
+	/* Translated, IP is its session's other direction seen backwards. */
+	si = flow_table_lookup(t->flows, flow_key_make(ip->dst_addr, ip->src_addr,
+						       pkt_load16(v.dport), pkt_load16(v.sport),
+						       v.proto, !inbound));
+	if (si < 0)
+		return;
+	x = &t->xlate[si];
+	if (x->route_gen != route_gen) { /* the other direction's next hop is of older routes */
+		x->route_gen = route_gen;
+		x->nh[FLOW_OUT] = x->nh[FLOW_IN] = 0;
+	}
+	x->nh[inbound ? FLOW_IN : FLOW_OUT] = nh;
 }
 
 bool napt_owner(const struct rte_ipv4_hdr *ip, uint32_t ip_len, bool outbound,

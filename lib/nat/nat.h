@@ -152,10 +152,12 @@ int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hd
 /*
  * The fast path, for a burst. Once the burst is classified, each packet that may
  * belong to an established session is noted with its flow table key and hash
- * (napt_note, napt_candidate), and the table line it needs starts loading; after
- * routing, napt_translate translates those of them that do belong to one, with one
- * bulk lookup, as napt_out / napt_in would. The others are left untouched for napt_out /
- * napt_in, which also make sessions, filter, and handle fragments and ICMP errors.
+ * (napt_note, napt_candidate), and the table line it needs starts loading. Then
+ * napt_translate translates, with one bulk lookup, those of them whose session knows
+ * the next hop its packets take that way (the route cache, napt_route_learn): they
+ * leave without a route lookup. The others are left untouched for napt_out / napt_in
+ * (which also make sessions, filter, and handle fragments and ICMP errors) and the
+ * route lookup; the dataplane then teaches their sessions the next hop they took.
  */
 #define NAPT_CANDIDATES_MAX 256 /* a burst */
 
@@ -200,26 +202,27 @@ bool napt_candidate(const struct napt_table *t, struct napt_candidates *c,
 		    struct rte_ipv4_hdr *ip, uint32_t ip_len, bool inbound, uint16_t pos);
 
 /* The same for the N IPv4 packets PKTS of a burst (their IP header after L2_LEN bytes;
- * POS: their index in PKTS), with napt_direction: what a burst's classify pass calls. */
+ * POS: their index in PKTS), with napt_direction: what a burst's classify pass calls.
+ * It stops at the first packet NAPT may translate that is no candidate: what the full
+ * path takes leaves after the fast path's packets, and none of its flow may overtake it. */
 void napt_note(const struct napt_table *t, const struct nat_rules *nr,
 	       struct napt_candidates *c, struct rte_mbuf *const *pkts, unsigned int n,
 	       unsigned int l2_len);
 
-/* Move candidate FROM to slot TO (TO <= FROM): how a caller drops some of them. */
-static inline void napt_candidate_move(struct napt_candidates *c, unsigned int from,
-				       unsigned int to)
-{
-	c->pos[to] = c->pos[from];
-	c->inbound[to] = c->inbound[from];
-	c->ip[to] = c->ip[from];
-	c->key[to] = c->key[from];
-	c->hash[to] = c->hash[from];
-}
+/* Translate the candidates of C whose session knows its next hop in the route table of
+ * generation ROUTE_GEN: sets bit i of DONE (NAPT_CANDIDATES_MAX bits, cleared by the
+ * caller) and NH[i] for each candidate i translated. */
+void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint32_t route_gen,
+		    uint64_t now, uint64_t *done, uint32_t *nh);
 
-/* Translate the candidates of C that belong to a session of T; sets bit i of DONE
- * (NAPT_CANDIDATES_MAX bits, cleared by the caller) for each candidate i translated. */
-void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint64_t now,
-		    uint64_t *done);
+/* IP (IP_LEN bytes), a packet of a session that napt_out or napt_in (INBOUND) just
+ * translated, leaves through next hop NH of the route table of generation ROUTE_GEN, as
+ * every packet of its session going that way will while that table is in use: the
+ * session remembers it for napt_translate. The caller vouches that nothing else (no
+ * other NAT rule, no neighbour resolution) happens to them on the way. Fragments are
+ * not remembered. */
+void napt_route_learn(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len,
+		      bool inbound, uint32_t route_gen, uint32_t nh);
 
 /*
  * Fragments (shallow virtual reassembly). A non-first fragment has no ports: going

@@ -492,10 +492,11 @@ def test_fragments_both_ways(tmp_path):
 @pytest.mark.parametrize("stateless", [False, True])
 def test_flow_order_kept(tmp_path, stateless):
     """A flow's packets leave in the order they came, those of the fast path (an
-    established session) and those of the full path (fragments) alike. The first burst
-    (32 packets, the default) makes the session; in the second, a fragmented datagram
-    comes before a small one of the same flow. Without stateless rules the small one is
-    translated before the burst is forwarded, with them in the NAT stage: both ways."""
+    established session that knows its route) and those of the full path (fragments)
+    alike. The first burst (32 packets, the default) makes the session and teaches it its
+    next hop; in the second, a fragmented datagram comes before a small one of the same
+    flow, which the fast path would send first if noting did not stop at the fragments.
+    With and without stateless rules (which the full path tries first)."""
     from scapy.all import fragment
     lan = [out4("192.168.1.10", 5000, REMOTE, 53) for _ in range(32)]
     big = IP(src="192.168.1.10", dst=REMOTE, id=4242) / UDP(sport=5000, dport=53) / \
@@ -512,6 +513,43 @@ def test_flow_order_kept(tmp_path, stateless):
     last = wan[35]
     assert (last[UDP].sport, bytes(last[UDP].payload)) == (5000, b"last")
     assert_checksums(last)
+
+
+def tx_packets(run):
+    return run.telemetry("/dpfwd/stats")["tx_packets"]
+
+
+def wait_tx(run, at_least):
+    """Wait until every port has sent AT_LEAST packets."""
+    for _ in range(2000):
+        if min(tx_packets(run)) >= at_least:
+            return
+    raise AssertionError(f"dpfwd sends too little: {tx_packets(run)}")
+
+
+def test_route_cache_follows_reload(tmp_path):
+    """NAPT's fast path sends an established session's packets to the next hop they
+    took before, but only while the route table they took it in is in use: once a reload
+    blackholes both ends of a flow whose packets went out and came back translated (the
+    inside host is a connected neighbour, the remote behind a gateway), none of them is
+    sent any more, either way."""
+    cfg = nat_config(stateless=False)
+    run = start_dpfwd(tmp_path, {"lan": [out4("192.168.1.10", 5000, REMOTE, 53)] * 8,
+                                 "wan": [in4(REMOTE, 53, POOL, 5000)] * 8},
+                      config_text=cfg, infinite=True, capture_tx=False)
+    wait_tx(run, 1000)
+    run.cfg.write_text(cfg.replace("routes:\n", "routes:\n"
+                                   f"  - {{prefix: {REMOTE}/32, action: blackhole}}\n"
+                                   "  - {prefix: 192.168.1.10/32, action: blackhole}\n"))
+    assert run.telemetry("/dpfwd/reload")["ok"]
+    before = tx_packets(run)
+    drops = run.telemetry("/dpfwd/drops")["blackhole"]
+    for _ in range(2000):
+        if run.telemetry("/dpfwd/drops")["blackhole"] >= drops + 10000:
+            break
+    assert tx_packets(run) == before
+    result = run.stop()
+    assert result.drops("blackhole") >= 10000
 
 
 def test_fragments_several_workers(tmp_path):

@@ -463,14 +463,48 @@ static uint32_t bulk_packet(unsigned int i, bool reply)
 	return len;
 }
 
+/* Learn, for session I's packets going REPLY (in) or out, next hop 100 + I in route
+ * generation GEN: as the dataplane does after the full path translated one. */
+static void bulk_learn(struct napt_table *t, unsigned int i, bool reply, uint32_t gen)
+{
+	uint32_t len = bulk_packet(i, reply);
+
+	assert_int_equal(reply ? napt_in(t, snat_nr, ip4, len, at(1))
+			       : napt_out(t, snat_nr, napt_rule_for(snat_nr, ip4->src_addr, WAN),
+					  ip4, len, at(1)), 0);
+	napt_route_learn(t, ip4, len, reply, gen, 100 + i);
+}
+
+/* Candidates for packets 0-5 going REPLY (in) or out, at BULK_FRAMES; the SYN (3) is
+ * none: it changes state, the full path's. Noted at positions 10 + i: DONE is by the
+ * caller's positions. */
+static void bulk_note(struct napt_table *t, struct napt_candidates *c, bool reply,
+		      struct rte_ipv4_hdr **ips, uint32_t *lens)
+{
+	unsigned int i;
+
+	c->n = 0;
+	for (i = 0; i < N_BULK; i++) {
+		lens[i] = bulk_packet(i, reply);
+		memcpy(bulk_frames[i], frame, sizeof(frame));
+		ips[i] = (struct rte_ipv4_hdr *)(bulk_frames[i] + 2 + 14);
+		assert_int_equal(napt_candidate(t, c, ips[i], lens[i], reply, 10 + i), i != 3);
+	}
+	/* Candidates 0-4 are packets 0, 1, 2, 4 and 5 (5: a flow without a session). */
+	assert_int_equal(c->n, 5);
+	assert_int_equal(c->pos[3], 10 + 4);
+}
+
 /* The fast path translates exactly what napt_out / napt_in would, byte for byte, and
- * only packets of existing sessions that change no TCP state. */
+ * only packets of existing sessions that change no TCP state and whose next hop their
+ * session learnt in the route table in use, for their direction. */
 static void test_napt_bulk_matches_slow_path(void **state)
 {
 	struct napt_table *t = napt_new(0, 1, 64);
 	static struct napt_candidates c;
 	struct rte_ipv4_hdr *ips[N_BULK];
-	uint32_t lens[N_BULK];
+	uint32_t lens[N_BULK], nh[NAPT_CANDIDATES_MAX];
+	uint64_t done[NAPT_CANDIDATES_MAX / 64];
 	unsigned int i;
 
 	/* Sessions for packets 0-4, made by the slow path; the inside host's pool address
@@ -482,31 +516,46 @@ static void test_napt_bulk_matches_slow_path(void **state)
 					  ip4, len, at(0)), 0);
 		inet_ntop(AF_INET, &ip4->src_addr, bulk_pool, sizeof(bulk_pool));
 	}
+	/* No route learnt yet: nothing for the fast path. */
 	for (int dir = 0; dir < 2; dir++) {
-		uint64_t done[NAPT_CANDIDATES_MAX / 64] = { 0 };
-
-		c.n = 0;
+		bulk_note(t, &c, dir, ips, lens);
+		done[0] = 0;
+		napt_translate(t, &c, 7, at(1), done, nh);
+		assert_int_equal(done[0], 0);
 		for (i = 0; i < N_BULK; i++) {
-			lens[i] = bulk_packet(i, dir);
-			memcpy(bulk_frames[i], frame, sizeof(frame));
-			ips[i] = (struct rte_ipv4_hdr *)(bulk_frames[i] + 2 + 14);
-			/* Noted at positions 10 + i: DONE is by the caller's positions. */
-			assert_int_equal(napt_candidate(t, &c, ips[i], lens[i], dir == 1, 10 + i),
-					 i != 3); /* the SYN changes state: the full path's */
+			bulk_packet(i, dir);
+			assert_memory_equal(ips[i], ip4, lens[i]);
 		}
-		napt_translate(t, &c, at(1), done);
-		/* Candidates 0-3 are packets 0, 1, 2 and 4: not the SYN, not the flow
-		 * without a session (candidate 4). */
-		assert_int_equal(done[0], 0xf);
-		assert_int_equal(c.pos[3], 10 + 4);
+	}
+	/* Routes learnt in generation 7, but not for packet 2 going out, nor for packet 4
+	 * (echo) coming in; and packet 1's outbound route was learnt in generation 6, then
+	 * its inbound one in 7: the outbound one is of an older table, forgotten. */
+	bulk_learn(t, 1, false, 6);
+	for (i = 0; i < 5; i++) {
+		if (i != 2 && i != 1)
+			bulk_learn(t, i, false, 7);
+		if (i != 4)
+			bulk_learn(t, i, true, 7);
+	}
+	for (int dir = 0; dir < 2; dir++) {
+		uint64_t expect = dir == 0 ? 0x9 : 0x7; /* candidates (packets) 0, 3 (4); 0-2 */
+
+		bulk_note(t, &c, dir, ips, lens);
+		done[0] = 0;
+		napt_translate(t, &c, 8, at(1), done, nh); /* another table in use */
+		assert_int_equal(done[0], 0);
+		napt_translate(t, &c, 7, at(1), done, nh);
+		assert_int_equal(done[0], expect);
 		for (i = 0; i < N_BULK; i++) {
+			unsigned int cand = i < 3 ? i : i - 1;
 			int rc;
 
 			bulk_packet(i, dir);
-			if (i == 3 || i == 5) { /* left as it was */
+			if (i == 3 || i == 5 || !(expect >> cand & 1)) { /* left as it was */
 				assert_memory_equal(ips[i], ip4, lens[i]);
 				continue;
 			}
+			assert_int_equal(nh[cand], 100 + i);
 			rc = dir == 0 ? napt_out(t, snat_nr, napt_rule_for(snat_nr, ip4->src_addr, WAN),
 						 ip4, lens[i], at(1))
 				      : napt_in(t, snat_nr, ip4, lens[i], at(1));
