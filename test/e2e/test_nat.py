@@ -537,18 +537,20 @@ def test_route_cache_follows_reload(tmp_path):
     run = start_dpfwd(tmp_path, {"lan": [out4("192.168.1.10", 5000, REMOTE, 53)] * 8,
                                  "wan": [in4(REMOTE, 53, POOL, 5000)] * 8},
                       config_text=cfg, infinite=True, capture_tx=False)
-    wait_tx(run, 1000)
-    run.cfg.write_text(cfg.replace("routes:\n", "routes:\n"
-                                   f"  - {{prefix: {REMOTE}/32, action: blackhole}}\n"
-                                   "  - {prefix: 192.168.1.10/32, action: blackhole}\n"))
-    assert run.telemetry("/dpfwd/reload")["ok"]
-    before = tx_packets(run)
-    drops = run.telemetry("/dpfwd/drops")["blackhole"]
-    for _ in range(2000):
-        if run.telemetry("/dpfwd/drops")["blackhole"] >= drops + 10000:
-            break
-    assert tx_packets(run) == before
-    result = run.stop()
+    try:
+        wait_tx(run, 1000)
+        run.cfg.write_text(cfg.replace("routes:\n", "routes:\n"
+                                       f"  - {{prefix: {REMOTE}/32, action: blackhole}}\n"
+                                       "  - {prefix: 192.168.1.10/32, action: blackhole}\n"))
+        assert run.telemetry("/dpfwd/reload")["ok"]
+        before = tx_packets(run)
+        drops = run.telemetry("/dpfwd/drops")["blackhole"]
+        for _ in range(2000):
+            if run.telemetry("/dpfwd/drops")["blackhole"] >= drops + 10000:
+                break
+        assert tx_packets(run) == before
+    finally:
+        result = run.stop()
     assert result.drops("blackhole") >= 10000
 
 
