@@ -8,51 +8,19 @@
 #include <rte_debug.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
-#include <rte_prefetch.h>
 
 #include "flow_table.h"
 
-#define SLOTS 4         /* entries in a bucket: one cache line */
+#define SLOTS FLOW_TABLE_SLOTS
 #define MAX_MOVES 256   /* entries an insertion may move before it gives up */
-#define VALUE_SHIFT 40
+#define VALUE_SHIFT FLOW_VALUE_SHIFT
 
-struct bucket {
-	struct flow_key slot[SLOTS]; /* a free slot is all zeros: no key has protocol 0 */
-} __rte_cache_aligned;
-
-struct flow_table {
-	uint32_t mask;  /* buckets - 1 */
-	uint32_t count, max_entries;
-	uint32_t kick;  /* which slot an insertion displaces next */
-	struct bucket *buckets;
-};
-
-static inline uint32_t first_bucket(const struct flow_table *ft, uint32_t h)
-{
-	return h & ft->mask;
-}
-
-/* The other bucket depends on the hash's high bits, which differ between the keys that
- * share a first bucket: they spread over many second buckets (an XOR with a constant
- * would pair buckets up, and pairs fill together). */
-static inline uint32_t second_bucket(const struct flow_table *ft, uint32_t h)
-{
-	uint32_t b1 = h & ft->mask, b2 = (b1 ^ ((h >> 16 | 1) * 0x5bd1e995u)) & ft->mask;
-
-	return b2 != b1 ? b2 : b1 ^ 1;
-}
-
-static inline bool key_equal(const struct flow_key *slot, struct flow_key k)
-{
-	return slot->addrs == k.addrs && ((slot->rest ^ k.rest) & FLOW_KEY_MASK) == 0;
-}
-
-static inline int find_in(const struct bucket *b, struct flow_key k)
+static inline int find_in(const struct flow_bucket *b, struct flow_key k)
 {
 	unsigned int i;
 
 	for (i = 0; i < SLOTS; i++)
-		if (key_equal(&b->slot[i], k))
+		if (flow_key_equal(&b->slot[i], k))
 			return (int)i;
 	return -1;
 }
@@ -67,7 +35,7 @@ static inline bool is_free(const struct flow_key *slot)
 	return slot->rest == 0;
 }
 
-static struct flow_key *free_slot(struct bucket *b)
+static struct flow_key *free_slot(struct flow_bucket *b)
 {
 	unsigned int i;
 
@@ -87,7 +55,7 @@ struct flow_table *flow_table_create(const char *name, uint32_t max_entries, int
 		goto fail;
 	ft->mask = rte_align32pow2((uint32_t)want) - 1;
 	ft->max_entries = max_entries;
-	ft->buckets = rte_zmalloc_socket(name, ((size_t)ft->mask + 1) * sizeof(struct bucket),
+	ft->buckets = rte_zmalloc_socket(name, ((size_t)ft->mask + 1) * sizeof(struct flow_bucket),
 					 RTE_CACHE_LINE_SIZE, socket_id);
 	if (!ft->buckets)
 		goto fail;
@@ -115,10 +83,10 @@ int64_t flow_table_lookup(const struct flow_table *ft, struct flow_key key)
 	uint32_t h = flow_key_hash(key), b;
 	int i;
 
-	b = first_bucket(ft, h);
+	b = flow_table_first_bucket(ft, h);
 	i = find_in(&ft->buckets[b], key);
 	if (i < 0) {
-		b = second_bucket(ft, h);
+		b = flow_table_second_bucket(ft, h);
 		i = find_in(&ft->buckets[b], key);
 	}
 	return i < 0 ? -1 : (int64_t)value_of(&ft->buckets[b].slot[i]);
@@ -134,7 +102,8 @@ int flow_table_add(struct flow_table *ft, struct flow_key key, uint32_t value)
 {
 	struct { uint32_t bucket; uint8_t slot; } path[MAX_MOVES];
 	struct flow_key entry = { key.addrs, (key.rest & FLOW_KEY_MASK) | (uint64_t)value << VALUE_SHIFT };
-	uint32_t h = flow_key_hash(key), b1 = first_bucket(ft, h), b2 = second_bucket(ft, h), b;
+	uint32_t h = flow_key_hash(key), b;
+	uint32_t b1 = flow_table_first_bucket(ft, h), b2 = flow_table_second_bucket(ft, h);
 	struct flow_key *slot;
 	int n;
 
@@ -154,7 +123,8 @@ int flow_table_add(struct flow_table *ft, struct flow_key key, uint32_t value)
 		ft->buckets[b].slot[path[n].slot] = entry;
 		entry = evicted;
 		h = flow_key_hash(entry);
-		b = first_bucket(ft, h) == b ? second_bucket(ft, h) : first_bucket(ft, h);
+		b = flow_table_first_bucket(ft, h) == b ? flow_table_second_bucket(ft, h)
+							: flow_table_first_bucket(ft, h);
 		slot = free_slot(&ft->buckets[b]);
 	}
 	if (!slot) {
@@ -174,11 +144,11 @@ int flow_table_add(struct flow_table *ft, struct flow_key key, uint32_t value)
 
 int flow_table_del(struct flow_table *ft, struct flow_key key)
 {
-	uint32_t h = flow_key_hash(key), b = first_bucket(ft, h);
+	uint32_t h = flow_key_hash(key), b = flow_table_first_bucket(ft, h);
 	int i = find_in(&ft->buckets[b], key);
 
 	if (i < 0) {
-		b = second_bucket(ft, h);
+		b = flow_table_second_bucket(ft, h);
 		i = find_in(&ft->buckets[b], key);
 	}
 	if (i < 0)
@@ -186,41 +156,4 @@ int flow_table_del(struct flow_table *ft, struct flow_key key)
 	ft->buckets[b].slot[i] = (struct flow_key){ 0, 0 };
 	ft->count--;
 	return 0;
-}
-
-uint64_t flow_table_lookup_bulk(const struct flow_table *ft, const struct flow_key *keys,
-				const uint32_t *hashes, unsigned int n, uint32_t *values)
-{
-	uint32_t bucket[64];
-	uint64_t found = 0, second = 0;
-	unsigned int i;
-	int s;
-
-	RTE_ASSERT(n <= 64);
-	for (i = 0; i < n; i++) {
-		bucket[i] = first_bucket(ft, hashes[i]);
-		s = find_in(&ft->buckets[bucket[i]], keys[i]);
-		if (s >= 0) {
-			values[i] = value_of(&ft->buckets[bucket[i]].slot[s]);
-			found |= UINT64_C(1) << i;
-		} else {
-			bucket[i] = second_bucket(ft, hashes[i]);
-			rte_prefetch0(&ft->buckets[bucket[i]]);
-			second |= UINT64_C(1) << i;
-		}
-	}
-	for (; second; second &= second - 1) {
-		i = (unsigned int)rte_bsf64(second);
-		s = find_in(&ft->buckets[bucket[i]], keys[i]);
-		if (s >= 0) {
-			values[i] = value_of(&ft->buckets[bucket[i]].slot[s]);
-			found |= UINT64_C(1) << i;
-		}
-	}
-	return found;
-}
-
-void flow_table_prefetch(const struct flow_table *ft, uint32_t hash)
-{
-	rte_prefetch0(&ft->buckets[first_bucket(ft, hash)]);
 }

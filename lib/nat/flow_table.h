@@ -20,7 +20,9 @@
 #include <stdint.h>
 
 #include <rte_byteorder.h>
+#include <rte_common.h>
 #include <rte_hash_crc.h>
+#include <rte_prefetch.h>
 
 /*
  * A key, in the byte order of the packet: ADDRS is the IPv4 header's source and
@@ -70,16 +72,82 @@ int flow_table_del(struct flow_table *ft, struct flow_key key);
 /* KEY's value, or -1. */
 int64_t flow_table_lookup(const struct flow_table *ft, struct flow_key key);
 
-/* N keys (at most 64) with their HASHES (flow_key_hash) at once, their first buckets
- * asked for already (flow_table_prefetch); a key not there is looked for in its second
- * bucket after all the first ones, so that those misses overlap too. VALUES[i] is set
- * for each key found; returns the mask of those. */
-uint64_t flow_table_lookup_bulk(const struct flow_table *ft, const struct flow_key *keys,
-				const uint32_t *hashes, unsigned int n, uint32_t *values);
-
 uint32_t flow_table_count(const struct flow_table *ft);
 
+/* ---- the fast path's lookup, in steps its caller interleaves over a burst ---- */
+
+#define FLOW_TABLE_SLOTS 4 /* entries in a bucket: one cache line */
+#define FLOW_VALUE_SHIFT 40
+
+struct flow_bucket {
+	struct flow_key slot[FLOW_TABLE_SLOTS]; /* a free slot is all zeros: no key has protocol 0 */
+} __rte_cache_aligned;
+
+struct flow_table {
+	uint32_t mask;  /* buckets - 1 */
+	uint32_t count, max_entries;
+	uint32_t kick;  /* which slot an insertion displaces next */
+	struct flow_bucket *buckets;
+};
+
+static inline uint32_t flow_table_first_bucket(const struct flow_table *ft, uint32_t h)
+{
+	return h & ft->mask;
+}
+
+/* The other bucket depends on the hash's high bits, which differ between the keys that
+ * share a first bucket: they spread over many second buckets (an XOR with a constant
+ * would pair buckets up, and pairs fill together). */
+static inline uint32_t flow_table_second_bucket(const struct flow_table *ft, uint32_t h)
+{
+	uint32_t b1 = h & ft->mask, b2 = (b1 ^ ((h >> 16 | 1) * 0x5bd1e995u)) & ft->mask;
+
+	return b2 != b1 ? b2 : b1 ^ 1;
+}
+
+/* Whether SLOT holds key K (and any value). */
+static inline bool flow_key_equal(const struct flow_key *slot, struct flow_key k)
+{
+	return slot->addrs == k.addrs && ((slot->rest ^ k.rest) & FLOW_KEY_MASK) == 0;
+}
+
+/* KEY in bucket B: its value in *VALUE. */
+static inline bool flow_bucket_find(const struct flow_bucket *b, struct flow_key k,
+				    uint32_t *value)
+{
+	unsigned int i;
+
+	for (i = 0; i < FLOW_TABLE_SLOTS; i++)
+		if (flow_key_equal(&b->slot[i], k)) {
+			*value = (uint32_t)(b->slot[i].rest >> FLOW_VALUE_SHIFT);
+			return true;
+		}
+	return false;
+}
+
 /* Start loading the first bucket of the key with HASH, for a lookup soon after. */
-void flow_table_prefetch(const struct flow_table *ft, uint32_t hash);
+static inline void flow_table_prefetch(const struct flow_table *ft, uint32_t hash)
+{
+	rte_prefetch0(&ft->buckets[flow_table_first_bucket(ft, hash)]);
+}
+
+static inline void flow_table_prefetch_second(const struct flow_table *ft, uint32_t hash)
+{
+	rte_prefetch0(&ft->buckets[flow_table_second_bucket(ft, hash)]);
+}
+
+/* KEY (with its HASH) in its first bucket, where it almost always is at the load the
+ * table is sized for; if not, in its second: both may be asked for first. */
+static inline bool flow_table_find_first(const struct flow_table *ft, struct flow_key key,
+					 uint32_t hash, uint32_t *value)
+{
+	return flow_bucket_find(&ft->buckets[flow_table_first_bucket(ft, hash)], key, value);
+}
+
+static inline bool flow_table_find_second(const struct flow_table *ft, struct flow_key key,
+					  uint32_t hash, uint32_t *value)
+{
+	return flow_bucket_find(&ft->buckets[flow_table_second_bucket(ft, hash)], key, value);
+}
 
 #endif

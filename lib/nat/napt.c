@@ -944,6 +944,38 @@ void napt_note(const struct napt_table *t, const struct nat_rules *nr,
 	}
 }
 
+/* The lookups of up to 64 candidates from FIRST: a key's first bucket was asked for
+ * when it was noted; the second one is read only for keys not in their first, after all
+ * the first ones, so that those misses overlap too. A found session's record is asked
+ * for at once. SESSION[i]: candidate FIRST + i's session; returns the mask of those
+ * found. */
+static uint64_t lookup_some(const struct napt_table *t, const struct napt_candidates *c,
+			    unsigned int first, unsigned int n, uint32_t *session)
+{
+	uint64_t found = 0, second = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (flow_table_find_first(t->flows, c->key[first + i], c->hash[first + i],
+					  &session[i])) {
+			rte_prefetch0(&t->xlate[session[i]]);
+			found |= UINT64_C(1) << i;
+		} else {
+			flow_table_prefetch_second(t->flows, c->hash[first + i]);
+			second |= UINT64_C(1) << i;
+		}
+	}
+	for (; second; second &= second - 1) {
+		i = (unsigned int)rte_bsf64(second);
+		if (flow_table_find_second(t->flows, c->key[first + i], c->hash[first + i],
+					   &session[i])) {
+			rte_prefetch0(&t->xlate[session[i]]);
+			found |= UINT64_C(1) << i;
+		}
+	}
+	return found;
+}
+
 /* Up to 64 candidates from FIRST: every key's bucket is read before the first is
  * compared, and every session's record before the first is used: the misses overlap. */
 static void translate_some(struct napt_table *t, const struct napt_candidates *c,
@@ -951,15 +983,10 @@ static void translate_some(struct napt_table *t, const struct napt_candidates *c
 			   uint32_t now_ticks, uint64_t *done, uint32_t *nh)
 {
 	uint32_t session[64];
-	uint64_t found, left, translated = 0;
-	unsigned int i;
+	uint64_t found = lookup_some(t, c, first, n, session), translated = 0;
 
-	found = flow_table_lookup_bulk(t->flows, &c->key[first], &c->hash[first], n, session);
-	for (i = 0; i < n; i++)
-		if (found >> i & 1)
-			rte_prefetch0(&t->xlate[session[i]]);
-	for (left = found; left; left &= left - 1) {
-		unsigned int j = rte_bsf64(left), k = first + j;
+	for (; found; found &= found - 1) {
+		unsigned int j = rte_bsf64(found), k = first + j;
 		unsigned int dir = c->inbound[k] ? FLOW_IN : FLOW_OUT;
 		struct napt_xlate *x = &t->xlate[session[j]];
 		struct napt_l4 v;
