@@ -293,9 +293,15 @@ static inline uint16_t pkt_cksum_fold2_(uint32_t sum)
 	return (uint16_t)((sum & 0xffff) + (sum >> 16));
 }
 
+/* The same for the sum of two 16-bit terms (at most 0x1fffe): one fold is enough. */
+static inline uint16_t pkt_cksum_fold1_(uint32_t sum)
+{
+	return (uint16_t)((sum & 0xffff) + (sum >> 16));
+}
+
 static inline uint16_t pkt_cksum_adjust16(uint16_t old_word, uint16_t new_word)
 {
-	return pkt_cksum_fold2_((uint32_t)(uint16_t)~old_word + new_word);
+	return pkt_cksum_fold1_((uint32_t)(uint16_t)~old_word + new_word);
 }
 
 static inline uint16_t pkt_cksum_adjust32(uint32_t old_word, uint32_t new_word)
@@ -307,12 +313,12 @@ static inline uint16_t pkt_cksum_adjust32(uint32_t old_word, uint32_t new_word)
 /* Two changes to the same checksum as one adjustment. */
 static inline uint16_t pkt_cksum_adjust_add(uint16_t a, uint16_t b)
 {
-	return pkt_cksum_fold2_((uint32_t)a + b);
+	return pkt_cksum_fold1_((uint32_t)a + b);
 }
 
 static inline uint16_t pkt_cksum_apply(uint16_t cksum, uint16_t adjust)
 {
-	return (uint16_t)~pkt_cksum_fold2_((uint32_t)(uint16_t)~cksum + adjust);
+	return (uint16_t)~pkt_cksum_fold1_((uint32_t)(uint16_t)~cksum + adjust);
 }
 
 /* Header fields sit at any even offset in a frame: loads and stores through memcpy,
