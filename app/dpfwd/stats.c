@@ -140,9 +140,9 @@ static void json_workers(FILE *f, const struct dataplane *dp)
 		fprintf(f,
 			"    {\"lcore\": %u, \"rx_queues\": %u, \"rx_packets\": %" PRIu64
 			", \"loops\": %" PRIu64 ", \"busy_loops\": %" PRIu64
-			", \"busy_cycles\": %" PRIu64 "}%s\n",
+			", \"busy_cycles\": %" PRIu64 ", \"rx_cycles\": %" PRIu64 "}%s\n",
 			w->lcore_id, w->n_rxq, rx, w->stats.loops, w->stats.busy_loops,
-			w->stats.busy_cycles, i + 1 < dp->n_workers ? "," : "");
+			w->stats.busy_cycles, w->stats.rx_cycles, i + 1 < dp->n_workers ? "," : "");
 	}
 	fprintf(f, "  ],\n");
 }

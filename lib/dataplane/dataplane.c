@@ -1033,7 +1033,7 @@ int dataplane_worker_main(void *arg)
 		 * sees either the old set or the new one, never a mix. */
 		const struct route_table *rt = __atomic_load_n(&dp->routes, __ATOMIC_ACQUIRE);
 		bool busy = false;
-		uint64_t start = rte_rdtsc();
+		uint64_t start = rte_rdtsc(), polled = start;
 		unsigned int q;
 
 		if (unlikely(dp->rx_stop))
@@ -1043,8 +1043,10 @@ int dataplane_worker_main(void *arg)
 			uint16_t n = rte_eth_rx_burst(rxq->port_id, rxq->queue, pkts, dp->rx_burst);
 
 			if (n) {
+				w->stats.rx_cycles += rte_rdtsc() - polled;
 				process_burst(w, rt, rxq, pkts, n, start, false);
 				busy = true;
+				polled = rte_rdtsc();
 			}
 		}
 		if (w->napt) {
@@ -1096,6 +1098,7 @@ void dataplane_stats_sum(const struct dataplane *dp, struct worker_stats *sum)
 		sum->loops += s->loops;
 		sum->busy_loops += s->busy_loops;
 		sum->busy_cycles += s->busy_cycles;
+		sum->rx_cycles += s->rx_cycles;
 	}
 }
 

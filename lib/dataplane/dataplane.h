@@ -96,6 +96,7 @@ struct worker_stats {
 	struct port_counters port[DP_MAX_PORTS];
 	uint64_t loops, busy_loops;
 	uint64_t busy_cycles; /* TSC cycles spent on bursts that carried packets */
+	uint64_t rx_cycles;   /* the part of them inside the receive call (the PMD's) */
 } __rte_cache_aligned;
 
 struct dp_port {

@@ -343,6 +343,7 @@ if [ $DPFWD_OK = 1 ] && [ "${BENCH_NAT:-1}" = 1 ]; then
 				log "round $round: $name, $flows flows"
 				run_dpfwd "$scen" "$round" "$name" "$OUT/traffic/$name.yaml" || FAILED=1
 				cp "$OUT/$name-$scen.rate.json" "$OUT/$name-$scen.$round.rate.json" 2>/dev/null || true
+				cp "$OUT/$name-$scen.stats.json" "$OUT/$name-$scen.$round.stats.json" 2>/dev/null || true
 			done
 		done
 	done
@@ -365,6 +366,19 @@ def rates(name):
         except (OSError, ValueError, KeyError):
             found.append(None)
     return found
+def split(name):
+    """Median cycles a packet (TSC) in the PMD's receive call and in the rest of the
+    worker's busy loops (dpfwd's own processing, transmit included), over the rounds."""
+    rx, own = [], []
+    for r in range(1, rounds + 1):
+        try:
+            w = json.load(open(f"{out}/{name}-{scen}.{r}.stats.json"))["workers"][0]
+        except (OSError, ValueError, KeyError, IndexError):
+            continue
+        if w["rx_packets"]:
+            rx.append(w["rx_cycles"] / w["rx_packets"])
+            own.append((w["busy_cycles"] - w["rx_cycles"]) / w["rx_packets"])
+    return (statistics.median(rx), statistics.median(own)) if rx else (None, None)
 plain, nat = rates("dpfwd-plain"), rates("dpfwd-nat")
 s = json.load(open(f"{out}/dpfwd-nat-{scen}.stats.json"))
 drops = {k: v for k, v in s["drops"].items() if v}
@@ -374,6 +388,12 @@ if None not in plain + nat:
     print(f"NAT: {flows} established UDP flows through NAPT, one worker: {n:.2f} Mpps, plain "
           f"forwarding of the same frames {p:.2f} Mpps: {n / p:.2f}x (medians of {rounds}; "
           f"per round {per_round}; target >= 0.75x); drops {drops or 'none'}")
+    (prx, pown), (nrx, nown) = split("dpfwd-plain"), split("dpfwd-nat")
+    if None not in (prx, nrx):
+        print(f"NAT: {flows} flows, cycles a packet (TSC, medians): the rest of the worker loop "
+              f"(dpfwd, transmit included) {nown:.1f} "
+              f"with NAT, {pown:.1f} plain ({pown / nown:.2f}x); the pcap PMD's receive "
+              f"{nrx:.1f} with NAT, {prx:.1f} plain")
 else:
     print(f"NAT: {flows} flows not measured (a run failed)")
 PYEOF

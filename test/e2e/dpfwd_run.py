@@ -277,6 +277,8 @@ def check_conservation(result, inputs):
         t["tx_packets"] + t["dropped"] + t["consumed"], f"conservation broken: {t}"
     assert t["dropped"] == sum(s["drops"].values())
     assert s["mbufs_in_use"] == 0, f"{s['mbufs_in_use']} mbufs leaked"
+    for w in s["workers"]:  # receive time is a part of busy time, there when packets were
+        assert w["rx_cycles"] <= w["busy_cycles"] and (w["rx_cycles"] > 0) == (w["rx_packets"] > 0), w
     for name, pkts in result.out.items():
         assert len(pkts) == s["ports"][name]["tx_packets"], \
             f"{name}: capture has {len(pkts)}, counted {s['ports'][name]['tx_packets']}"
