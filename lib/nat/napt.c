@@ -555,27 +555,34 @@ static inline struct flow_key packet_key(const struct rte_ipv4_hdr *ip, const st
 }
 
 /* A packet of session X going DIR: its source (out) or destination (in) address and
- * port become what the session says, with the checksums (a zero UDP checksum means
- * none and stays zero, a computed zero is sent as 0xffff: RFC 768), and the session was
- * used at NOW_TICKS. */
-static inline void session_translate(struct napt_xlate *x, struct rte_ipv4_hdr *ip,
-				     const struct napt_l4 *v, unsigned int dir, uint32_t now_ticks)
+ * the port (echo: identifier) at PORT become what the session says, with the checksums,
+ * the L4 one at CKSUM (UDP: a zero checksum means none and stays zero, a computed zero
+ * is sent as 0xffff: RFC 768), and the session was used at NOW_TICKS. */
+static __rte_always_inline void rewrite(struct napt_xlate *x, struct rte_ipv4_hdr *ip,
+					uint8_t *port, uint8_t *cksum, bool udp, unsigned int dir,
+					uint32_t now_ticks)
 {
 	uint8_t *addr = (uint8_t *)ip + (dir == FLOW_OUT ? offsetof(struct rte_ipv4_hdr, src_addr)
 							 : offsetof(struct rte_ipv4_hdr, dst_addr));
 	uint16_t ip_adjust = dir == FLOW_OUT ? x->ip_adjust : (uint16_t)~x->ip_adjust;
 	uint16_t l4_adjust = dir == FLOW_OUT ? x->l4_adjust : (uint16_t)~x->l4_adjust;
-	bool udp = v->proto == IPPROTO_UDP;
-	uint16_t ck = pkt_load16(v->cksum);
+	uint16_t ck = pkt_load16(cksum);
 
 	x->last = now_ticks;
 	ip->hdr_checksum = pkt_cksum_apply(ip->hdr_checksum, ip_adjust);
 	memcpy(addr, &x->addr[dir], sizeof(x->addr[dir]));
-	pkt_store16(dir == FLOW_OUT ? v->sport : v->dport, x->port[dir]);
+	pkt_store16(port, x->port[dir]);
 	if (udp && ck == 0)
 		return;
 	ck = pkt_cksum_apply(ck, l4_adjust);
-	pkt_store16(v->cksum, udp && ck == 0 ? 0xffff : ck);
+	pkt_store16(cksum, udp && ck == 0 ? 0xffff : ck);
+}
+
+static inline void session_translate(struct napt_xlate *x, struct rte_ipv4_hdr *ip,
+				     const struct napt_l4 *v, unsigned int dir, uint32_t now_ticks)
+{
+	rewrite(x, ip, dir == FLOW_OUT ? v->sport : v->dport, v->cksum, v->proto == IPPROTO_UDP,
+		dir, now_ticks);
 }
 
 /* The slow path's half: a packet of session SI, which may change its TCP state. */
@@ -825,9 +832,11 @@ int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hd
 }
 
 /* The key of a packet that may take the fast path: not a fragment (their records are
- * the full path's), and not a TCP segment that changes its session's state. */
+ * the full path's), and not a TCP segment that changes its session's state. Where its
+ * translation writes, from IP on: the port (echo: identifier) going DIR at *PORT_AT,
+ * the L4 checksum at *CKSUM_AT, with NAPT_CKSUM_UDP for UDP's. */
 static inline bool fast_key(const struct rte_ipv4_hdr *ip, uint32_t ip_len, unsigned int dir,
-			    struct flow_key *k)
+			    struct flow_key *k, uint8_t *port_at, uint8_t *cksum_at)
 {
 	uint32_t hl = rte_ipv4_hdr_len(ip), ports;
 	const uint8_t *l4 = (const uint8_t *)ip + hl;
@@ -840,6 +849,8 @@ static inline bool fast_key(const struct rte_ipv4_hdr *ip, uint32_t ip_len, unsi
 		if (ip_len < hl + sizeof(struct rte_udp_hdr))
 			return false;
 		ports = pkt_load32(l4);
+		*port_at = (uint8_t)(hl + (dir == FLOW_IN ? 2 : 0));
+		*cksum_at = (uint8_t)(hl + offsetof(struct rte_udp_hdr, dgram_cksum)) | NAPT_CKSUM_UDP;
 		break;
 	case IPPROTO_TCP:
 		if (ip_len < hl + sizeof(struct rte_tcp_hdr) ||
@@ -847,12 +858,16 @@ static inline bool fast_key(const struct rte_ipv4_hdr *ip, uint32_t ip_len, unsi
 		     (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)))
 			return false;
 		ports = pkt_load32(l4);
+		*port_at = (uint8_t)(hl + (dir == FLOW_IN ? 2 : 0));
+		*cksum_at = (uint8_t)(hl + offsetof(struct rte_tcp_hdr, cksum));
 		break;
 	case IPPROTO_ICMP: /* echo: the identifier as both ports, as l4_view has it */
 		if (ip_len < hl + sizeof(struct rte_icmp_hdr) || l4[1] ||
 		    (l4[0] != RTE_IP_ICMP_ECHO_REQUEST && l4[0] != RTE_IP_ICMP_ECHO_REPLY))
 			return false;
 		ports = pkt_load16(l4 + offsetof(struct rte_icmp_hdr, icmp_ident)) * 0x10001u;
+		*port_at = (uint8_t)(hl + offsetof(struct rte_icmp_hdr, icmp_ident));
+		*cksum_at = (uint8_t)(hl + offsetof(struct rte_icmp_hdr, icmp_cksum));
 		break;
 	default:
 		return false;
@@ -861,22 +876,6 @@ static inline bool fast_key(const struct rte_ipv4_hdr *ip, uint32_t ip_len, unsi
 	memcpy(&k->addrs, &ip->src_addr, sizeof(k->addrs));
 	k->rest = ports | (uint64_t)(proto | (dir == FLOW_IN ? FLOW_DIR_IN : 0)) << 32;
 	return true;
-}
-
-/* The napt_l4 view of a packet fast_key accepted. */
-static inline struct napt_l4 fast_view(struct rte_ipv4_hdr *ip)
-{
-	uint8_t *l4 = (uint8_t *)ip + rte_ipv4_hdr_len(ip);
-	uint8_t proto = ip->next_proto_id;
-
-	if (proto == IPPROTO_ICMP)
-		return (struct napt_l4){ .proto = proto, .sport = l4 + 4, .dport = l4 + 4,
-					 .cksum = l4 + offsetof(struct rte_icmp_hdr, icmp_cksum) };
-	return (struct napt_l4){
-		.proto = proto, .sport = l4, .dport = l4 + 2,
-		.cksum = l4 + (proto == IPPROTO_TCP ? offsetof(struct rte_tcp_hdr, cksum)
-						    : offsetof(struct rte_udp_hdr, dgram_cksum)),
-	};
 }
 
 /* Note IP in C: 1; 0 if T's worker does not own its mapping (the full path hands it
@@ -888,7 +887,8 @@ static __rte_always_inline int candidate_add(const struct napt_table *t,
 	unsigned int n = c->n;
 	struct flow_key *k = &c->key[n];
 
-	if (!fast_key(ip, ip_len, inbound ? FLOW_IN : FLOW_OUT, k))
+	if (!fast_key(ip, ip_len, inbound ? FLOW_IN : FLOW_OUT, k, &c->port_at[n],
+		      &c->cksum_at[n]))
 		return -1;
 	/* The ports as napt_owner reads them: the first two bytes of REST are the source
 	 * port (or echo identifier), the next two the destination port. */
@@ -989,12 +989,12 @@ static void translate_some(struct napt_table *t, const struct napt_candidates *c
 		unsigned int j = rte_bsf64(found), k = first + j;
 		unsigned int dir = c->inbound[k] ? FLOW_IN : FLOW_OUT;
 		struct napt_xlate *x = &t->xlate[session[j]];
-		struct napt_l4 v;
+		uint8_t *ip = (uint8_t *)c->ip[k];
 
 		if (x->route_gen != route_gen || !x->nh[dir])
 			continue; /* its route is not known: the full path's */
-		v = fast_view(c->ip[k]);
-		session_translate(x, c->ip[k], &v, dir, now_ticks);
+		rewrite(x, c->ip[k], ip + c->port_at[k], ip + (c->cksum_at[k] & ~NAPT_CKSUM_UDP),
+			c->cksum_at[k] & NAPT_CKSUM_UDP, dir, now_ticks);
 		nh[k] = x->nh[dir];
 		translated |= UINT64_C(1) << j;
 	}

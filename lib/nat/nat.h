@@ -161,10 +161,14 @@ int napt_in(struct napt_table *t, const struct nat_rules *nr, struct rte_ipv4_hd
  */
 #define NAPT_CANDIDATES_MAX 256 /* a burst */
 
+#define NAPT_CKSUM_UDP 0x80 /* in cksum_at: UDP's checksum (zero: none) */
+
 struct napt_candidates {
 	unsigned int n;
 	uint16_t pos[NAPT_CANDIDATES_MAX]; /* where the caller has each packet */
 	bool inbound[NAPT_CANDIDATES_MAX];
+	/* Where the translation writes, from the IP header on: the port, the L4 checksum. */
+	uint8_t port_at[NAPT_CANDIDATES_MAX], cksum_at[NAPT_CANDIDATES_MAX];
 	struct rte_ipv4_hdr *ip[NAPT_CANDIDATES_MAX];
 	struct flow_key key[NAPT_CANDIDATES_MAX];
 	uint32_t hash[NAPT_CANDIDATES_MAX];
