@@ -684,6 +684,10 @@ static __rte_noinline void napt_fast_forward(struct burst *b)
 		}
 	if (!sent)
 		return;
+	if (sent == b->v4.n) { /* all of them: nothing left for the route lookup */
+		b->v4.n = 0;
+		return;
+	}
 	for (i = 0, k = 0; i < b->v4.n; i++) /* the rest, in order, for the route lookup */
 		if (b->v4.pkts[i]) {
 			b->v4.pkts[k] = b->v4.pkts[i];

@@ -515,6 +515,21 @@ def test_flow_order_kept(tmp_path, stateless):
     assert_checksums(last)
 
 
+def test_fast_and_full_path_in_one_burst(tmp_path):
+    """A burst whose first packets take the fast path (an established session that knows
+    its next hop) and whose last one does not (no session: routed as usual, here back
+    to an inside host on the same port, untranslated): each goes where its own
+    destination says."""
+    lan = [out4("192.168.1.10", 5000, REMOTE, 53) for _ in range(36)]
+    lan.append(out4("192.168.1.10", 6000, "192.168.1.11", 53))
+    r = run_dpfwd(tmp_path, {"lan": lan}, nat_config(stateless=False))
+    wan, back = r.out["wan"], r.out["lan"]
+    assert len(wan) == 36 and all((p[IP].src, p[UDP].sport) == (POOL, 5000) for p in wan)
+    assert len(back) == 1
+    assert (back[0][Ether].dst, back[0][IP].src, back[0][IP].dst, back[0][UDP].sport) == \
+        (HOST11_MAC, "192.168.1.10", "192.168.1.11", 6000)
+
+
 def tx_packets(run):
     return run.telemetry("/dpfwd/stats")["tx_packets"]
 
