@@ -233,6 +233,9 @@ static void nat(struct text *t, const struct dataplane *dp, const struct config 
 	put(t, "dpfwd_nat_sessions_created_total %" PRIu64 "\n", sum.sessions_created);
 	family(t, "dpfwd_nat_sessions_expired", "counter", "NAPT sessions that timed out.");
 	put(t, "dpfwd_nat_sessions_expired_total %" PRIu64 "\n", sum.expired);
+	family(t, "dpfwd_nat_fast_path", "counter",
+	       "Packets NAPT translated and sent by its fast path (next hop cached).");
+	put(t, "dpfwd_nat_fast_path_total %" PRIu64 "\n", sum.fast_path);
 }
 
 /* On the control thread. */

@@ -163,6 +163,20 @@ static void json_slow_path(FILE *f, const struct control_stats *cs, uint64_t pun
 		cs->neighbour_adverts, cs->neighbours_expired);
 }
 
+/* NAPT's counters, summed over the workers (zeros without NAT). */
+static void json_nat(FILE *f, const struct dataplane *dp)
+{
+	struct napt_stats n;
+
+	dataplane_napt_stats_sum(dp, &n);
+	fprintf(f,
+		"  \"nat\": {\"sessions\": %" PRIu64 ", \"mappings\": %" PRIu64
+		", \"sessions_created\": %" PRIu64 ", \"mappings_created\": %" PRIu64
+		", \"expired\": %" PRIu64 ", \"fast_path\": %" PRIu64 "},\n",
+		n.sessions, n.mappings, n.sessions_created, n.mappings_created, n.expired,
+		n.fast_path);
+}
+
 int stats_write_json(const char *path, const struct config *cfg, const struct dataplane *dp,
 		     const struct control_stats *cs, double seconds, unsigned int mbufs_in_use)
 {
@@ -179,6 +193,7 @@ int stats_write_json(const char *path, const struct config *cfg, const struct da
 	json_drops(f, &s);
 	json_workers(f, dp);
 	json_slow_path(f, cs, s.punted);
+	json_nat(f, dp);
 	fprintf(f,
 		"  \"totals\": {\"rx_packets\": %" PRIu64 ", \"tx_packets\": %" PRIu64
 		", \"dropped\": %" PRIu64 ", \"generated\": %" PRIu64 ", \"consumed\": %" PRIu64

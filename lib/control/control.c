@@ -965,6 +965,8 @@ struct control *control_create(struct dataplane *dp, struct config *cfg,
 		rte_free(c);
 		return NULL;
 	}
+	/* Before any worker reads the table: NAPT's route cache keys on it. */
+	c->rt->generation = (uint32_t)c->info.generation + 1;
 	control_info_loaded(c);
 	control_telemetry_register(c);
 	for (i = 0; i < dp->n_workers; i++) {

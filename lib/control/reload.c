@@ -61,7 +61,6 @@ void control_info_loaded(struct control *c)
 	c->info.loaded_at = time(NULL);
 	for (i = 0; i < 32; i++)
 		snprintf(&c->info.sha256[2 * i], 3, "%02x", c->cfg->sha256[i]);
-	c->rt->generation = (uint32_t)c->info.generation;
 }
 
 static int refuse_at(char *err, size_t len, const char *path, const struct cfg_loc *loc,

@@ -419,6 +419,7 @@ static int fill_nat(struct control *c, void *arg)
 	rte_tel_data_add_dict_u64(d, "ports_exhausted", sum.ports_exhausted);
 	rte_tel_data_add_dict_u64(d, "filtered", sum.filtered);
 	rte_tel_data_add_dict_u64(d, "icmp_errors", sum.icmp_errors);
+	rte_tel_data_add_dict_u64(d, "fast_path", sum.fast_path);
 	return 0;
 }
 

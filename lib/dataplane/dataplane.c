@@ -1126,5 +1126,6 @@ void dataplane_napt_stats_sum(const struct dataplane *dp, struct napt_stats *sum
 		sum->filtered += s.filtered;
 		sum->icmp_errors += s.icmp_errors;
 		sum->fragments_unmatched += s.fragments_unmatched;
+		sum->fast_path += s.fast_path;
 	}
 }

@@ -999,6 +999,7 @@ static void translate_some(struct napt_table *t, const struct napt_candidates *c
 		translated |= UINT64_C(1) << j;
 	}
 	done[first / 64] = translated; /* FIRST is a multiple of 64 */
+	t->stats.fast_path += (uint64_t)__builtin_popcountll(translated);
 }
 
 void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint32_t route_gen,

@@ -525,6 +525,11 @@ def test_fast_and_full_path_in_one_burst(tmp_path):
     r = run_dpfwd(tmp_path, {"lan": lan}, nat_config(stateless=False))
     wan, back = r.out["wan"], r.out["lan"]
     assert len(wan) == 36 and all((p[IP].src, p[UDP].sport) == (POOL, 5000) for p in wan)
+    for p in wan[32:]:
+        assert_checksums(p)
+    # The first burst (32) made the session and taught it its next hop; the second
+    # burst's four packets of it took the fast path.
+    assert r.stats["nat"]["fast_path"] == 4
     assert len(back) == 1
     assert (back[0][Ether].dst, back[0][IP].src, back[0][IP].dst, back[0][UDP].sport) == \
         (HOST11_MAC, "192.168.1.10", "192.168.1.11", 6000)
@@ -554,6 +559,10 @@ def test_route_cache_follows_reload(tmp_path):
                       config_text=cfg, infinite=True, capture_tx=False)
     try:
         wait_tx(run, 1000)
+        # Both ways, all but the first bursts (which made the session and taught it
+        # its next hops) took the fast path.
+        sent = sum(tx_packets(run))
+        assert run.telemetry("/dpfwd/nat")["fast_path"] >= sent - 4 * 32
         run.cfg.write_text(cfg.replace("routes:\n", "routes:\n"
                                        f"  - {{prefix: {REMOTE}/32, action: blackhole}}\n"
                                        "  - {prefix: 192.168.1.10/32, action: blackhole}\n"))

@@ -568,6 +568,37 @@ static void test_napt_bulk_matches_slow_path(void **state)
 	napt_table_free(t);
 }
 
+/* A fragment's next hop is not learnt: ECMP picks a fragment's path without its ports,
+ * so it may not be its flow's. */
+static void test_napt_fragment_route_not_learnt(void **state)
+{
+	struct napt_table *t = napt_new(0, 1, 64);
+	static struct napt_candidates c;
+	struct rte_ipv4_hdr *ips[N_BULK];
+	uint32_t lens[N_BULK], nh[NAPT_CANDIDATES_MAX], len;
+	uint64_t done[NAPT_CANDIDATES_MAX / 64] = { 0 };
+
+	static uint8_t out[sizeof(frame)] __attribute__((aligned(8)));
+	struct rte_ipv4_hdr *sent = (struct rte_ipv4_hdr *)(out + 2 + 14);
+
+	len = bulk_packet(0, false);
+	assert_int_equal(napt_out(t, snat_nr, napt_rule_for(snat_nr, ip4->src_addr, WAN), ip4,
+				  len, at(0)), 0);
+	inet_ntop(AF_INET, &ip4->src_addr, bulk_pool, sizeof(bulk_pool));
+	memcpy(out, frame, sizeof(frame)); /* as it left, translated */
+	sent->fragment_offset = RTE_BE16(RTE_IPV4_HDR_MF_FLAG); /* as a first fragment */
+	napt_route_learn(t, sent, len, false, 7, 100);
+	bulk_note(t, &c, false, ips, lens);
+	napt_translate(t, &c, 7, at(1), done, nh);
+	assert_int_equal(done[0], 0);
+	sent->fragment_offset = 0; /* unfragmented: learnt */
+	napt_route_learn(t, sent, len, false, 7, 100);
+	napt_translate(t, &c, 7, at(1), done, nh);
+	assert_int_equal(done[0], 1);
+	assert_int_equal(nh[0], 100);
+	napt_table_free(t);
+}
+
 /* With several workers, the fast path notes only the packets of mappings its worker
  * owns (the others are handed over by the full path): the same owner as napt_owner's,
  * for TCP, UDP and echo, going out (inside endpoint) and coming in (outside port). */
@@ -770,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_napt_owner_of_icmp_errors),
 		cmocka_unit_test(test_napt_bulk_matches_slow_path),
 		cmocka_unit_test(test_napt_direction),
+		cmocka_unit_test(test_napt_fragment_route_not_learnt),
 		cmocka_unit_test(test_napt_candidate_owner),
 		cmocka_unit_test(test_flow_table_full_load_and_churn),
 	};
