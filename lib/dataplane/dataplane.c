@@ -3,9 +3,10 @@
  * The worker loop. One burst goes through three passes: classify (L2 and IP checks,
  * sorting packets by family), one bulk FIB lookup per family, then next hop,
  * rewrite and transmit. With NAPT, the packets that may belong to established
- * sessions are noted after classify, and those that do are translated together
- * between the lookup and the last pass. Other IPv4 packets NAT may translate are set
- * aside in that last pass for the burst's NAT stages, which take them one by one.
+ * sessions are noted after classify, and those whose session knows its next hop are
+ * translated together and sent before the lookup, which the rest go through. Other
+ * IPv4 packets NAT may translate are set aside in the last pass for the burst's NAT
+ * stages, which take them one by one.
  * Per-burst arrays live on the stack; nothing here allocates or locks.
  */
 #include <string.h>
@@ -535,11 +536,11 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 	return -1;
 }
 
+static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4);
+
 /* The next hop that M, translated towards the inside, takes after the route lookup
  * of its new destination: through its neighbour entry for a connected one (-1 when
  * that is not known: M was handed to the slow path). */
-static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4);
-
 static int64_t nat_in_next_hop(struct burst *b, struct rte_mbuf *m, bool v4)
 {
 	const struct route_table *rt = b->rt;
