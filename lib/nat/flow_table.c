@@ -13,7 +13,6 @@
 
 #define SLOTS FLOW_TABLE_SLOTS
 #define MAX_MOVES 256   /* entries an insertion may move before it gives up */
-#define VALUE_SHIFT FLOW_VALUE_SHIFT
 
 static inline int find_in(const struct flow_bucket *b, struct flow_key k)
 {
@@ -23,11 +22,6 @@ static inline int find_in(const struct flow_bucket *b, struct flow_key k)
 		if (flow_key_equal(&b->slot[i], k))
 			return (int)i;
 	return -1;
-}
-
-static inline uint32_t value_of(const struct flow_key *slot)
-{
-	return (uint32_t)(slot->rest >> VALUE_SHIFT);
 }
 
 static inline bool is_free(const struct flow_key *slot)
@@ -80,16 +74,11 @@ uint32_t flow_table_count(const struct flow_table *ft)
 
 int64_t flow_table_lookup(const struct flow_table *ft, struct flow_key key)
 {
-	uint32_t h = flow_key_hash(key), b;
-	int i;
+	uint32_t h = flow_key_hash(key), value;
 
-	b = flow_table_first_bucket(ft, h);
-	i = find_in(&ft->buckets[b], key);
-	if (i < 0) {
-		b = flow_table_second_bucket(ft, h);
-		i = find_in(&ft->buckets[b], key);
-	}
-	return i < 0 ? -1 : (int64_t)value_of(&ft->buckets[b].slot[i]);
+	if (flow_table_find_first(ft, key, h, &value) || flow_table_find_second(ft, key, h, &value))
+		return value;
+	return -1;
 }
 
 /*
@@ -101,7 +90,8 @@ int64_t flow_table_lookup(const struct flow_table *ft, struct flow_key key)
 int flow_table_add(struct flow_table *ft, struct flow_key key, uint32_t value)
 {
 	struct { uint32_t bucket; uint8_t slot; } path[MAX_MOVES];
-	struct flow_key entry = { key.addrs, (key.rest & FLOW_KEY_MASK) | (uint64_t)value << VALUE_SHIFT };
+	struct flow_key entry = { key.addrs, (key.rest & FLOW_KEY_MASK) |
+						 (uint64_t)value << FLOW_VALUE_SHIFT };
 	uint32_t h = flow_key_hash(key), b;
 	uint32_t b1 = flow_table_first_bucket(ft, h), b2 = flow_table_second_bucket(ft, h);
 	struct flow_key *slot;
