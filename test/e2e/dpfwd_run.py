@@ -200,7 +200,17 @@ class Running:
             self._sock = None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=timeout)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Killed, so that a hung dpfwd does not go on taking a CPU (and hugepages)
+            # from every later test.
+            self.proc.kill()
+            self.proc.wait()
+            for f in Path("/dev/hugepages").glob(f"{self.prefix}map_*"):
+                f.unlink(missing_ok=True)
+            raise AssertionError(f"dpfwd did not stop within {timeout} s of SIGTERM:\n"
+                                 f"{self.log()}") from None
         stats_path = self.tmp / "stats.json"
         assert rc == 0, f"dpfwd failed ({rc}):\n{self.log()}"
         stats = json.loads(stats_path.read_text())
