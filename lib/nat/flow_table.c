@@ -2,23 +2,19 @@
 /* NAPT's flow table: see flow_table.h. */
 #include <errno.h>
 #include <stdbool.h>
-#include <string.h>
 
 #include <rte_common.h>
-#include <rte_debug.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
 #include "flow_table.h"
 
-#define SLOTS FLOW_TABLE_SLOTS
 #define MAX_MOVES 256   /* entries an insertion may move before it gives up */
 
 static inline int find_in(const struct flow_bucket *b, struct flow_key k)
 {
 	unsigned int i;
 
-	for (i = 0; i < SLOTS; i++)
+	for (i = 0; i < FLOW_TABLE_SLOTS; i++)
 		if (flow_key_equal(&b->slot[i], k))
 			return (int)i;
 	return -1;
@@ -33,7 +29,7 @@ static struct flow_key *free_slot(struct flow_bucket *b)
 {
 	unsigned int i;
 
-	for (i = 0; i < SLOTS; i++)
+	for (i = 0; i < FLOW_TABLE_SLOTS; i++)
 		if (is_free(&b->slot[i]))
 			return &b->slot[i];
 	return NULL;
@@ -43,7 +39,7 @@ struct flow_table *flow_table_create(const char *name, uint32_t max_entries, int
 {
 	struct flow_table *ft = rte_zmalloc_socket(name, sizeof(*ft), 0, socket_id);
 	/* At most 80% of the slots in use. */
-	uint64_t want = RTE_MAX((uint64_t)max_entries * 5 / 4 / SLOTS, UINT64_C(2));
+	uint64_t want = RTE_MAX((uint64_t)max_entries * 5 / 4 / FLOW_TABLE_SLOTS, UINT64_C(2));
 
 	if (!ft || want > (UINT64_C(1) << 31))
 		goto fail;
@@ -108,7 +104,7 @@ int flow_table_add(struct flow_table *ft, struct flow_key key, uint32_t value)
 		struct flow_key evicted;
 
 		path[n].bucket = b;
-		path[n].slot = ft->kick++ % SLOTS;
+		path[n].slot = ft->kick++ % FLOW_TABLE_SLOTS;
 		evicted = ft->buckets[b].slot[path[n].slot];
 		ft->buckets[b].slot[path[n].slot] = entry;
 		entry = evicted;
