@@ -309,6 +309,135 @@ static void test_via_longest_prefix(void **state)
 	config_free(&cfg);
 }
 
+/* ---- random damage: every field of every section, cut, spliced and garbled ---- */
+
+static const char every_section[] =
+	"ports:\n"
+	"  - {name: lan, device: net_pcap0, mac: 02:00:00:00:01:01, mtu: 9000,\n"
+	"     ipv4: [192.168.1.1/24], ipv6: [\"2001:db8:1::1/64\"]}\n"
+	"  - name: wan\n"
+	"    device: net_pcap1\n"
+	"    ipv4: [203.0.113.1/24, 198.18.0.1/31]\n"
+	"    ipv6: [\"2001:db8:ff::1/64\"]\n"
+	"neighbours:\n"
+	"  - {ip: 203.0.113.254, mac: \"02:00:00:00:00:fe\", port: wan}\n"
+	"  - {ip: \"2001:db8:ff::fe\", mac: \"02:00:00:00:00:fe\", port: wan}\n"
+	"routes:\n"
+	"  - {prefix: 0.0.0.0/0, via: 203.0.113.254}\n"
+	"  - {prefix: \"::/0\", via: \"2001:db8:ff::fe\"}\n"
+	"  - {prefix: 10.30.0.0/16, via: [192.168.1.10, 192.168.1.11]}\n"
+	"  - {prefix: 198.51.100.0/24, action: blackhole}\n"
+	"  - {prefix: 100.64.0.0/10, action: unreachable}\n"
+	"nat:\n"
+	"  snat:\n"
+	"    - {from: 192.168.1.0/24, out: wan, pool: [203.0.113.10-203.0.113.11], ports: 1024-65535}\n"
+	"  dnat:\n"
+	"    - {proto: tcp, match: \"203.0.113.1:443\", to: \"192.168.1.20:8443\"}\n"
+	"  static:\n"
+	"    - {inside: 192.168.1.50, outside: 203.0.113.50}\n"
+	"  nptv6:\n"
+	"    - {inside: \"fd00:1::/48\", outside: \"2001:db8:100::/48\", port: wan}\n"
+	"  filtering: address-dependent\n"
+	"  timeouts: {tcp_established: 7440, tcp_transitory: 240, udp: 300, icmp: 60}\n"
+	"  max_sessions: 1048576\n"
+	"dataplane: {burst: 32, mbufs: 65535}\n"
+	"metrics: {listen: \"127.0.0.1:9100\"}\n"
+	"slow_path: {neighbour_timeout: 300, icmp_rate: 100, icmp_burst: 50}\n";
+
+static uint32_t xorshift(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* One random change to the LEN bytes at BUF (room for CAP): a span cut out, a YAML
+ * token or an extreme value put in, a line repeated, or the end cut off. */
+static size_t damage(char *buf, size_t len, size_t cap, uint32_t *rng)
+{
+	static const char *const tokens[] = {
+		":", "- ", "[", "]", "{", "}", ",", "#", "\"", "'", " ", "\n", "\t", "\n  ",
+		"0", "-1", "4294967296", "99999999999999999999", "1e9", "0x10", "::", "/", "/129",
+		"255.255.255.256", "&a ", "*a", "!!str ", "~", "null", "yes", "\xff\xfe", "%",
+		"\\", "..", "---\n", "? ", "|\n", "\0",
+	};
+	size_t at = len ? xorshift(rng) % len : 0, n, end;
+	const char *tok;
+
+	switch (xorshift(rng) % 4) {
+	case 0: /* cut a span */
+		n = 1 + xorshift(rng) % 12;
+		n = n < len - at ? n : len - at;
+		memmove(buf + at, buf + at + n, len - at - n);
+		return len - n;
+	case 1: /* put a token in */
+		tok = tokens[xorshift(rng) % (sizeof(tokens) / sizeof(tokens[0]))];
+		n = tok[0] ? strlen(tok) : 1; /* "\0": one NUL byte */
+		if (len + n > cap)
+			return len;
+		memmove(buf + at + n, buf + at, len - at);
+		memcpy(buf + at, tok, n);
+		return len + n;
+	case 2: /* repeat the line AT is in */
+		while (at && buf[at - 1] != '\n')
+			at--;
+		for (end = at; end < len && buf[end] != '\n'; end++)
+			;
+		n = end - at + (end < len);
+		if (len + n > cap)
+			return len;
+		memmove(buf + at + n, buf + at, len - at);
+		return len + n;
+	default: /* the end cut off */
+		return at;
+	}
+}
+
+/* "t.yaml:LINE:COLUMN: message", LINE and COLUMN from 1. */
+static bool located(const char *err)
+{
+	unsigned int line, col;
+	int end = 0;
+
+	return sscanf(err, "t.yaml:%u:%u: %n", &line, &col, &end) == 2 && end > 0 && line >= 1 &&
+	       col >= 1 && err[end] != '\0';
+}
+
+static void test_random_damage_loads_or_says_where(void **state)
+{
+	enum { ROUNDS = 20000 };
+	static char buf[sizeof(every_section) + 512];
+	char err[CFG_ERR_MAX];
+	uint32_t rng = 2463534242u;
+	unsigned int round, loaded = 0, changes;
+	struct config cfg;
+	size_t len;
+
+	(void)state;
+	for (round = 0; round < ROUNDS; round++) {
+		len = sizeof(every_section) - 1;
+		memcpy(buf, every_section, len);
+		for (changes = 1 + xorshift(&rng) % 3; changes; changes--)
+			len = damage(buf, len, sizeof(buf), &rng);
+		err[0] = '\0';
+		memset(&cfg, 0xa5, sizeof(cfg));
+		if (config_load_string("t.yaml", buf, len, &cfg, err, sizeof(err)) == 0) {
+			loaded++;
+			config_free(&cfg);
+			continue;
+		}
+		if (!located(err))
+			fail_msg("round %u: error without a location: '%s'\n%.*s", round, err,
+				 (int)len, buf);
+		assert_true(all_zero(&cfg, sizeof(cfg)));
+	}
+	/* Both outcomes were exercised: damage that still loads (a comment, a repeated
+	 * neighbour...) and damage that must not. */
+	print_message("loaded %u of %u\n", loaded, ROUNDS);
+	assert_true(loaded > 0 && loaded < ROUNDS);
+}
+
 static void test_shipped_configs(void **state)
 {
 	char err[CFG_ERR_MAX] = "";
@@ -923,6 +1052,7 @@ int main(void)
 		cmocka_unit_test(test_short_err_buffer),
 		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_loaded_sha256),
+		cmocka_unit_test(test_random_damage_loads_or_says_where),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
