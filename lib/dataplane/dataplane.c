@@ -707,9 +707,14 @@ static __rte_noinline void nat_in_stage(struct burst *b)
 	struct nat_batch *q = &b->nat_in;
 	unsigned int i;
 
-	for (i = 0; i < q->n; i++)
-		if (!nat_in_forward(b, q->pkts[i], true))
+	for (i = 0; i < q->n; i++) {
+		if (nat_in_forward(b, q->pkts[i], true))
+			continue;
+		if (b->rt->nh[q->nh[i]].type == NH_LOCAL) /* no rule took it: the router's */
+			punt(b, q->pkts[i], PUNT_LOCAL, b->in_port, q->nh[i]);
+		else
 			drop(b, q->pkts[i], DROP_NAT_NO_RULE);
+	}
 	/* Nothing above defers to nat_in again: what is translated twice is dropped. */
 	q->n = 0;
 }
@@ -759,6 +764,13 @@ static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, b
 		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
 }
 
+/* Whether a NAT rule may take IP, for one of the router's own addresses, inside. */
+static bool local_nat_in(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
+			 uint32_t ip_len)
+{
+	return nat_ipv4_to_inside(nr, ip, ip_len, hairpin_rule(nr, ip->src_addr) != NULL);
+}
+
 /* Next hops that cannot transmit: our own addresses, unresolved neighbours and what
  * deserves an ICMP error go to the slow path, the rest are dropped. Returns
  * true when the next hop was resolved meanwhile and M should go after all. */
@@ -772,13 +784,15 @@ static __rte_noinline bool forward_not(struct burst *b, struct rte_mbuf *m, uint
 		drop(b, m, DROP_NAT_NO_RULE); /* translated to yet another NAT or local address */
 		return false;
 	}
-	if (type == NH_NAT && v4 && b->w->napt && b->rt->nat->enabled) {
-		nat_defer(&b->nat_in, m, nh_idx, false);
-		return false;
+	if (b->rt->nat->enabled && (type == NH_NAT || (type == NH_LOCAL && v4 &&
+						       local_nat_in(b->rt->nat, ipv4_hdr(m), ip_reach(m))))) {
+		if (v4 && b->w->napt) { /* after the out stage made this burst's mappings */
+			nat_defer(&b->nat_in, m, nh_idx, false);
+			return false;
+		}
+		if (nat_in_forward(b, m, v4))
+			return false;
 	}
-	if ((type == NH_NAT || (type == NH_LOCAL && v4)) && b->rt->nat->enabled &&
-	    nat_in_forward(b, m, v4))
-		return false;
 	if (type == NH_LOCAL) {
 		punt(b, m, PUNT_LOCAL, b->in_port, nh_idx);
 	} else if (type == NH_UNRESOLVED || type == NH_CONNECTED) {

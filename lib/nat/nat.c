@@ -127,28 +127,56 @@ static bool prefix6_match(const uint8_t *addr, const uint8_t *prefix, unsigned i
 
 /* ---- towards the inside ---- */
 
+/* The port forward that takes IP inwards (its destination port at *PORT), or -1. */
+static int dnat_in_rule(const struct nat_rules *nr, struct rte_ipv4_hdr *ip, uint32_t ip_len,
+			uint8_t **port)
+{
+	*port = nr->n_dnat ? l4_port(ip, ip_len, 2) : NULL;
+	return *port ? dnat_find(nr->dnat_match, ip->next_proto_id, pkt_load32(dst_field(ip)),
+				 pkt_load16(*port))
+		     : -1;
+}
+
+/* The 1:1 rule of IP's destination, or -1. */
+static int static_in_rule(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip)
+{
+	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+
+	return nr->n_static ? hash_find(nr->static_out, &dst) : -1;
+}
+
 enum nat_result nat_ipv4_in(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 			    uint32_t ip_len)
 {
-	uint32_t dst = rte_be_to_cpu_32(pkt_load32(dst_field(ip)));
-	uint8_t *port = nr->n_dnat ? l4_port(ip, ip_len, 2) : NULL;
-	int i;
+	uint8_t *port;
+	int i = dnat_in_rule(nr, ip, ip_len, &port);
 
-	if (port) {
-		i = dnat_find(nr->dnat_match, ip->next_proto_id, pkt_load32(dst_field(ip)),
-			      pkt_load16(port));
-		if (i >= 0) {
-			ipv4_rewrite_port(ip, ip_len, port, rte_cpu_to_be_16(nr->dnat[i].to_port));
-			ipv4_rewrite_addr(ip, ip_len, dst_field(ip),
-					  rte_cpu_to_be_32(nr->dnat[i].to_ip));
-			return NAT_TRANSLATED;
-		}
+	if (i >= 0) {
+		ipv4_rewrite_port(ip, ip_len, port, rte_cpu_to_be_16(nr->dnat[i].to_port));
+		ipv4_rewrite_addr(ip, ip_len, dst_field(ip), rte_cpu_to_be_32(nr->dnat[i].to_ip));
+		return NAT_TRANSLATED;
 	}
-	i = nr->n_static ? hash_find(nr->static_out, &dst) : -1;
+	i = static_in_rule(nr, ip);
 	if (i < 0)
 		return NAT_PASS;
 	ipv4_rewrite_addr(ip, ip_len, dst_field(ip), rte_cpu_to_be_32(nr->statics[i].inside));
 	return NAT_TRANSLATED;
+}
+
+bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
+			uint32_t ip_len, bool from_inside)
+{
+	struct rte_ipv4_hdr *hdr = (struct rte_ipv4_hdr *)(uintptr_t)ip; /* only read */
+	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+	uint8_t *port;
+	unsigned int i;
+
+	if (dnat_in_rule(nr, hdr, ip_len, &port) >= 0 || static_in_rule(nr, ip) >= 0)
+		return true;
+	for (i = 0; i < nr->n_snat; i++)
+		if (dst - nr->snat[i].pool_first <= nr->snat[i].pool_last - nr->snat[i].pool_first)
+			return !from_inside || l4_cksum(hdr, ip_len); /* TCP, UDP: a mapping */
+	return false;
 }
 
 /* ---- towards the outside ---- */

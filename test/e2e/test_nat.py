@@ -664,3 +664,40 @@ def test_session_list(tmp_path):
         assert len(json.loads(ctl.stdout)["inside"]) == 61
     finally:
         run.stop()
+
+
+def test_inside_host_talks_to_the_router_untranslated(tmp_path):
+    """A packet for the router's own address is the router's, not a hairpin: a ping is
+    answered to the host itself, UDP gets its port unreachable there, and no mapping is
+    made."""
+    lan = [Ether(dst=LAN_MAC, src=HOST_MAC) / IP(src="192.168.1.10", dst="192.168.1.1") /
+           ICMP(id=7, seq=1),
+           out4("192.168.1.10", 5000, "192.168.1.1", 53)]
+    r = run_dpfwd(tmp_path, {"lan": lan}, nat_config())
+    rep, unreach = r.out["lan"]
+    assert (rep[IP].src, rep[IP].dst, rep[ICMP].type, rep[ICMP].id) == \
+        ("192.168.1.1", "192.168.1.10", 0, 7)
+    assert (unreach[IP].dst, unreach[ICMP].type, unreach[ICMP].code) == ("192.168.1.10", 3, 3)
+    assert r.out["wan"] == []
+    assert r.nonzero_drops() == {"local_destination": 1}
+    assert r.stats["nat"]["sessions_created"] == 0
+
+
+def test_pool_on_the_router_address(tmp_path):
+    """The usual home router: the pool is the WAN address. Pings to it from inside are
+    the router's; TCP and UDP to its mapped ports still hairpin (RFC 4787 REQ-9)."""
+    wan_ip = "203.0.113.1"
+    cfg = nat_config(filtering="endpoint-independent", stateless=False).replace(
+        f"pool: [{POOL}]", f"pool: [{wan_ip}]")
+    lan = [out4("192.168.1.10", 5000, REMOTE, 53),
+           Ether(dst=LAN_MAC, src=HOST11_MAC) / IP(src="192.168.1.11", dst=wan_ip) / ICMP(id=3),
+           out4("192.168.1.11", 6000, wan_ip, 5000, mac=HOST11_MAC)]
+    r = run_dpfwd(tmp_path, {"lan": lan}, cfg)
+    (o,) = r.out["wan"]
+    assert (o[IP].src, o[UDP].sport) == (wan_ip, 5000)
+    ping = [p for p in r.out["lan"] if ICMP in p]
+    hair = [p for p in r.out["lan"] if UDP in p]
+    assert [(p[IP].src, p[IP].dst, p[ICMP].type) for p in ping] == [(wan_ip, "192.168.1.11", 0)]
+    assert [(p[IP].src, p[UDP].sport, p[IP].dst, p[UDP].dport) for p in hair] == \
+        [(wan_ip, 6000, "192.168.1.10", 5000)]
+    assert_checksums(hair[0])
