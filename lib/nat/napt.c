@@ -526,7 +526,8 @@ fail:
 }
 
 /* RFC 5382: a TCP session is established once both sides sent SYN, and transitory
- * again after a FIN or RST from either side. */
+ * again after a FIN or RST from either side. A SYN after that opens a new connection
+ * between the same endpoints (a port reused out of TIME_WAIT): opening again. */
 static void session_touch(struct napt_session *s, const struct napt_l4 *v, bool outbound)
 {
 	if (v->proto != IPPROTO_TCP)
@@ -534,6 +535,10 @@ static void session_touch(struct napt_session *s, const struct napt_l4 *v, bool 
 	if (v->tcp_flags & (RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG)) {
 		s->state = S_TCP_CLOSING;
 		return;
+	}
+	if ((v->tcp_flags & RTE_TCP_SYN_FLAG) && s->state == S_TCP_CLOSING) {
+		s->state = S_TCP_OPENING;
+		s->syn = 0;
 	}
 	if (v->tcp_flags & RTE_TCP_SYN_FLAG)
 		s->syn |= outbound ? SYN_OUT : SYN_IN;

@@ -277,6 +277,25 @@ def test_sessions_expire_by_state(tmp_path):
         run.stop()
 
 
+def test_closed_tcp_session_reopens(tmp_path):
+    """RFC 5382: after a FIN the session is transitory; a new connection between the
+    same endpoints (SYN both ways) makes it established again, with that timeout."""
+    lan = [out4("192.168.1.10", 40000, REMOTE, 80, proto=TCP, flags="S"),
+           out4("192.168.1.10", 40000, REMOTE, 80, proto=TCP, flags="FA"),
+           out4("192.168.1.10", 40000, REMOTE, 80, proto=TCP, flags="S")]
+    wan = [in4(REMOTE, 80, POOL, 40000, proto=TCP, flags="SA")]
+    run = start_dpfwd(tmp_path, {"lan": lan, "wan": wan}, nat_config())
+    try:
+        for _ in range(500):
+            states = run.telemetry("/dpfwd/nat_sessions").get("state", [])
+            if states == ["tcp_established"]:
+                break
+            time.sleep(0.01)
+        assert states == ["tcp_established"]
+    finally:
+        run.stop()
+
+
 def crc32c_4byte(data: bytes, crc: int) -> int:
     """DPDK's rte_hash_crc_4byte: CRC-32C over 4 bytes, no inversion (the SSE4.2
     crc32 instruction)."""
