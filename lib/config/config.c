@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1017,9 +1018,9 @@ static int snat_pool(struct loader *l, yaml_node_t *v, void *obj)
 				scalar(item));
 	if (first.v4 > last.v4)
 		return error_at(l, item, "address range '%s' ends before it starts", scalar(item));
-	if (last.v4 - first.v4 >= 65536)
-		return error_at(l, item, "address range '%s' holds more than 65536 addresses",
-				scalar(item));
+	if (last.v4 - first.v4 >= CFG_MAX_POOL_ADDRS)
+		return error_at(l, item, "address range '%s' holds %" PRIu64 " addresses: at most %u",
+				scalar(item), (uint64_t)last.v4 - first.v4 + 1, CFG_MAX_POOL_ADDRS);
 	r->pool_first = first.v4;
 	r->pool_last = last.v4;
 	return 0;
@@ -1056,9 +1057,18 @@ static int parse_snat(struct loader *l, yaml_node_t *node)
 	};
 	struct cfg_nat *nat = &l->cfg->nat;
 	struct cfg_snat r = { .port_first = 1024, .port_last = 65535, .loc = loc_of(node) };
+	uint64_t pool_addrs;
+	unsigned int i;
 
 	if (parse_mapping(l, node, fields, &r))
 		return -1;
+	/* A worker keeps a port bitmap (8 KB) per pool address it hands ports of. */
+	pool_addrs = (uint64_t)r.pool_last - r.pool_first + 1;
+	for (i = 0; i < nat->n_snat; i++)
+		pool_addrs += nat->snat[i].pool_last - nat->snat[i].pool_first + 1;
+	if (pool_addrs > CFG_MAX_POOL_ADDRS)
+		return error_at(l, node, "the snat pools hold %" PRIu64 " addresses in all: at most %u",
+				pool_addrs, CFG_MAX_POOL_ADDRS);
 	nat->snat[nat->n_snat++] = r;
 	return 0;
 }

@@ -129,6 +129,7 @@ struct cfg_nptv6 {
 };
 
 #define CFG_NAT_TIMEOUT_MAX 1000000 /* s */
+#define CFG_MAX_POOL_ADDRS 256 /* snat pool addresses, all rules together */
 
 struct cfg_nat_timeouts {
 	uint32_t tcp_established; /* s, default 7440 (RFC 5382 REQ-5) */

@@ -43,7 +43,6 @@
 #include "nat.h"
 #include "pkt.h"
 
-#define NAPT_MAX_POOL_ADDRS 256 /* pool addresses one worker hands ports of */
 #define EXPIRY_SCAN 16 /* session slots looked at per worker loop */
 #define FRAG_SLOTS 1024 /* fragment records per worker: a direct-mapped cache */
 #define FRAG_LIFETIME_S 10
@@ -134,6 +133,7 @@ struct napt_table {
 	uint32_t *free_maps, *free_sess;
 	uint32_t n_free_maps, n_free_sess;
 	uint64_t (*bitmaps)[65536 / 64]; /* outside ports in use, per pool address */
+	uint32_t pool_addr[CFG_MAX_POOL_ADDRS]; /* whose bitmap each is (host order) */
 	unsigned int n_pools;
 	uint32_t port_hint;
 	uint32_t scan; /* expiry cursor */
@@ -234,14 +234,14 @@ struct napt_table *napt_table_create(unsigned int worker, unsigned int n_workers
 	t->by_outside = hash_new("out", worker, room, sizeof(struct endpoint_key), socket_id);
 	t->flows = flow_table_create("napt_flows", 2 * cap, socket_id);
 	t->permits = hash_new("per", worker, room, sizeof(struct permit_key), socket_id);
-	t->pools = hash_new("pool", worker, NAPT_MAX_POOL_ADDRS * 2, sizeof(uint32_t), socket_id);
+	t->pools = hash_new("pool", worker, CFG_MAX_POOL_ADDRS * 2, sizeof(uint32_t), socket_id);
 	t->maps = rte_zmalloc_socket("napt", cap * sizeof(*t->maps), 0, socket_id);
 	t->sess = rte_zmalloc_socket("napt", cap * sizeof(*t->sess), 0, socket_id);
 	t->xlate = rte_zmalloc_socket("napt", cap * sizeof(*t->xlate), RTE_CACHE_LINE_SIZE,
 				      socket_id);
 	t->free_maps = rte_malloc_socket("napt", cap * sizeof(uint32_t), 0, socket_id);
 	t->free_sess = rte_malloc_socket("napt", cap * sizeof(uint32_t), 0, socket_id);
-	t->bitmaps = rte_zmalloc_socket("napt", NAPT_MAX_POOL_ADDRS * sizeof(*t->bitmaps), 0,
+	t->bitmaps = rte_zmalloc_socket("napt", CFG_MAX_POOL_ADDRS * sizeof(*t->bitmaps), 0,
 					socket_id);
 	if (!t->by_inside || !t->by_outside || !t->flows || !t->permits || !t->pools ||
 	    !t->maps || !t->sess || !t->xlate || !t->free_maps || !t->free_sess || !t->bitmaps) {
@@ -283,17 +283,42 @@ static int find(const struct rte_hash *h, const void *key)
 
 /* ---- ports ---- */
 
-/* The port bitmap of pool address ADDR (host order), made on first use. */
+/* A bitmap with no port in use, or CFG_MAX_POOL_ADDRS. */
+static unsigned int pool_bitmap_unused(const struct napt_table *t)
+{
+	unsigned int i, w;
+
+	for (i = 0; i < t->n_pools; i++) {
+		for (w = 0; w < RTE_DIM(t->bitmaps[i]) && !t->bitmaps[i][w]; w++)
+			;
+		if (w == RTE_DIM(t->bitmaps[i]))
+			return i;
+	}
+	return CFG_MAX_POOL_ADDRS;
+}
+
+/* The port bitmap of pool address ADDR (host order), made on first use. There is room
+ * for the pool addresses a config may have; once reloads changed the pools, an
+ * address with no port in use gives its bitmap up. NULL if none can be had. */
 static uint64_t *pool_bitmap(struct napt_table *t, uint32_t addr)
 {
 	int i = find(t->pools, &addr);
+	unsigned int b = t->n_pools;
 
 	if (i >= 0)
 		return t->bitmaps[i];
-	if (t->n_pools == NAPT_MAX_POOL_ADDRS ||
-	    rte_hash_add_key_data(t->pools, &addr, (void *)(uintptr_t)t->n_pools) < 0)
+	if (b == CFG_MAX_POOL_ADDRS) {
+		b = pool_bitmap_unused(t);
+		if (b == CFG_MAX_POOL_ADDRS)
+			return NULL;
+		rte_hash_del_key(t->pools, &t->pool_addr[b]);
+	}
+	if (rte_hash_add_key_data(t->pools, &addr, (void *)(uintptr_t)b) < 0)
 		return NULL;
-	return t->bitmaps[t->n_pools++];
+	t->pool_addr[b] = addr;
+	if (b == t->n_pools)
+		t->n_pools++;
+	return t->bitmaps[b];
 }
 
 static bool bit_get(const uint64_t *b, uint16_t port)

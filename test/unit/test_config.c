@@ -684,6 +684,8 @@ static void test_metrics_listen(void **state)
 
 static void test_err_nat(void **state)
 {
+	struct config cfg;
+
 	(void)state;
 	check_error(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.2.3.4], color: red"),
 		    "t.yaml:12:53: unknown key 'color'");
@@ -699,7 +701,14 @@ static void test_err_nat(void **state)
 	check_error(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.2.3.4, 1.2.3.6]"),
 		    "t.yaml:12:42: expected one address range: [FIRST-LAST]");
 	check_error(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.0.0.0-1.1.0.0]"),
-		    "t.yaml:12:43: address range '1.0.0.0-1.1.0.0' holds more than 65536 addresses");
+		    "t.yaml:12:43: address range '1.0.0.0-1.1.0.0' holds 65537 addresses: at most "
+		    "256");
+	load_ok(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.0.0.0-1.0.0.255]"), &cfg);
+	config_free(&cfg);
+	check_error(PORTS "nat:\n  snat:\n"
+		    "    - {from: 10.0.0.0/8, out: wan, pool: [1.0.0.0-1.0.0.199]}\n"
+		    "    - {from: 10.1.0.0/16, out: wan, pool: [1.0.1.0-1.0.1.56]}\n",
+		    "t.yaml:13:7: the snat pools hold 257 addresses in all: at most 256");
 	check_error(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.2.3.4], ports: 0-10"),
 		    "t.yaml:12:60: invalid port range '0-10': expected FIRST-LAST within 1-65535");
 	check_error(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.2.3.4], ports: 1024-65536"),

@@ -353,6 +353,74 @@ static void test_napt_ports_exhausted_then_expired(void **state)
 	napt_table_free(t);
 }
 
+/* A rule set like snat_nr's, but for inside 10.0.0.0/8 and pool FIRST..FIRST+255. */
+static struct nat_rules *pool_rules(const char *first)
+{
+	static struct cfg_snat rule;
+	struct config c = cfg;
+	char err[CFG_ERR_MAX];
+	struct nat_rules *r;
+
+	rule = (struct cfg_snat){ .out = WAN, .pool_first = a4(first),
+				  .pool_last = a4(first) + CFG_MAX_POOL_ADDRS - 1,
+				  .port_first = 1024, .port_last = 65535 };
+	rule.from.addr.family = AF_INET;
+	rule.from.addr.v4 = a4("10.0.0.0");
+	rule.from.len = 8;
+	c.nat = (struct cfg_nat){ .enabled = true, .n_snat = 1, .snat = &rule,
+				  .max_sessions = 4096, .timeouts = { 100, 1, UDP_TIMEOUT_S, 1 } };
+	r = nat_rules_build(&c, SOCKET_ID_ANY, err, sizeof(err));
+	assert_non_null(r);
+	return r;
+}
+
+/* Outbound UDP from inside host 10.1.H/256.H%256 through T by rules R. */
+static int out_udp_host(struct napt_table *t, const struct nat_rules *r, unsigned int h,
+			uint64_t now)
+{
+	char src[INET_ADDRSTRLEN];
+	uint32_t len;
+
+	snprintf(src, sizeof(src), "10.1.%u.%u", h / 256, h % 256);
+	len = make4(IPPROTO_UDP, src, 4000, "198.51.100.7", 53, false);
+	return napt_out(t, r, napt_rule_for(r, ip4->src_addr, WAN), ip4, len, now);
+}
+
+/* A worker has port bitmaps for CFG_MAX_POOL_ADDRS pool addresses. After a reload put
+ * other addresses in the pool, a new one takes over the bitmap of an old one only
+ * once no port of that one is in use. */
+static void test_napt_pool_bitmaps_taken_over(void **state)
+{
+	struct nat_rules *old = pool_rules("10.9.0.0"), *new = pool_rules("10.10.0.0");
+	struct napt_table *t = napt_new(0, 1, 4096);
+	bool used[CFG_MAX_POOL_ADDRS] = { false };
+	unsigned int h, n_used = 0;
+	struct napt_stats st;
+
+	(void)state;
+	/* Inside hosts until every old pool address hands out ports. */
+	for (h = 0; n_used < CFG_MAX_POOL_ADDRS; h++) {
+		assert_true(h < 4000);
+		assert_int_equal(out_udp_host(t, old, h, at(0)), 0);
+		bool *u = &used[rte_be_to_cpu_32(ip4->src_addr) - a4("10.9.0.0")];
+
+		n_used += !*u;
+		*u = true;
+	}
+	/* The reloaded rules' addresses find no bitmap while the old ones are in use... */
+	assert_int_equal(out_udp_host(t, new, h, at(1)), -NAPT_DROP_PORTS_EXHAUSTED);
+	/* ...and take them over once their mappings expired. */
+	expire_all(t, at(UDP_TIMEOUT_S + 2));
+	napt_stats_get(t, &st);
+	assert_int_equal(st.mappings, 0);
+	assert_int_equal(out_udp_host(t, new, h, at(UDP_TIMEOUT_S + 3)), 0);
+	assert_int_equal(rte_be_to_cpu_32(ip4->src_addr) >> 8, a4("10.10.0.0") >> 8);
+	assert_checksums_valid();
+	napt_table_free(t);
+	nat_rules_free(old);
+	nat_rules_free(new);
+}
+
 /* max_sessions bounds the table: a new flow beyond it is refused, the existing ones
  * still translate. */
 static void test_napt_table_full(void **state)
@@ -804,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_napt_fragment_route_not_learnt),
 		cmocka_unit_test(test_napt_candidate_owner),
 		cmocka_unit_test(test_flow_table_full_load_and_churn),
+		cmocka_unit_test(test_napt_pool_bitmaps_taken_over),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
