@@ -30,26 +30,29 @@
 	  "chained frame whose headers do not fit in its first segment")                    \
 	X(L2_OTHER_HOST, "l2_other_host", "unicast frame for another MAC address")           \
 	X(L2_MULTICAST, "l2_multicast",                                                      \
-	  "broadcast or multicast frame (ARP and ND come with the slow path)")              \
+	  "broadcast or multicast frame other than a broadcast ARP or IPv6 neighbour "      \
+	  "discovery")                                                                      \
 	X(L2_VLAN, "l2_vlan", "VLAN-tagged frame (802.1Q/802.1ad): not supported yet")      \
-	X(L2_ETHERTYPE, "l2_unknown_ethertype", "neither IPv4 nor IPv6 (ARP included, for now)") \
+	X(L2_ETHERTYPE, "l2_unknown_ethertype", "neither IPv4, IPv6 nor ARP")                \
 	X(LOCAL, "local_destination",                                                        \
-	  "for one of dpfwd's own addresses, but nothing there answers it (only ICMP echo "  \
-	  "and ARP do, for now)")                                                            \
-	X(NO_ROUTE, "no_route", "no route covers the destination")                           \
+	  "for one of dpfwd's own addresses but not an echo request (UDP also gets port "    \
+	  "unreachable)")                                                                    \
+	X(NO_ROUTE, "no_route", "no route covers the destination (answered with net "        \
+	  "unreachable / no route)")                                                         \
 	X(DIRECTED_BCAST, "ipv4_directed_broadcast",                                         \
 	  "to a connected subnet's network or broadcast address (RFC 1812 5.3.5.2)")         \
 	X(BLACKHOLE, "blackhole", "route with action: blackhole")                            \
 	X(UNREACHABLE, "unreachable", "route with action: unreachable")                      \
 	X(HOLD_FULL, "neighbour_hold_full",                                                  \
-	  "already 8 packets waiting for this neighbour to resolve")                         \
+	  "8 packets already wait for this neighbour, or 256 neighbours are being resolved") \
 	X(UNRESOLVED, "neighbour_unresolved",                                                \
 	  "the neighbour did not answer 3 ARP requests / solicitations (or dpfwd stopped)") \
 	X(ARP_INVALID, "arp_invalid", "ARP packet that is not Ethernet/IPv4 or is truncated") \
 	X(ND_INVALID, "nd_invalid",                                                          \
 	  "neighbour discovery message with a bad hop limit, checksum, code or option")     \
 	X(PUNT_FULL, "punt_ring_full", "the slow path's queue was full")                      \
-	X(MTU_EXCEEDED, "mtu_exceeded", "packet larger than the egress port's MTU")          \
+	X(MTU_EXCEEDED, "mtu_exceeded",                                                      \
+	  "larger than the egress MTU and DF set (IPv4) or IPv6 (answered with the MTU)")   \
 	X(NAT_NO_RULE, "nat_no_rule",                                                        \
 	  "to a NAT outside address or prefix that no rule translates for this packet")     \
 	X(NAT_UNTRANSLATABLE, "nat_untranslatable",                                          \

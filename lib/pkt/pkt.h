@@ -30,7 +30,8 @@
 	  "source in 0/8, 127/8, 169.254/16, 224/4, 240/4 or 255.255.255.255 (RFC 1812 5.3.7)") \
 	X(IPV4_DESTINATION, "ipv4_bad_destination",                                         \
 	  "destination in 0/8, 127/8, 169.254/16, 224/4, 240/4 or 255.255.255.255")         \
-	X(IPV4_TTL, "ipv4_ttl_expired", "TTL 0 or 1: not forwarded (RFC 1812 5.3.1)")       \
+	X(IPV4_TTL, "ipv4_ttl_expired",                                                     \
+	  "TTL 0 or 1 and not for dpfwd itself (RFC 1812 5.3.1): answered with time exceeded") \
 	X(IPV6_TRUNCATED, "ipv6_truncated", "IPv6 packet shorter than 40 bytes")            \
 	X(IPV6_VERSION, "ipv6_bad_version", "IPv6 ethertype but version is not 6")          \
 	X(IPV6_PAYLOAD_LENGTH, "ipv6_bad_payload_length",                                   \
@@ -39,7 +40,8 @@
 	  "source multicast, unspecified, loopback or link-local (RFC 4291)")              \
 	X(IPV6_DESTINATION, "ipv6_bad_destination",                                         \
 	  "destination multicast, unspecified, loopback or link-local (RFC 4291)")          \
-	X(IPV6_HOP_LIMIT, "ipv6_hop_limit_expired", "hop limit 0 or 1: not forwarded")
+	X(IPV6_HOP_LIMIT, "ipv6_hop_limit_expired",                                         \
+	  "hop limit 0 or 1 and not for dpfwd itself: answered with time exceeded")
 
 enum pkt_check {
 	PKT_OK = 0,
