@@ -121,20 +121,26 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	return 0;
 }
 
-/* Where the application's own arguments begin: after "--", or at argv[1] when the
- * first argument is one of ours (--check, --help, --version need no EAL). */
+static bool needs_no_eal(const char *arg)
+{
+	return !strcmp(arg, "--check") || !strcmp(arg, "--help") || !strcmp(arg, "-h") ||
+	       !strcmp(arg, "--version") || !strcmp(arg, "-V");
+}
+
+/* Where the application's own arguments begin: after "--"; without one, at argv[1] if
+ * any argument is one that needs no EAL (--check, --help, --version), so that
+ * "dpfwd -c FILE --check" works as well as "dpfwd --check -c FILE". */
 static int app_args_start(int argc, char **argv)
 {
+	bool ours = false;
 	int i;
 
-	if (argc > 1 && (!strcmp(argv[1], "--check") || !strcmp(argv[1], "--help") ||
-			 !strcmp(argv[1], "-h") || !strcmp(argv[1], "--version") ||
-			 !strcmp(argv[1], "-V")))
-		return 1;
-	for (i = 1; i < argc; i++)
+	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--"))
 			return i + 1;
-	return argc;
+		ours |= needs_no_eal(argv[i]);
+	}
+	return ours ? 1 : argc;
 }
 
 static uint64_t rx_total(const struct dataplane *dp)
@@ -234,7 +240,8 @@ static int run(struct config *cfg, const struct options *opt)
 	ctl = control_create(&dp, cfg, pool);
 	if (!ctl) {
 		fprintf(stderr, "dpfwd: cannot create the slow-path rings or the NAT tables "
-				"(nat.max_sessions needs about 512 bytes a session of EAL memory)\n");
+				"(nat.max_sessions needs 220 to 300 bytes a session, and each worker "
+				"about 2 MB, of EAL memory)\n");
 		goto out;
 	}
 	if (cfg->metrics.enabled) {

@@ -14,6 +14,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_hash_crc.h>
+#include <rte_memcpy.h>
 #include <rte_pcapng.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
@@ -73,6 +74,8 @@ struct nat_batch {
 	bool learn[DP_MAX_BURST];
 };
 
+#define NAT_ORIG_MAX 128 /* IP header, L4 ports and checksum; an ICMP error's quote */
+
 struct burst {
 	struct worker *w;
 	const struct route_table *rt;
@@ -85,6 +88,11 @@ struct burst {
 	/* Towards a NAT outside address (in), leaving through a port with NAT rules (out). */
 	struct nat_batch nat_in, nat_out;
 	bool translated; /* routing what the NAT stage just translated: NAT again is a loop */
+	/* The packet NAT towards the inside is translating, and its leading bytes as they
+	 * arrived: an ICMP error about it must quote those (nat_in_forward). */
+	struct rte_mbuf *orig_m;
+	uint16_t orig_len;
+	uint8_t orig[NAT_ORIG_MAX];
 	struct napt_candidates napt; /* NAPT's fast path: noted after classify */
 	uint32_t dst4[DP_MAX_BURST];
 	uint8_t dst6[DP_MAX_BURST][16];
@@ -384,6 +392,19 @@ static inline void nat_defer(struct nat_batch *q, struct rte_mbuf *m, uint32_t n
 	q->pkts[q->n++] = m;
 }
 
+/* Whether M, over the MTU of the next hop it goes to, may not be fragmented (IPv4 with
+ * DF, or IPv6): the slow path answers it with an ICMP error instead, which must quote
+ * M as it arrived (RFC 5508 4.2: the sender must recognise its packet), before NAT. */
+static inline bool dont_fragment(struct rte_mbuf *m, bool v4)
+{
+	return !v4 || (ipv4_hdr(m)->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG));
+}
+
+static inline bool over_mtu(const struct burst *b, const struct rte_mbuf *m, uint32_t nh_idx)
+{
+	return rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > b->rt->nh[nh_idx].mtu;
+}
+
 /* M goes to next hop NH_IDX, NAT done: over the egress MTU to the slow path, else TTL
  * or hop limit, MACs and the TX buffer. */
 static __rte_always_inline void forward_tail(struct burst *b, struct rte_mbuf *m,
@@ -391,8 +412,12 @@ static __rte_always_inline void forward_tail(struct burst *b, struct rte_mbuf *m
 {
 	const struct nexthop *nh = &b->rt->nh[nh_idx];
 
-	if (unlikely(rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > nh->mtu))
+	if (unlikely(over_mtu(b, m, nh_idx))) {
+		if (m == b->orig_m && dont_fragment(m, v4)) /* untranslated, for the error */
+			rte_memcpy(rte_pktmbuf_mtod_offset(m, void *, RTE_ETHER_HDR_LEN), b->orig,
+				   b->orig_len);
 		return punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
+	}
 	if (v4)
 		pkt_ipv4_ttl_dec(ipv4_hdr(m));
 	else
@@ -580,7 +605,7 @@ static int64_t nat_in_next_hop(struct burst *b, struct rte_mbuf *m, bool v4)
 
 /* Destination NAT (towards the inside): translate, then route by the new destination.
  * Returns false when no rule applied and M is still the caller's. */
-static __rte_noinline bool nat_in_forward(struct burst *b, struct rte_mbuf *m, bool v4)
+static bool nat_in_translate_forward(struct burst *b, struct rte_mbuf *m, bool v4)
 {
 	const struct route_table *rt = b->rt;
 	const struct nexthop *nh;
@@ -628,6 +653,20 @@ static __rte_noinline bool nat_in_forward(struct burst *b, struct rte_mbuf *m, b
 	return true;
 }
 
+/* nat_in_translate_forward, with M's leading bytes kept until it left: if it is too big
+ * for where it goes, the ICMP error quotes it untranslated. */
+static __rte_noinline bool nat_in_forward(struct burst *b, struct rte_mbuf *m, bool v4)
+{
+	bool taken;
+
+	b->orig_m = m;
+	b->orig_len = (uint16_t)RTE_MIN(ip_reach(m), (uint32_t)NAT_ORIG_MAX);
+	rte_memcpy(b->orig, rte_pktmbuf_mtod_offset(m, void *, RTE_ETHER_HDR_LEN), b->orig_len);
+	taken = nat_in_translate_forward(b, m, v4);
+	b->orig_m = NULL;
+	return taken;
+}
+
 /* Source NAT (towards the outside) on an egress port that has rules; false when M
  * left (dropped, or handed to the worker that owns its mapping). */
 static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t port, bool v4)
@@ -657,15 +696,23 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
 
 _Static_assert(NAPT_CANDIDATES_MAX >= DP_MAX_BURST, "a burst's candidates must fit");
 
-/* M, translated, goes to NH_IDX: a next hop that took its session's packets before in
- * this route table, so a gateway or a neighbour, whose MAC may have been forgotten
- * since (NH_UNRESOLVED): then the slow path resolves it, as it would for the full path. */
-static inline void napt_fast_send(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx)
+/* Candidate I of C (packet M), translated, goes to NH_IDX: a next hop that took its
+ * session's packets before in this route table, so a gateway or a neighbour, whose MAC
+ * may have been forgotten since (NH_UNRESOLVED): then the slow path resolves it, as it
+ * would for the full path. Too big to go unfragmented: back as it arrived, for the
+ * ICMP error. */
+static inline void napt_fast_send(struct burst *b, const struct napt_candidates *c,
+				  unsigned int i, uint32_t nh_idx)
 {
-	if (likely(__atomic_load_n(&b->rt->nh[nh_idx].type, __ATOMIC_ACQUIRE) == NH_FORWARD))
+	struct rte_mbuf *m = b->v4.pkts[c->pos[i]];
+
+	if (likely(__atomic_load_n(&b->rt->nh[nh_idx].type, __ATOMIC_ACQUIRE) == NH_FORWARD)) {
+		if (unlikely(over_mtu(b, m, nh_idx) && dont_fragment(m, true)))
+			napt_untranslate(c, i);
 		forward_tail(b, m, nh_idx, true);
-	else
+	} else {
 		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
+	}
 }
 
 static __rte_noinline void napt_fast_forward(struct burst *b)
@@ -679,7 +726,7 @@ static __rte_noinline void napt_fast_forward(struct burst *b)
 	for (w = 0; w * 64 < c->n; w++)
 		for (uint64_t bits = done[w]; bits; bits &= bits - 1) {
 			i = w * 64 + rte_bsf64(bits);
-			napt_fast_send(b, b->v4.pkts[c->pos[i]], nh[i]);
+			napt_fast_send(b, c, i, nh[i]);
 			b->v4.pkts[c->pos[i]] = NULL;
 			sent++;
 		}
@@ -734,6 +781,11 @@ static __rte_noinline void nat_out_stage(struct burst *b)
 		const struct nat_snat *rule;
 		enum nat_result r = NAT_PASS;
 
+		if (unlikely(over_mtu(b, m, q->nh[i]) && dont_fragment(m, true))) {
+			punt(b, m, PUNT_TOO_BIG, b->in_port, q->nh[i]); /* untranslated */
+			continue;
+		}
+
 		if (nr->n_static || nr->n_dnat)
 			r = nat_ipv4_out(nr, ipv4_hdr(m), ip_reach(m), port);
 		if (r == NAT_UNTRANSLATABLE) {
@@ -760,7 +812,11 @@ static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, b
 {
 	uint16_t port = b->rt->nh[nh_idx].port;
 
-	if (!(b->rt->nat_out_ports >> port & 1) || nat_out(b, m, port, v4))
+	if (!(b->rt->nat_out_ports >> port & 1))
+		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
+	else if (over_mtu(b, m, nh_idx) && dont_fragment(m, v4)) /* answered untranslated */
+		punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
+	else if (nat_out(b, m, port, v4))
 		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
 }
 
@@ -824,6 +880,8 @@ static __rte_always_inline void forward_one_nat(struct burst *b, struct rte_mbuf
 	if (nat_check && unlikely(b->rt->nat_out_ports >> nh->port & 1)) {
 		if (v4)
 			return nat_defer(&b->nat_out, m, nh_idx, !b->translated);
+		if (over_mtu(b, m, nh_idx)) /* IPv6: never fragmented, answered untranslated */
+			return punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
 		if (!nat_out(b, m, nh->port, v4))
 			return;
 	}

@@ -1042,6 +1042,31 @@ void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint3
 		translate_some(t, c, i, RTE_MIN(c->n - i, 64u), route_gen, now_ticks, done, nh);
 }
 
+void napt_untranslate(const struct napt_candidates *c, unsigned int i)
+{
+	struct rte_ipv4_hdr *ip = c->ip[i];
+	bool in = c->inbound[i];
+	/* The key's addresses and ports are the packet's as it arrived (flow_key_make). */
+	rte_be32_t addr = (rte_be32_t)(in ? c->key[i].addrs >> 32 : c->key[i].addrs);
+	rte_be16_t port = (rte_be16_t)(in ? c->key[i].rest >> 16 : c->key[i].rest);
+	uint8_t *at = (uint8_t *)ip + (in ? offsetof(struct rte_ipv4_hdr, dst_addr)
+					  : offsetof(struct rte_ipv4_hdr, src_addr));
+	uint8_t *port_at = (uint8_t *)ip + c->port_at[i];
+	uint8_t *cksum = (uint8_t *)ip + (c->cksum_at[i] & ~NAPT_CKSUM_UDP);
+	bool udp = c->cksum_at[i] & NAPT_CKSUM_UDP;
+	uint16_t ck = pkt_load16(cksum);
+
+	if (!udp || ck) {
+		if (ip->next_proto_id != IPPROTO_ICMP) /* ICMP has no pseudo-header */
+			ck = pkt_cksum_update32(ck, pkt_load32(at), addr);
+		ck = pkt_cksum_update16(ck, pkt_load16(port_at), port);
+		pkt_store16(cksum, udp && ck == 0 ? 0xffff : ck);
+	}
+	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, pkt_load32(at), addr);
+	memcpy(at, &addr, sizeof(addr));
+	pkt_store16(port_at, port);
+}
+
 void napt_route_learn(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len,
 		      bool inbound, uint32_t route_gen, uint32_t nh)
 {

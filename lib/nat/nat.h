@@ -228,6 +228,10 @@ void napt_note(const struct napt_table *t, const struct nat_rules *nr,
 void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint32_t route_gen,
 		    uint64_t now, uint64_t *done, uint32_t *nh);
 
+/* Candidate I of C, translated by napt_translate, back as it arrived (its address and
+ * port from its key, and their checksums): for an ICMP error that quotes it. */
+void napt_untranslate(const struct napt_candidates *c, unsigned int i);
+
 /* IP (IP_LEN bytes), a packet of a session that napt_out or napt_in (INBOUND) just
  * translated, leaves through next hop NH of the route table of generation ROUTE_GEN, as
  * every packet of its session going that way will while that table is in use: the

@@ -720,3 +720,93 @@ def test_pool_on_the_router_address(tmp_path):
     assert [(p[IP].src, p[UDP].sport, p[IP].dst, p[UDP].dport) for p in hair] == \
         [(wan_ip, 6000, "192.168.1.10", 5000)]
     assert_checksums(hair[0])
+
+
+def mtu_config(port, mtu):
+    """nat_config() with PORT's MTU lowered."""
+    mac = LAN_MAC if port == "lan" else WAN_MAC
+    return nat_config().replace(f'    mac: "{mac}"\n', f'    mac: "{mac}"\n    mtu: {mtu}\n')
+
+
+def big(pkt):
+    """PKT (an out4/in4 packet) grown to 1400 bytes of IP with DF set."""
+    p = pkt.copy()
+    p[IP].flags = "DF"
+    p[Raw].load = b"b" * (1400 - 20 - 8)
+    return p
+
+
+def assert_frag_needed(err, to, quoted_src, quoted_sport, quoted_dst, quoted_dport, mtu):
+    """An ICMP "fragmentation needed" to TO whose quote is the packet as its sender
+    sent it (RFC 1191, RFC 5508 4.2), so that the sender recognises its flow."""
+    from scapy.layers.inet import IPerror, UDPerror
+    assert (err[IP].dst, err[ICMP].type, err[ICMP].code, err[ICMP].nexthopmtu) == (to, 3, 4, mtu)
+    assert (err[IPerror].src, err[UDPerror].sport) == (quoted_src, quoted_sport)
+    assert (err[IPerror].dst, err[UDPerror].dport) == (quoted_dst, quoted_dport)
+
+
+def test_path_mtu_discovery_through_napt_out(tmp_path):
+    """Going out: a packet too big for the WAN with DF set is answered to the inside host
+    with the packet it sent, not the translated one. Both paths: the first big packet
+    takes the full path (a new session), the second the fast path (40 small packets
+    before it teach the session its route)."""
+    first = big(out4("192.168.1.10", 5000, REMOTE, 53))
+    lan = [first] + [out4("192.168.1.10", 5001, REMOTE, 53)] * 40 + \
+        [big(out4("192.168.1.10", 5001, REMOTE, 53))]
+    r = run_dpfwd(tmp_path, {"lan": lan}, mtu_config("wan", 1280))
+    errs = [p for p in r.out["lan"] if ICMP in p]
+    assert len(errs) == 2
+    assert_frag_needed(errs[0], "192.168.1.10", "192.168.1.10", 5000, REMOTE, 53, 1280)
+    assert_frag_needed(errs[1], "192.168.1.10", "192.168.1.10", 5001, REMOTE, 53, 1280)
+    assert errs[1][ICMP].chksum is not None and r.stats["nat"]["fast_path"] > 0
+    assert len(r.out["wan"]) == 40 and r.drops("mtu_exceeded") == 2
+    for e in errs:
+        assert_checksums(e)
+
+
+def test_path_mtu_discovery_through_napt_in(tmp_path):
+    """Coming in: the remote sender is answered with its packet to the pool address.
+    The full path (the first reply) and the fast path (after 40 small ones)."""
+    lan = [out4("192.168.1.10", 5000, REMOTE, 53), out4("192.168.1.10", 5001, REMOTE, 53)]
+    wan = [big(in4(REMOTE, 53, POOL, 5000))] + [in4(REMOTE, 53, POOL, 5001)] * 40 + \
+        [big(in4(REMOTE, 53, POOL, 5001))]
+    r = run_dpfwd(tmp_path, {"lan": lan, "wan": wan}, mtu_config("lan", 1280))
+    errs = [p for p in r.out["wan"] if ICMP in p]
+    assert len(errs) == 2
+    assert_frag_needed(errs[0], REMOTE, REMOTE, 53, POOL, 5000, 1280)
+    assert_frag_needed(errs[1], REMOTE, REMOTE, 53, POOL, 5001, 1280)
+    assert r.stats["nat"]["fast_path"] > 0
+    assert len([p for p in r.out["lan"] if UDP in p]) == 40
+    for e in errs:
+        assert_checksums(e)
+
+
+def test_path_mtu_discovery_through_port_forward(tmp_path):
+    """A port forward's stateless translation is undone for the error too."""
+    syn = big(in4(REMOTE, 50000, "203.0.113.1", 443, proto=TCP, flags="S"))
+    r = run_dpfwd(tmp_path, {"wan": [syn]}, mtu_config("lan", 1280))
+    from scapy.layers.inet import IPerror, TCPerror
+    (err,) = r.out["wan"]
+    assert (err[IP].dst, err[ICMP].type, err[ICMP].code) == (REMOTE, 3, 4)
+    assert (err[IPerror].dst, err[TCPerror].dport) == ("203.0.113.1", 443)
+
+
+def test_path_mtu_discovery_through_nptv6(tmp_path):
+    """NPTv6 both ways: packet too big quotes the packet with its prefix as sent."""
+    from scapy.all import ICMPv6PacketTooBig, IPerror6
+
+    def v6(src, dst, size, mac):
+        return Ether(dst=mac, src=HOST_MAC if mac == LAN_MAC else GW_MAC) / \
+            IPv6(src=src, dst=dst) / UDP(sport=1, dport=2) / Raw(b"6" * size)
+    small = v6("fd00:1::10", "2001:db8:99::1", 8, LAN_MAC)
+    outside = run_dpfwd(tmp_path / "small", {"lan": [small]}, nat_config()).out["wan"][0][IPv6].src
+    out6 = v6("fd00:1::10", "2001:db8:99::1", 1352, LAN_MAC)
+    r = run_dpfwd(tmp_path / "out", {"lan": [out6]}, mtu_config("wan", 1280))
+    (e,) = r.out["lan"]
+    assert e[IPv6].dst == "fd00:1::10" and e[ICMPv6PacketTooBig].mtu == 1280
+    assert e[IPerror6].src == "fd00:1::10"
+    in6 = v6("2001:db8:99::1", outside, 1352, WAN_MAC)
+    r = run_dpfwd(tmp_path / "in", {"wan": [in6]}, mtu_config("lan", 1280))
+    (e,) = r.out["wan"]
+    assert e[IPv6].dst == "2001:db8:99::1" and e[ICMPv6PacketTooBig].mtu == 1280
+    assert e[IPerror6].dst == outside
