@@ -500,8 +500,26 @@ static const struct nat_snat *hairpin_rule(const struct nat_rules *nr, rte_be32_
 	return NULL;
 }
 
+/* M, a later fragment without a record, waits in W's list (as it arrived, on in_port)
+ * if it came less than DP_FRAG_WAIT_MS ago and there is room. */
+static bool frag_wait_park(struct burst *b, struct rte_mbuf *m)
+{
+	struct frag_wait *fw = &b->w->frag_wait;
+	uint64_t since = b->w->frag_retry_since ? b->w->frag_retry_since : b->now;
+
+	if (b->now - since >= rte_get_tsc_hz() / 1000 * DP_FRAG_WAIT_MS ||
+	    fw->n == DP_FRAG_WAIT_MAX)
+		return false;
+	m->port = b->in_port;
+	fw->since[fw->n] = since;
+	fw->pkts[fw->n++] = m;
+	return true;
+}
+
 /* A later fragment to a pool address: to the worker holding the records of its
- * datagram, translated there by the first fragment's record. Returns as below. */
+ * datagram, translated there by the first fragment's record. Without one, it waits a
+ * little: with several workers, the first fragment goes through its mapping's owner
+ * before its record is made, and may arrive after it. Returns as below. */
 static int napt_later_fragment_in(struct burst *b, struct rte_mbuf *m)
 {
 	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
@@ -513,7 +531,8 @@ static int napt_later_fragment_in(struct burst *b, struct rte_mbuf *m)
 	}
 	if (napt_fragment_in(b->w->napt, ip, b->now))
 		return 1;
-	drop(b, m, DROP_NAT_FRAGMENT_UNMATCHED);
+	if (!frag_wait_park(b, m))
+		drop(b, m, DROP_NAT_FRAGMENT_UNMATCHED);
 	return -1;
 }
 
@@ -1085,6 +1104,24 @@ static void handoff_drain(struct worker *w, const struct route_table *rt, uint64
 	}
 }
 
+/* The later fragments that waited for a record: processed again from the start (the
+ * ones still without a record wait on, until their time is up). */
+static void frag_wait_drain(struct worker *w, const struct route_table *rt, uint64_t now)
+{
+	struct frag_wait pending = w->frag_wait;
+	unsigned int i;
+
+	w->frag_wait.n = 0;
+	for (i = 0; i < pending.n; i++) {
+		struct rte_mbuf *m = pending.pkts[i];
+		struct dp_rxq q = { .port = m->port, .port_id = w->dp->ports[m->port].port_id };
+
+		w->frag_retry_since = pending.since[i];
+		process_burst(w, rt, &q, &m, 1, now, true);
+	}
+	w->frag_retry_since = 0;
+}
+
 /* Packets the control thread built or released, transmitted like forwarded ones. */
 static unsigned int inject_drain(struct worker *w)
 {
@@ -1128,6 +1165,8 @@ int dataplane_worker_main(void *arg)
 		}
 		if (w->napt) {
 			handoff_drain(w, rt, start);
+			if (unlikely(w->frag_wait.n))
+				frag_wait_drain(w, rt, start);
 			napt_expire(w->napt, rt->nat, start);
 		}
 		if (unlikely(!rte_ring_empty(w->inject)))
@@ -1147,6 +1186,9 @@ int dataplane_worker_main(void *arg)
 	while (inject_drain(w)) /* the slow path's last packets */
 		;
 	flush_all(w);
+	w->stats.drops[DROP_NAT_FRAGMENT_UNMATCHED] += w->frag_wait.n; /* their time is up */
+	rte_pktmbuf_free_bulk(w->frag_wait.pkts, w->frag_wait.n);
+	w->frag_wait.n = 0;
 	return 0;
 }
 

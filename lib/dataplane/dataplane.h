@@ -121,6 +121,18 @@ struct tx_buffer {
 
 struct dataplane;
 
+/* Later fragments to a pool address that found no record of their datagram yet: its
+ * first fragment may still be on its way through another worker (its mapping's owner).
+ * They are looked at again every loop, up to DP_FRAG_WAIT_MS after they came. */
+#define DP_FRAG_WAIT_MAX 64
+#define DP_FRAG_WAIT_MS 10
+
+struct frag_wait {
+	unsigned int n;
+	struct rte_mbuf *pkts[DP_FRAG_WAIT_MAX];
+	uint64_t since[DP_FRAG_WAIT_MAX]; /* TSC when each first found no record */
+};
+
 struct worker {
 	struct dataplane *dp;
 	unsigned int id;   /* 0 .. n_workers - 1, also its RCU thread id */
@@ -133,6 +145,8 @@ struct worker {
 	struct rte_ring *capture; /* to the control thread: copies for a live capture */
 	struct napt_table *napt;  /* the NAPT mappings this worker owns (NULL: no NAT) */
 	struct rte_ring **handoff_from; /* per source worker: packets for mappings we own */
+	struct frag_wait frag_wait;
+	uint64_t frag_retry_since; /* while one of frag_wait is processed again: its since */
 	volatile bool rx_stopped; /* saw dp->rx_stop: punts nothing more */
 	struct worker_stats stats;
 	struct tx_buffer tx[DP_MAX_PORTS];

@@ -810,3 +810,27 @@ def test_path_mtu_discovery_through_nptv6(tmp_path):
     (e,) = r.out["wan"]
     assert e[IPv6].dst == "2001:db8:99::1" and e[ICMPv6PacketTooBig].mtu == 1280
     assert e[IPerror6].dst == outside
+
+
+def test_later_fragment_waits_for_its_first(tmp_path):
+    """Two workers; all fragments of a datagram come in on one queue (as RSS puts them),
+    of worker 0, which also keeps their records, while the mapping is worker 1's: the
+    first fragment goes through worker 1 and back before its record exists, after the
+    later fragment was looked at. The later one waits for it instead of being dropped."""
+    from scapy.all import fragment
+    n = 2
+    ports = [p for p in range(31001, 31400, 2) if owner_of_inside(17, "192.168.1.10", p, n) == 1]
+    ids = [i for i in range(2000, 2100) if frag_owner(REMOTE, POOL, i, n) == 0]
+    ports, ids = ports[:4], ids[:4]
+    lan = [out4("192.168.1.10", p, REMOTE, 53) for p in ports]
+    filler = in4(REMOTE, 1, "198.51.100.99", 2)  # routed back out of wan
+    wan = [filler] * 200  # time for the mappings to be made
+    for p, i in zip(ports, ids):
+        big = IP(src=REMOTE, dst=POOL, id=i) / UDP(sport=53, dport=p) / Raw(b"f" * 1200)
+        for f in fragment(big, fragsize=800):  # even places: queue 0
+            wan += [Ether(dst=WAN_MAC, src=GW_MAC) / f, filler]
+    r = run_dpfwd(tmp_path, {"lan": lan, "wan": wan}, nat_config(), lcores="(0-2)@(0,1)",
+                  queues=n)
+    got = [(p[IP].id, p[IP].frag > 0) for p in r.out["lan"] if p[IP].dst == "192.168.1.10"]
+    assert sorted(got) == sorted((i, later) for i in ids for later in (False, True))
+    assert r.drops("nat_fragment_unmatched") == 0
