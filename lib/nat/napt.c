@@ -40,6 +40,7 @@
 #include <rte_udp.h>
 
 #include "flow_table.h"
+#include "icmp_error.h"
 #include "nat.h"
 #include "pkt.h"
 
@@ -74,13 +75,6 @@ enum session_state {
 
 #define SYN_OUT 1
 #define SYN_IN 2
-
-/* Where the ports (or echo identifier) and the checksum of a packet are. */
-struct napt_l4 {
-	uint8_t proto;
-	uint8_t tcp_flags;
-	uint8_t *sport, *dport, *cksum;
-};
 
 struct napt_mapping {
 	rte_be32_t in_ip, out_ip;
@@ -640,7 +634,6 @@ const struct nat_snat *napt_rule_for(const struct nat_rules *nr, rte_be32_t src,
 	return NULL;
 }
 
-static bool is_icmp_error(const struct rte_ipv4_hdr *ip, uint32_t ip_len);
 static int icmp_error_out(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len);
 
 int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_snat *r,
@@ -679,93 +672,7 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
 	return 0;
 }
 
-/* ---- ICMP errors about a translated flow (RFC 5508 section 4) ---- */
-
-struct icmp_error_view {
-	uint8_t *icmp;               /* the outer ICMP header */
-	struct rte_ipv4_hdr *inner;  /* the quoted packet: ours, as it left (pool source) */
-	struct napt_l4 l4;           /* its ports (or echo identifier) */
-	uint32_t inner_len;          /* quoted bytes from inner on */
-};
-
-static bool is_icmp_error(const struct rte_ipv4_hdr *ip, uint32_t ip_len)
-{
-	const uint8_t *icmp = (const uint8_t *)ip + rte_ipv4_hdr_len(ip);
-
-	return ip->next_proto_id == IPPROTO_ICMP &&
-	       !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) &&
-	       ip_len >= rte_ipv4_hdr_len(ip) + 8u &&
-	       (icmp[0] == 3 || icmp[0] == 11 || icmp[0] == 12); /* unreachable, time, param */
-}
-
-/* The quoted packet of an ICMP error with at least its header and 8 bytes (RFC 792),
- * and the ports NAPT knows it by. */
-static bool icmp_error_parse(struct rte_ipv4_hdr *ip, uint32_t ip_len, struct icmp_error_view *e)
-{
-	uint32_t hl = rte_ipv4_hdr_len(ip), ihl;
-	uint8_t *l4;
-
-	if (!is_icmp_error(ip, ip_len) || ip_len < hl + 8u + sizeof(struct rte_ipv4_hdr) + 8u)
-		return false;
-	e->icmp = (uint8_t *)ip + hl;
-	e->inner = (struct rte_ipv4_hdr *)(e->icmp + 8);
-	e->inner_len = ip_len - hl - 8;
-	ihl = rte_ipv4_hdr_len(e->inner);
-	if ((e->inner->version_ihl >> 4) != 4 || ihl < 20 || e->inner_len < ihl + 8u)
-		return false;
-	l4 = (uint8_t *)e->inner + ihl;
-	e->l4.proto = e->inner->next_proto_id;
-	e->l4.cksum = NULL;
-	e->l4.sport = l4;
-	e->l4.dport = l4 + 2;
-	if (e->l4.proto == IPPROTO_UDP)
-		e->l4.cksum = l4 + offsetof(struct rte_udp_hdr, dgram_cksum);
-	else if (e->l4.proto == IPPROTO_ICMP &&
-		 (l4[0] == RTE_IP_ICMP_ECHO_REQUEST || l4[0] == RTE_IP_ICMP_ECHO_REPLY))
-		e->l4.sport = e->l4.dport = l4 + offsetof(struct rte_icmp_hdr, icmp_ident);
-	else if (e->l4.proto != IPPROTO_TCP) /* TCP's checksum is past the 8 quoted bytes */
-		return false;
-	if (e->l4.proto == IPPROTO_ICMP)
-		e->l4.cksum = l4 + offsetof(struct rte_icmp_hdr, icmp_cksum);
-	return true;
-}
-
-/* A 16-bit word inside the ICMP message changes: the ICMP checksum follows (RFC 1624). */
-static void icmp_word(uint8_t *icmp, uint8_t *word, uint16_t new)
-{
-	uint16_t ck = pkt_load16(icmp + 2);
-
-	pkt_store16(icmp + 2, pkt_cksum_update16(ck, pkt_load16(word), new));
-	pkt_store16(word, new);
-}
-
-/* RFC 5508 4.2: the quoted packet's endpoint (address at ADDR, port or echo identifier
- * at PORT) becomes IP:PORT_VALUE, with the quoted transport checksum (it covers the
- * pseudo-header; echo: only the identifier), the quoted IP checksum, and the ICMP
- * checksum over all of it; then the outer header's address at OUTER_OFF becomes
- * OUTER_IP, with the IP header checksum only (ICMP has no pseudo-header). */
-static void icmp_error_rewrite(struct rte_ipv4_hdr *ip, const struct icmp_error_view *e,
-			       uint8_t *addr, uint8_t *port, rte_be32_t new_ip,
-			       rte_be16_t new_port, size_t outer_off, rte_be32_t outer_ip)
-{
-	uint8_t *outer = (uint8_t *)ip + outer_off;
-	uint16_t ck;
-
-	if (e->l4.cksum && pkt_load16(e->l4.cksum)) {
-		ck = pkt_load16(e->l4.cksum);
-		if (e->l4.proto != IPPROTO_ICMP)
-			ck = pkt_cksum_update32(ck, pkt_load32(addr), new_ip);
-		ck = pkt_cksum_update16(ck, pkt_load16(port), new_port);
-		icmp_word(e->icmp, e->l4.cksum, ck);
-	}
-	icmp_word(e->icmp, port, new_port);
-	ck = pkt_cksum_update32(e->inner->hdr_checksum, pkt_load32(addr), new_ip);
-	icmp_word(e->icmp, (uint8_t *)&e->inner->hdr_checksum, ck);
-	icmp_word(e->icmp, addr, (uint16_t)new_ip);
-	icmp_word(e->icmp, addr + 2, (uint16_t)(new_ip >> 16));
-	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, pkt_load32(outer), outer_ip);
-	memcpy(outer, &outer_ip, sizeof(outer_ip));
-}
+/* ---- ICMP errors about a translated flow (RFC 5508 section 4; icmp_error.h) ---- */
 
 /* An error from outside about one of our outbound packets: the quoted source (the
  * outside endpoint) and the outer destination go back to the inside host. */

@@ -15,6 +15,7 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include "icmp_error.h"
 #include "nat.h"
 #include "pkt.h"
 
@@ -145,11 +146,55 @@ static int static_in_rule(const struct nat_rules *nr, const struct rte_ipv4_hdr 
 	return nr->n_static ? hash_find(nr->static_out, &dst) : -1;
 }
 
+/* The port forward in TABLE (dnat_match or dnat_to) of an error's quoted packet's
+ * endpoint, its address at ADDR and port at PORT: TCP and UDP only. -1 if none. */
+static int quoted_dnat(const struct nat_rules *nr, const struct rte_hash *table,
+		       const struct icmp_error_view *e, const uint8_t *addr, const uint8_t *port)
+{
+	if (!nr->n_dnat || (e->l4.proto != IPPROTO_TCP && e->l4.proto != IPPROTO_UDP))
+		return -1;
+	return dnat_find(table, e->l4.proto, pkt_load32(addr), pkt_load16(port));
+}
+
+/* RFC 5508 4.2 for the stateless rules: an error from outside about a packet a rule
+ * translated on its way out quotes it with its outside source; that and the outer
+ * destination go back to the inside endpoint. With E: IP's error view. */
+static bool error_in(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
+		     const struct icmp_error_view *e, bool translate)
+{
+	uint8_t *src = (uint8_t *)e->inner + offsetof(struct rte_ipv4_hdr, src_addr);
+	uint32_t quoted = rte_be_to_cpu_32(pkt_load32(src));
+	int i = quoted_dnat(nr, nr->dnat_match, e, src, e->l4.sport);
+	rte_be32_t to;
+
+	if (i >= 0) {
+		to = rte_cpu_to_be_32(nr->dnat[i].to_ip);
+		if (translate)
+			icmp_error_rewrite(ip, e, src, e->l4.sport, to,
+					   rte_cpu_to_be_16(nr->dnat[i].to_port),
+					   offsetof(struct rte_ipv4_hdr, dst_addr), to);
+		return true;
+	}
+	i = nr->n_static ? hash_find(nr->static_out, &quoted) : -1;
+	if (i < 0)
+		return false;
+	to = rte_cpu_to_be_32(nr->statics[i].inside);
+	if (translate)
+		icmp_error_rewrite(ip, e, src, e->l4.sport, to, pkt_load16(e->l4.sport),
+				   offsetof(struct rte_ipv4_hdr, dst_addr), to);
+	return true;
+}
+
 enum nat_result nat_ipv4_in(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 			    uint32_t ip_len)
 {
+	struct icmp_error_view e;
 	uint8_t *port;
-	int i = dnat_in_rule(nr, ip, ip_len, &port);
+	int i;
+
+	if (icmp_error_parse(ip, ip_len, &e) && error_in(nr, ip, &e, true))
+		return NAT_TRANSLATED;
+	i = dnat_in_rule(nr, ip, ip_len, &port);
 
 	if (i >= 0) {
 		ipv4_rewrite_port(ip, ip_len, port, rte_cpu_to_be_16(nr->dnat[i].to_port));
@@ -168,10 +213,12 @@ bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *i
 {
 	struct rte_ipv4_hdr *hdr = (struct rte_ipv4_hdr *)(uintptr_t)ip; /* only read */
 	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+	struct icmp_error_view e;
 	uint8_t *port;
 	unsigned int i;
 
-	if (dnat_in_rule(nr, hdr, ip_len, &port) >= 0 || static_in_rule(nr, ip) >= 0)
+	if (dnat_in_rule(nr, hdr, ip_len, &port) >= 0 || static_in_rule(nr, ip) >= 0 ||
+	    (!from_inside && icmp_error_parse(hdr, ip_len, &e) && error_in(nr, hdr, &e, false)))
 		return true;
 	for (i = 0; i < nr->n_snat; i++)
 		if (dst - nr->snat[i].pool_first <= nr->snat[i].pool_last - nr->snat[i].pool_first)
@@ -181,13 +228,44 @@ bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *i
 
 /* ---- towards the outside ---- */
 
+/* The other way: an inside endpoint's error about an inbound packet a rule translated
+ * quotes it with its inside destination; that becomes the outside endpoint, and the
+ * outer source the rule's outside address (as NAPT does, RFC 5508 4.2). */
+static bool error_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
+		      const struct icmp_error_view *e, uint16_t out_port)
+{
+	uint8_t *dst = (uint8_t *)e->inner + offsetof(struct rte_ipv4_hdr, dst_addr);
+	uint32_t quoted = rte_be_to_cpu_32(pkt_load32(dst));
+	int i = quoted_dnat(nr, nr->dnat_to, e, dst, e->l4.dport);
+	rte_be32_t to;
+
+	if (i >= 0 && (nr->dnat_port_mask[i] >> out_port & 1)) {
+		to = rte_cpu_to_be_32(nr->dnat[i].match_ip);
+		icmp_error_rewrite(ip, e, dst, e->l4.dport, to,
+				   rte_cpu_to_be_16(nr->dnat[i].match_port),
+				   offsetof(struct rte_ipv4_hdr, src_addr), to);
+		return true;
+	}
+	i = nr->n_static ? hash_find(nr->static_in, &quoted) : -1;
+	if (i < 0 || !(nr->static_port_mask[i] >> out_port & 1))
+		return false;
+	to = rte_cpu_to_be_32(nr->statics[i].outside);
+	icmp_error_rewrite(ip, e, dst, e->l4.dport, to, pkt_load16(e->l4.dport),
+			   offsetof(struct rte_ipv4_hdr, src_addr), to);
+	return true;
+}
+
 enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 			     uint32_t ip_len, uint16_t out_port)
 {
 	uint32_t src = rte_be_to_cpu_32(pkt_load32(src_field(ip)));
-	uint8_t *port = nr->n_dnat ? l4_port(ip, ip_len, 0) : NULL;
+	struct icmp_error_view e;
+	uint8_t *port;
 	int i;
 
+	if (icmp_error_parse(ip, ip_len, &e) && error_out(nr, ip, &e, out_port))
+		return NAT_TRANSLATED;
+	port = nr->n_dnat ? l4_port(ip, ip_len, 0) : NULL;
 	if (port) {
 		i = dnat_find(nr->dnat_to, ip->next_proto_id, pkt_load32(src_field(ip)),
 			      pkt_load16(port));

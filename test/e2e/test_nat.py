@@ -834,3 +834,40 @@ def test_later_fragment_waits_for_its_first(tmp_path):
     got = [(p[IP].id, p[IP].frag > 0) for p in r.out["lan"] if p[IP].dst == "192.168.1.10"]
     assert sorted(got) == sorted((i, later) for i in ids for later in (False, True))
     assert r.drops("nat_fragment_unmatched") == 0
+
+
+def test_icmp_errors_through_static_and_port_forward(tmp_path):
+    """RFC 5508 4.2 for 1:1 and port forwards too: an error's quoted packet is
+    translated back along with its outer header, both ways, checksums and all."""
+    from scapy.layers.inet import IPerror, TCPerror, UDPerror
+
+    def err(src, dst, quoted, mac_dst, mac_src):
+        return Ether(dst=mac_dst, src=mac_src) / IP(src=src, dst=dst) / ICMP(type=3, code=3) / \
+            quoted
+    wan = [  # from outside, about what the 1:1 host and the forwarded server sent out
+        err(REMOTE, "203.0.113.50", IP(src="203.0.113.50", dst=REMOTE) / UDP(sport=4000, dport=53),
+            WAN_MAC, GW_MAC),
+        err(REMOTE, "203.0.113.1",
+            IP(src="203.0.113.1", dst=REMOTE) / TCP(sport=443, dport=50000, flags="SA"),
+            WAN_MAC, GW_MAC)]
+    lan = [  # from inside, about what came in to them through the rules
+        err("192.168.1.50", REMOTE, IP(src=REMOTE, dst="192.168.1.50") / UDP(sport=53, dport=4000),
+            LAN_MAC, STATIC_MAC),
+        err("192.168.1.20", REMOTE,
+            IP(src=REMOTE, dst="192.168.1.20") / TCP(sport=50000, dport=8443, flags="S"),
+            LAN_MAC, SERVER_MAC)]
+    r = run_dpfwd(tmp_path, {"wan": wan, "lan": lan}, nat_config())
+    inside = sorted(r.out["lan"], key=lambda p: p[IP].dst)
+    assert [(p[IP].dst, p[IPerror].src) for p in inside] == \
+        [("192.168.1.20", "192.168.1.20"), ("192.168.1.50", "192.168.1.50")]
+    assert inside[0][TCPerror].sport == 8443 and inside[1][UDPerror].sport == 4000
+    outside = sorted(r.out["wan"], key=lambda p: p[IP].src)
+    assert [(p[IP].src, p[IPerror].dst) for p in outside] == \
+        [("203.0.113.1", "203.0.113.1"), ("203.0.113.50", "203.0.113.50")]
+    assert outside[0][TCPerror].dport == 443 and outside[1][UDPerror].dport == 4000
+    for p in inside + outside:
+        assert_checksums(p)
+        q = IP(bytes(p[IPerror]))  # the quoted header's own checksum
+        got = q.chksum
+        del q.chksum
+        assert IP(bytes(q)).chksum == got
