@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <rte_icmp.h>
+#include <rte_tcp.h>
 #include <rte_udp.h>
 
 #include "icmp_error.h"
@@ -42,8 +43,11 @@ bool icmp_error_parse(struct rte_ipv4_hdr *ip, uint32_t ip_len, struct icmp_erro
 	else if (e->l4.proto == IPPROTO_ICMP &&
 		 (l4[0] == RTE_IP_ICMP_ECHO_REQUEST || l4[0] == RTE_IP_ICMP_ECHO_REPLY))
 		e->l4.sport = e->l4.dport = l4 + offsetof(struct rte_icmp_hdr, icmp_ident);
-	else if (e->l4.proto != IPPROTO_TCP) /* TCP's checksum is past the 8 quoted bytes */
+	else if (e->l4.proto != IPPROTO_TCP)
 		return false;
+	else if (e->inner_len >= ihl + offsetof(struct rte_tcp_hdr, cksum) + 2u)
+		/* TCP's checksum is past the 8 bytes RFC 792 quotes; many quote more. */
+		e->l4.cksum = l4 + offsetof(struct rte_tcp_hdr, cksum);
 	if (e->l4.proto == IPPROTO_ICMP)
 		e->l4.cksum = l4 + offsetof(struct rte_icmp_hdr, icmp_cksum);
 	return true;
@@ -65,12 +69,13 @@ void icmp_error_rewrite(struct rte_ipv4_hdr *ip, const struct icmp_error_view *e
 	uint8_t *outer = (uint8_t *)ip + outer_off;
 	uint16_t ck;
 
-	if (e->l4.cksum && pkt_load16(e->l4.cksum)) {
+	/* A zero UDP checksum is none (RFC 768); TCP's and ICMP's may be zero. */
+	if (e->l4.cksum && (e->l4.proto != IPPROTO_UDP || pkt_load16(e->l4.cksum))) {
 		ck = pkt_load16(e->l4.cksum);
 		if (e->l4.proto != IPPROTO_ICMP)
 			ck = pkt_cksum_update32(ck, pkt_load32(addr), new_ip);
 		ck = pkt_cksum_update16(ck, pkt_load16(port), new_port);
-		icmp_word(e->icmp, e->l4.cksum, ck);
+		icmp_word(e->icmp, e->l4.cksum, e->l4.proto == IPPROTO_UDP && !ck ? 0xffff : ck);
 	}
 	icmp_word(e->icmp, port, new_port);
 	ck = pkt_cksum_update32(e->inner->hdr_checksum, pkt_load32(addr), new_ip);

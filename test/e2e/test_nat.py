@@ -434,6 +434,24 @@ def test_icmp_error_translated_back(tmp_path):
     assert_checksums(p)
 
 
+def test_icmp_error_quoting_a_whole_tcp_header(tmp_path):
+    """Many stacks quote more than RFC 792's 8 bytes: a quote that holds the TCP
+    checksum gets it translated too, so the quoted segment stays consistent."""
+    from scapy.all import IPerror
+    syn = out4("192.168.1.10", 5002, REMOTE, 80, proto=TCP, flags="S")
+    quoted = IP(src=POOL, dst=REMOTE, ttl=63) / TCP(sport=5002, dport=80, flags="S", seq=7)
+    error = Ether(dst=WAN_MAC, src=GW_MAC) / IP(src=REMOTE, dst=POOL) / \
+        ICMP(type=3, code=1) / IP(bytes(quoted))
+    r = run_dpfwd(tmp_path, {"lan": [syn], "wan": [error]}, nat_config())
+    (p,) = r.out["lan"]
+    inner = IP(bytes(p[IPerror]))
+    assert (inner.src, inner[TCP].sport) == ("192.168.1.10", 5002)
+    tcp_ck = inner[TCP].chksum
+    del inner[TCP].chksum
+    assert IP(bytes(inner))[TCP].chksum == tcp_ck, "quoted TCP checksum"
+    assert_checksums(p)
+
+
 def test_icmp_error_from_inside_translated(tmp_path):
     """RFC 5508: an inside host's ICMP error about an inbound packet of a mapping leaves
     with the outer source, the quoted destination address and port and every checksum
