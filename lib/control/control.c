@@ -138,12 +138,17 @@ static void handle_error(struct control *c, struct rte_mbuf *m)
 	drop(c, m, reason < DROP_REASON_COUNT ? reason : DROP_LOCAL);
 }
 
-/* RFC 791 / RFC 1812 5.2.6: cut an IPv4 packet without DF into fragments that fit. */
+/* RFC 791 / RFC 1812 5.2.6: cut an IPv4 packet without DF into fragments that fit. Each
+ * fragment is one mbuf of the pool: no larger than its data room, whatever the MTU (the
+ * library checks only the payload against it, not the header), so a jumbo MTU gives
+ * fragments of at most about 2 KB. The smallest MTU (68) cuts the largest packet
+ * (16110) into 336. */
 static void fragment_send(struct control *c, struct rte_mbuf *m, uint16_t port,
 			  const struct rte_ether_addr *mac)
 {
-	uint16_t mtu = c->cfg->ports[port].mtu;
-	struct rte_mbuf *frags[64];
+	uint16_t mtu = RTE_MIN(c->cfg->ports[port].mtu,
+			       (uint16_t)(rte_pktmbuf_data_room_size(c->pool) - RTE_PKTMBUF_HEADROOM));
+	struct rte_mbuf *frags[384];
 	int n, i;
 
 	pkt_ipv4_ttl_dec(rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN));

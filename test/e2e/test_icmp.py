@@ -1,5 +1,6 @@
 """ICMP and ICMPv6 errors the router sends (RFC 1812 4.3, RFC 4443), what they quote,
 when they are not sent, their rate limit, and IPv4 fragmentation (RFC 791)."""
+import pytest
 from scapy.all import ICMP, IP, IPv6, UDP, Ether, Raw, TCP, defragment
 from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRequest,
                                 ICMPv6PacketTooBig, ICMPv6TimeExceeded)
@@ -126,6 +127,28 @@ def test_too_big_without_df_is_fragmented(tmp_path):
     assert bytes(whole[UDP].payload) == payload
     assert whole[UDP].chksum == Ether(bytes(orig))[UDP].chksum
     assert r.stats["slow_path"]["fragments"] == 3
+
+
+@pytest.mark.parametrize("wan_mtu,options", [(4000, 0), (2100, 40)])
+def test_fragments_fit_their_buffers_with_jumbo_mtus(tmp_path, wan_mtu, options):
+    """Each fragment is one mbuf of about 2 KB: with an egress MTU above that, fragments
+    are cut to fit the buffer (with the header, options too), not to the MTU."""
+    from dpfwd_run import TWO_PORT_CONFIG
+    from scapy.all import IPOption
+    cfg = TWO_PORT_CONFIG.replace('    mac: "02:00:00:00:01:01"\n',
+                                  '    mac: "02:00:00:00:01:01"\n    mtu: 9000\n') \
+        .replace("    mtu: 1500\n", f"    mtu: {wan_mtu}\n")
+    payload = bytes(range(256)) * 20  # 5120 bytes
+    opts = [IPOption(b"\x82\x0b" + b"\x00" * 9)] * (options // 11) + \
+        [IPOption(b"\x01")] * (options % 11)
+    orig = from_lan(IP(src="192.168.1.10", dst="8.8.8.8", id=4343, options=opts) /
+                    UDP(sport=7, dport=9) / Raw(payload))
+    r = run_dpfwd(tmp_path, {"lan": [orig]}, config_text=cfg)
+    frags = r.out["wan"]
+    assert len(frags) == 3 and all(len(f[IP]) <= 2048 for f in frags), \
+        [len(f[IP]) for f in frags]
+    [whole] = defragment([f[IP] for f in frags])
+    assert bytes(whole[UDP].payload) == payload
 
 
 def test_no_error_about_errors_or_non_first_fragments(tmp_path):
