@@ -127,7 +127,10 @@ static void punts_handle_old(struct control *c, struct route_table *old)
 		for (n = rte_ring_count(c->dp->workers[w]->punt); n; n--) {
 			if (rte_ring_sc_dequeue(c->dp->workers[w]->punt, (void **)&m))
 				break;
-			if (punt_meta_generation(m) == old->generation)
+			/* Only RESOLVE and TOO_BIG carry a next-hop index: what ARP or ND
+			 * teaches must go into the new set, the old one is freed next. */
+			if (punt_meta_generation(m) == old->generation &&
+			    (punt_meta_kind(m) == PUNT_RESOLVE || punt_meta_kind(m) == PUNT_TOO_BIG))
 				c->rt = old;
 			control_punt_handle(c, m);
 			c->rt = cur;
