@@ -841,6 +841,16 @@ static int sp_icmp_burst(struct loader *l, yaml_node_t *v, void *obj)
 	return 0;
 }
 
+static int sp_neighbours(struct loader *l, yaml_node_t *v, void *obj)
+{
+	unsigned long n;
+
+	if (parse_uint(l, v, 16, 1048576, &n))
+		return -1;
+	((struct cfg_slow_path *)obj)->neighbours = (uint32_t)n;
+	return 0;
+}
+
 /* ---- top level ---- */
 
 /* Sections are parsed in this order whatever their order in the file: neighbours and
@@ -1396,6 +1406,7 @@ static int parse_top(struct loader *l, yaml_node_t *root)
 		{ "neighbour_timeout", sp_neighbour_timeout, false },
 		{ "icmp_rate", sp_icmp_rate, false },
 		{ "icmp_burst", sp_icmp_burst, false },
+		{ "neighbours", sp_neighbours, false },
 		{ NULL, NULL, false },
 	};
 	static const struct field dp_fields[] = {
@@ -1504,6 +1515,7 @@ int config_load_string(const char *name, const char *yaml, size_t len, struct co
 	cfg->slow_path.neighbour_timeout = 300;
 	cfg->slow_path.icmp_rate = 100;
 	cfg->slow_path.icmp_burst = 50;
+	cfg->slow_path.neighbours = 4096;
 	if (load(&l, yaml, len)) {
 		config_free(cfg);
 		return -1;

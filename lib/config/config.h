@@ -86,6 +86,7 @@ struct cfg_slow_path {
 	uint32_t neighbour_timeout; /* s a learned neighbour stays without news, default 300 */
 	uint32_t icmp_rate;         /* ICMP errors per second, 0 = none, default 100 */
 	uint32_t icmp_burst;        /* token bucket depth, default 50 */
+	uint32_t neighbours;        /* neighbour entries ARP/ND may learn, default 4096 */
 };
 
 /* ---- nat: (see lib/nat) ---- */

@@ -382,6 +382,14 @@ static void pending_fail(struct control *c, struct pending *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* Whether an unsolicited ARP request or neighbour solicitation may still add an entry:
+ * not in the last quarter of the room, kept for the neighbours dpfwd resolves itself,
+ * so that any host on a link cannot fill the table with made-up senders. */
+static bool may_learn_unsolicited(const struct control *c)
+{
+	return route_neighbour_room(c->rt) > c->cfg->slow_path.neighbours / 4;
+}
+
 /* IP on PORT is at MAC: tell the tables and send what waited for it. */
 static void neighbour_learn(struct control *c, uint16_t port, const struct cfg_ip *ip,
 			    const struct rte_ether_addr *mac)
@@ -472,8 +480,8 @@ static void handle_arp(struct control *c, struct rte_mbuf *m)
 		struct cfg_ip a = ip4(sip);
 
 		if (port_subnet_of(cp, &a) &&
-		    ((for_us && sip != tip) || route_neighbour_find(c->rt, &a) ||
-		     pending_find(c, &a)))
+		    ((for_us && sip != tip && may_learn_unsolicited(c)) ||
+		     route_neighbour_find(c->rt, &a) || pending_find(c, &a)))
 			neighbour_learn(c, port, &a, &arp->arp_data.arp_sha);
 	}
 	if (!for_us || arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST))
@@ -715,6 +723,7 @@ static bool nd_option(const uint8_t *opt, uint32_t len, uint8_t type,
 static void handle_nd(struct control *c, struct rte_mbuf *m)
 {
 	static const uint8_t unspecified[16], all_nodes[16] = { 0xff, 0x02, [15] = 0x01 };
+	static const uint8_t solicited_node[13] = { 0xff, 0x02, [11] = 0x01, [12] = 0xff };
 	uint16_t port = punt_meta_port(m);
 	const struct cfg_port *cp = &c->cfg->ports[port];
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -752,8 +761,14 @@ static void handle_nd(struct control *c, struct rte_mbuf *m)
 	if (!port_owns_ipv6(c, port, target))
 		return consume(c, m);
 	dad = !memcmp(ip->src_addr, unspecified, 16);
+	/* RFC 4861 7.1.1: a duplicate address check goes to the solicited-node multicast
+	 * address (ff02::1:ffXX:XXXX) without a source link-layer address. */
+	if (dad && (memcmp(ip->dst_addr, solicited_node, sizeof(solicited_node)) || lladdr))
+		return drop(c, m, DROP_ND_INVALID);
 	who = ip6(ip->src_addr);
-	if (!dad && lladdr && port_subnet_of(cp, &who))
+	if (!dad && lladdr && port_subnet_of(cp, &who) && !port_owns_ipv6(c, port, ip->src_addr) &&
+	    (may_learn_unsolicited(c) || route_neighbour_find(c->rt, &who) ||
+	     pending_find(c, &who)))
 		neighbour_learn(c, port, &who, lladdr);
 	/* A duplicate address check gets its answer on all-nodes, unsolicited. */
 	nd_send(c, port, ND_NA, ND_NA_ROUTER | ND_NA_OVERRIDE | (dad ? 0 : ND_NA_SOLICITED),

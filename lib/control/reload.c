@@ -157,11 +157,7 @@ int control_reload(struct control *c, char *err, size_t len)
 		snprintf(err, len, "%s: %s", next.path, msg);
 		goto refused_free;
 	}
-	if (route_neighbours_carry(next_rt, c->rt, &next) < 0) {
-		snprintf(err, len, "%s: no room for the learned neighbours", next.path);
-		control_tables_free(next_rt);
-		goto refused_free;
-	}
+	route_neighbours_carry(next_rt, c->rt, &next);
 	next_rt->generation = (uint32_t)c->info.generation + 1;
 
 	old = c->rt;

@@ -12,7 +12,6 @@
 
 #include "route.h"
 
-#define NEIGH_TABLE_MIN 4096u /* room for the neighbours ARP/ND will learn */
 #define FIB_TBL8_MIN 1024u
 
 struct build {
@@ -99,7 +98,7 @@ static struct rte_hash *neigh_table(struct build *b, int family, int socket_id)
 	char name[RTE_HASH_NAMESIZE];
 	struct rte_hash_parameters params = {
 		.name = name,
-		.entries = RTE_MAX(NEIGH_TABLE_MIN, b->cfg->n_neighbours * 2u),
+		.entries = RTE_MAX(2u * (b->cfg->n_neighbours + b->cfg->slow_path.neighbours), 64u),
 		.key_len = family == AF_INET ? 4 : 16,
 		.hash_func = route_key_hash,
 		.socket_id = socket_id,
@@ -328,7 +327,7 @@ static int alloc_arrays(struct build *b, int socket_id)
 
 	/* default + local + blackhole + unreachable + nat, one connected per port, one per
 	 * neighbour, one per gateway, and room for the neighbours learned later. */
-	rt->nh_cap = 5 + cfg->n_ports + cfg->n_neighbours + NEIGH_TABLE_MIN;
+	rt->nh_cap = 5 + cfg->n_ports + cfg->n_neighbours + cfg->slow_path.neighbours;
 	for (i = 0; i < cfg->n_routes; i++)
 		rt->nh_cap += cfg->routes[i].n_via;
 	rt->nh = rte_zmalloc_socket("nexthops", rt->nh_cap * sizeof(*rt->nh),
@@ -457,7 +456,17 @@ static int neigh_insert(struct route_table *rt, const struct cfg_ip *ip, unsigne
 		rc = rte_hash_add_key_data(rt->neigh4, &ip->v4, (void *)(uintptr_t)idx);
 	else
 		rc = rte_hash_add_key_data(rt->neigh6, ip->v6, (void *)(uintptr_t)idx);
-	return rc < 0 ? -1 : 1;
+	if (rc < 0) { /* no lookup can reach it: the slot is free again */
+		memset(&rt->nh_meta[idx], 0, sizeof(rt->nh_meta[idx]));
+		rt->n_nh--;
+		return -1;
+	}
+	return 1;
+}
+
+uint32_t route_neighbour_room(const struct route_table *rt)
+{
+	return rt->nh_cap - rt->n_nh;
 }
 
 int route_neighbour_learn(struct route_table *rt, const struct cfg_ip *ip, unsigned int port,
@@ -520,7 +529,7 @@ int route_neighbours_carry(struct route_table *to, const struct route_table *fro
 		if (!on_link)
 			continue;
 		if (route_neighbour_learn(to, &meta->ip, nh->port, &nh->dst_mac) < 0)
-			return -1;
+			break; /* TO is full: the others are resolved again when used */
 		n++;
 	}
 	return n;

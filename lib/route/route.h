@@ -99,13 +99,18 @@ void route_table_free(struct route_table *rt);
 int route_neighbour_learn(struct route_table *rt, const struct cfg_ip *ip, unsigned int port,
 			  const struct rte_ether_addr *mac);
 
+/* Control thread only: how many more neighbours the tables can learn (of
+ * slow_path.neighbours). Learned entries stay (an expired one keeps its slot for its
+ * address) until a reload, which carries over only those that answer. */
+uint32_t route_neighbour_room(const struct route_table *rt);
+
 /* Control thread only: IP stopped answering. Its neighbour entry and the gateways
  * through it turn NH_UNRESOLVED, so that traffic for it is resolved afresh. */
 void route_neighbour_expire(struct route_table *rt, const struct cfg_ip *ip);
 
 /* Control thread only, before TO is published: copy FROM's learned neighbours whose
  * port in CFG (TO's config) still has a subnet holding them, so that a reload does not
- * make every next hop resolve afresh. Returns how many, or -1 when TO is full. */
+ * make every next hop resolve afresh; as many as TO has room for. Returns how many. */
 int route_neighbours_carry(struct route_table *to, const struct route_table *from,
 			   const struct config *cfg);
 

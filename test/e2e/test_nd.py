@@ -85,10 +85,22 @@ def test_invalid_or_foreign_nd(tmp_path):
     sent = [ns("2001:db8:1::1", hlim=64),  # not from the link (RFC 4861 7.1.1)
             bad_ck,
             ns("2001:db8:1::99")]          # someone else's address: no answer
+    # RFC 4861 7.1.1: a duplicate address check must go to the solicited-node group
+    # and carry no source link-layer address.
+    dad_unicast = unicast_ns("2001:db8:1::1", "::", "2001:db8:1::1")
+    dad_unicast[ICMPv6ND_NS].remove_payload()
+    sent += [dad_unicast, ns("2001:db8:1::1", src="::")]
     r = run_dpfwd(tmp_path, {"lan": sent})
     assert r.out["lan"] == []
-    assert r.nonzero_drops() == {"nd_invalid": 2}
+    assert r.nonzero_drops() == {"nd_invalid": 4}
     assert r.stats["slow_path"]["consumed"] == 1
+
+
+def test_solicitation_from_our_own_address_teaches_nothing(tmp_path):
+    """Someone using our address (a duplicate, or spoofed) is answered but never becomes
+    a neighbour entry of ours."""
+    r = run_dpfwd(tmp_path, {"lan": [ns("2001:db8:1::1", src="2001:db8:1::1")]})
+    assert r.stats["slow_path"]["neighbours_learned"] == 0
 
 
 def test_unsolicited_na_creates_no_entry(tmp_path):

@@ -200,3 +200,23 @@ def test_learned_neighbour_is_probed_then_expires(tmp_path):
         assert p[Ether].dst == NEW_MAC and p[ARP].op == 1 and p[ARP].pdst == "192.168.1.50"
     sp = r.stats["slow_path"]
     assert sp["neighbours_learned"] == 1 and sp["neighbours_expired"] == 1
+
+
+def test_unsolicited_arp_cannot_fill_the_neighbour_table(tmp_path):
+    """ARP requests from made-up senders on the link may fill slow_path.neighbours up to
+    three quarters; the rest stays for the neighbours dpfwd asks for itself, so a host
+    it resolves is still learned, and its later packets go without asking again."""
+    cfg = TWO_PORT_CONFIG.replace("192.168.1.1/24", "192.168.1.1/16") + \
+        "slow_path: {neighbours: 64}\n"
+    lan = [arp_request(f"192.168.{100 + i // 250}.{1 + i % 250}", "192.168.1.1",
+                       hwsrc="02:00:00:aa:00:01") for i in range(200)]
+    lan.append(arp_reply("192.168.1.50", NEW_MAC, "192.168.1.1", LAN_MAC, LAN_MAC))
+    filler = Ether(src=GW_MAC, dst=WAN_MAC) / IP(src="8.8.8.8", dst="9.9.9.9") / UDP()
+    # The first packet for .50 waits for its ARP reply; the last ones come long after.
+    wan = [to_lan_host("192.168.1.50", ttl=20)] + [filler] * 3000 + \
+        [to_lan_host("192.168.1.50", ttl=21)] * 5
+    r = run_dpfwd(tmp_path, {"lan": lan, "wan": wan}, config_text=cfg)
+    got = [p for p in r.out["lan"] if IP in p]
+    assert len(got) == 6 and all(p[Ether].dst == NEW_MAC for p in got)
+    assert r.stats["slow_path"]["arp_requests"] == 1
+    assert r.nonzero_drops() == {}

@@ -258,13 +258,16 @@ static void test_minimal_and_defaults(void **state)
 	assert_int_equal(cfg.slow_path.neighbour_timeout, 300);
 	assert_int_equal(cfg.slow_path.icmp_rate, 100);
 	assert_int_equal(cfg.slow_path.icmp_burst, 50);
+	assert_int_equal(cfg.slow_path.neighbours, 4096);
 	config_free(&cfg);
 
 	load_ok("ports: [{name: p0, device: d0}]\n"
-		"slow_path: {neighbour_timeout: 5, icmp_rate: 0, icmp_burst: 7}\n", &cfg);
+		"slow_path: {neighbour_timeout: 5, icmp_rate: 0, icmp_burst: 7, neighbours: 16}\n",
+		&cfg);
 	assert_int_equal(cfg.slow_path.neighbour_timeout, 5);
 	assert_int_equal(cfg.slow_path.icmp_rate, 0);
 	assert_int_equal(cfg.slow_path.icmp_burst, 7);
+	assert_int_equal(cfg.slow_path.neighbours, 16);
 	config_free(&cfg);
 
 	load_ok("dataplane: {burst: 256}\n"
@@ -785,6 +788,8 @@ static void test_err_integers(void **state)
 		    "t.yaml:11:10: expected an integer from 1024 to 16777215");
 	check_error(PORTS "slow_path:\n  neighbour_timeout: 0\n",
 		    "t.yaml:11:22: expected an integer from 1 to 86400");
+	check_error(PORTS "slow_path:\n  neighbours: 15\n",
+		    "t.yaml:11:15: expected an integer from 16 to 1048576");
 	check_error(PORTS "slow_path:\n  icmp_burst: 0\n",
 		    "t.yaml:11:15: expected an integer from 1 to 1000000");
 	check_error(PORTS "slow_path:\n  icmp_ratee: 5\n", "t.yaml:11:3: unknown key 'icmp_ratee'");
