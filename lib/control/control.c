@@ -45,6 +45,8 @@ static void inject(struct control *c, struct rte_mbuf *m, uint16_t port)
 
 /* Send an ICMP or ICMPv6 error about M (which the caller then drops) out of the port M
  * came in on, from that port's first address, within the rate limit. */
+static bool subnet_edge_anywhere(const struct control *c, uint32_t ip);
+
 static void error_send(struct control *c, const struct rte_mbuf *m, uint8_t type, uint8_t code,
 		       uint32_t rest)
 {
@@ -55,7 +57,12 @@ static void error_send(struct control *c, const struct rte_mbuf *m, uint8_t type
 	struct rte_mbuf *err = NULL;
 
 	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
-		if (!cp->n_ipv4 || !icmp4_error_allowed(l3))
+		const struct rte_ipv4_hdr *ip = l3;
+
+		/* RFC 1812 4.3.2.7: nor about a packet to or from a subnet broadcast. */
+		if (!cp->n_ipv4 || !icmp4_error_allowed(l3) ||
+		    subnet_edge_anywhere(c, rte_be_to_cpu_32(ip->dst_addr)) ||
+		    subnet_edge_anywhere(c, rte_be_to_cpu_32(ip->src_addr)))
 			return;
 	} else if (!cp->n_ipv6 || !icmp6_error_allowed(l3)) {
 		return;
@@ -247,6 +254,17 @@ static bool is_subnet_edge(const struct cfg_port *p, uint32_t ip)
 		    ((ip & host_mask) == 0 || (ip & host_mask) == host_mask))
 			return true;
 	}
+	return false;
+}
+
+/* Whether IP is the network or broadcast address of a subnet of any port. */
+static bool subnet_edge_anywhere(const struct control *c, uint32_t ip)
+{
+	unsigned int p;
+
+	for (p = 0; p < c->cfg->n_ports; p++)
+		if (is_subnet_edge(&c->cfg->ports[p], ip))
+			return true;
 	return false;
 }
 

@@ -160,12 +160,16 @@ def test_no_error_about_errors_or_non_first_fragments(tmp_path):
             from_lan(IP(src="192.168.1.10", dst="8.8.4.4", ttl=1, frag=100) / Raw(b"f" * 40)),
             from_lan(IPv6(src="2001:db8:1::10", dst="2001:4860::1", hlim=1) /
                      ICMPv6DestUnreach() / Raw(b"x" * 40)),
+            # to a connected subnet's broadcast address (RFC 1812 4.3.2.7)
+            Ether(src="02:00:00:00:00:fe", dst="02:00:00:00:02:01") /
+            IP(src="8.8.8.8", dst="192.168.1.255", ttl=1) / UDP(),
             # an echo request is no error: it does get one
             from_lan(IP(src="192.168.1.10", dst="8.8.4.4", ttl=1) / ICMP(type=8))]
-    r = run_dpfwd(tmp_path, {"lan": sent})
+    r = run_dpfwd(tmp_path, {"lan": sent[:4] + sent[5:], "wan": [sent[4]]})
     [err] = r.out["lan"]
     assert_icmp4_error(err, sent[-1], 11, 0)
-    assert r.nonzero_drops() == {"ipv4_ttl_expired": 4, "ipv6_hop_limit_expired": 1}
+    assert r.out["wan"] == []
+    assert r.nonzero_drops() == {"ipv4_ttl_expired": 5, "ipv6_hop_limit_expired": 1}
 
 
 def test_errors_are_rate_limited(tmp_path):
