@@ -108,6 +108,16 @@ static void eth_reply_header(struct rte_mbuf *m, const struct rte_mbuf *orig,
 	eth->ether_type = rte_cpu_to_be_16(ether_type);
 }
 
+/* How much of ORIG's IP packet (IP_LEN bytes) an error quotes: as much as fits in MAX,
+ * and no more than its first segment holds (a chained frame's may hold less). */
+static uint32_t quote_len(const struct rte_mbuf *orig, uint32_t ip_len, uint32_t max)
+{
+	uint32_t in_first = rte_pktmbuf_data_len(orig) - RTE_ETHER_HDR_LEN;
+	uint32_t len = RTE_MIN(ip_len, in_first);
+
+	return RTE_MIN(len, max);
+}
+
 /* Type, code, zero checksum, the 32-bit REST word, then the quoted packet. */
 static uint8_t *icmp_body_fill(void *at, uint8_t type, uint8_t code, uint32_t rest,
 			       const void *quote, uint32_t quote_len)
@@ -129,8 +139,8 @@ struct rte_mbuf *icmp4_error_build(struct rte_mempool *pool, const struct rte_mb
 {
 	const struct rte_ipv4_hdr *oip = rte_pktmbuf_mtod_offset(orig, const struct rte_ipv4_hdr *,
 								  RTE_ETHER_HDR_LEN);
-	uint32_t quote = RTE_MIN((uint32_t)rte_be_to_cpu_16(oip->total_length),
-				 (uint32_t)(ICMP4_MAX_LEN - sizeof(struct rte_ipv4_hdr) - ICMP_HDR_LEN));
+	uint32_t quote = quote_len(orig, rte_be_to_cpu_16(oip->total_length),
+				   ICMP4_MAX_LEN - sizeof(struct rte_ipv4_hdr) - ICMP_HDR_LEN);
 	uint16_t len = (uint16_t)(sizeof(struct rte_ipv4_hdr) + ICMP_HDR_LEN + quote);
 	struct rte_mbuf *m = alloc_frame(pool, len);
 	struct rte_ipv4_hdr *ip;
@@ -160,8 +170,8 @@ struct rte_mbuf *icmp6_error_build(struct rte_mempool *pool, const struct rte_mb
 {
 	const struct rte_ipv6_hdr *oip = rte_pktmbuf_mtod_offset(orig, const struct rte_ipv6_hdr *,
 								  RTE_ETHER_HDR_LEN);
-	uint32_t quote = RTE_MIN((uint32_t)sizeof(*oip) + rte_be_to_cpu_16(oip->payload_len),
-				 (uint32_t)(ICMP6_MAX_LEN - sizeof(struct rte_ipv6_hdr) - ICMP_HDR_LEN));
+	uint32_t quote = quote_len(orig, sizeof(*oip) + rte_be_to_cpu_16(oip->payload_len),
+				   ICMP6_MAX_LEN - sizeof(struct rte_ipv6_hdr) - ICMP_HDR_LEN);
 	uint16_t len = (uint16_t)(sizeof(struct rte_ipv6_hdr) + ICMP_HDR_LEN + quote);
 	struct rte_mbuf *m = alloc_frame(pool, len);
 	struct rte_ipv6_hdr *ip;
