@@ -772,6 +772,10 @@ static void handle_nd(struct control *c, struct rte_mbuf *m)
 			mac = known->dst_mac;
 			lladdr = &mac;
 		}
+		/* Without the override flag, an answer does not replace a MAC we have. */
+		if (!(nd[4] & ND_NA_OVERRIDE >> 24) && lladdr && known &&
+		    known->type == NH_FORWARD && !rte_is_same_ether_addr(lladdr, &known->dst_mac))
+			return consume(c, m);
 		if (lladdr && port_subnet_of(cp, &who) && (known || pending_find(c, &who)))
 			neighbour_learn(c, port, &who, lladdr);
 		return consume(c, m);

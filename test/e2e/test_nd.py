@@ -1,5 +1,6 @@
 """IPv6 neighbour discovery (RFC 4861): answers for dpfwd's addresses (global and the
 link-local one derived from the port MAC), learning, resolution with held packets."""
+import pytest
 from scapy.all import IPv6, UDP, Ether, Raw
 from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6ND_NA, ICMPv6ND_NS,
                                 ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr)
@@ -25,9 +26,9 @@ def ns(target, src="2001:db8:1::60", hlim=255, lladdr=HOST6_MAC):
     return pkt / ICMPv6NDOptSrcLLAddr(lladdr=lladdr) if lladdr else pkt
 
 
-def na(target, mac=HOST6_MAC, to_mac=LAN_MAC, to="2001:db8:1::1", solicited=1):
+def na(target, mac=HOST6_MAC, to_mac=LAN_MAC, to="2001:db8:1::1", solicited=1, override=1):
     return Ether(src=mac, dst=to_mac) / IPv6(src=target, dst=to, hlim=255) / \
-        ICMPv6ND_NA(tgt=target, R=0, S=solicited, O=1) / ICMPv6NDOptDstLLAddr(lladdr=mac)
+        ICMPv6ND_NA(tgt=target, R=0, S=solicited, O=override) / ICMPv6NDOptDstLLAddr(lladdr=mac)
 
 
 def cksum_ok(pkt):
@@ -101,6 +102,18 @@ def test_solicitation_from_our_own_address_teaches_nothing(tmp_path):
     a neighbour entry of ours."""
     r = run_dpfwd(tmp_path, {"lan": [ns("2001:db8:1::1", src="2001:db8:1::1")]})
     assert r.stats["slow_path"]["neighbours_learned"] == 0
+
+
+@pytest.mark.parametrize("override", [0, 1])
+def test_advert_replaces_a_mac_only_with_override(tmp_path, override):
+    """RFC 4861 7.2.5: an advertisement with a different address replaces the entry's
+    only if its override flag is set."""
+    other = "02:00:00:00:00:61"
+    lan = [ns("2001:db8:1::1"), na("2001:db8:1::60", mac=other, override=override)]
+    filler = Ether(src=GW_MAC, dst=WAN_MAC) / IPv6(src="2001:4860::1", dst="2001:4860::2") / UDP()
+    r = run_dpfwd(tmp_path, {"lan": lan, "wan": [filler] * 2000 + [to_host6("2001:db8:1::60")]})
+    [data] = [p for p in r.out["lan"] if UDP in p]
+    assert data[Ether].dst == (other if override else HOST6_MAC)
 
 
 def test_unsolicited_na_creates_no_entry(tmp_path):
