@@ -64,7 +64,8 @@ static void error_send(struct control *c, const struct rte_mbuf *m, uint8_t type
 		    subnet_edge_anywhere(c, rte_be_to_cpu_32(ip->dst_addr)) ||
 		    subnet_edge_anywhere(c, rte_be_to_cpu_32(ip->src_addr)))
 			return;
-	} else if (!cp->n_ipv6 || !icmp6_error_allowed(l3)) {
+	} else if (!cp->n_ipv6 ||
+		   !icmp6_error_allowed(l3, rte_pktmbuf_data_len(m) - RTE_ETHER_HDR_LEN)) {
 		return;
 	}
 	if (!icmp_bucket_take(&c->icmp_bucket)) {

@@ -17,7 +17,11 @@
 #define ICMP4_MAX_LEN 576  /* RFC 1812 4.3.2.3: the whole error at most 576 bytes */
 #define ICMP6_MAX_LEN 1280 /* RFC 4443 2.4 (c): at most the minimum IPv6 MTU */
 #define ICMP_HDR_LEN 8
+#define IPV6_NEXT_HOP_BY_HOP 0
+#define IPV6_NEXT_ROUTING 43
 #define IPV6_NEXT_FRAGMENT 44
+#define IPV6_NEXT_DEST_OPTS 60
+#define IPV6_EXT_MAX 8 /* extension headers looked through before giving up */
 
 void icmp_bucket_init(struct icmp_bucket *b, uint32_t rate, uint32_t burst)
 {
@@ -72,17 +76,39 @@ bool icmp4_error_allowed(const struct rte_ipv4_hdr *ip)
 }
 
 /* RFC 4443 2.4 (e): not about an ICMPv6 error (types below 128), nor a non-first
- * fragment (only a fragment header right after the fixed header is looked at). */
-bool icmp6_error_allowed(const struct rte_ipv6_hdr *ip)
+ * fragment. Extension headers are walked to the upper-layer header (RFC 8200 4), within
+ * the AVAIL bytes of IP at hand; what cannot be told gets no error. */
+bool icmp6_error_allowed(const struct rte_ipv6_hdr *ip, uint32_t avail)
 {
-	const uint8_t *next = (const uint8_t *)(ip + 1);
-	uint16_t plen = rte_be_to_cpu_16(ip->payload_len);
+	const uint8_t *p = (const uint8_t *)ip;
+	uint32_t len = RTE_MIN(avail, (uint32_t)sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len));
+	uint32_t off = sizeof(*ip);
+	uint8_t next = ip->proto;
+	unsigned int n;
 
-	if (ip->proto == IPPROTO_ICMPV6)
-		return plen >= 1 && next[0] >= 128;
-	if (ip->proto == IPV6_NEXT_FRAGMENT)
-		return plen >= 4 && (((next[2] << 8) | next[3]) & 0xfff8) == 0;
-	return true;
+	for (n = 0; n < IPV6_EXT_MAX; n++) {
+		switch (next) {
+		case IPPROTO_ICMPV6:
+			return off + 1 <= len && p[off] >= 128;
+		case IPV6_NEXT_FRAGMENT:
+			if (off + 8 > len || (((p[off + 2] << 8) | p[off + 3]) & 0xfff8))
+				return false;
+			next = p[off];
+			off += 8;
+			break;
+		case IPV6_NEXT_HOP_BY_HOP:
+		case IPV6_NEXT_ROUTING:
+		case IPV6_NEXT_DEST_OPTS:
+			if (off + 2 > len)
+				return false;
+			next = p[off];
+			off += (p[off + 1] + 1u) * 8;
+			break;
+		default:
+			return true;
+		}
+	}
+	return false;
 }
 
 /* A new mbuf holding Ethernet + LEN bytes, or NULL. */

@@ -36,7 +36,7 @@ void icmp_bucket_init(struct icmp_bucket *b, uint32_t rate, uint32_t burst);
 bool icmp_bucket_take(struct icmp_bucket *b);
 
 bool icmp4_error_allowed(const struct rte_ipv4_hdr *ip);
-bool icmp6_error_allowed(const struct rte_ipv6_hdr *ip);
+bool icmp6_error_allowed(const struct rte_ipv6_hdr *ip, uint32_t avail);
 
 /* An error about ORIG (an Ethernet frame) from SRC_MAC/SRC_IP back to the hop it came
  * from; REST is the 32-bit word after the checksum (e.g. the next-hop MTU). */

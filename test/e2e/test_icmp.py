@@ -3,7 +3,8 @@ when they are not sent, their rate limit, and IPv4 fragmentation (RFC 791)."""
 import pytest
 from scapy.all import ICMP, IP, IPv6, UDP, Ether, Raw, TCP, defragment
 from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRequest,
-                                ICMPv6PacketTooBig, ICMPv6TimeExceeded)
+                                ICMPv6PacketTooBig, ICMPv6TimeExceeded, IPv6ExtHdrDestOpt,
+                                IPv6ExtHdrFragment, IPv6ExtHdrHopByHop)
 
 from dpfwd_run import CLIENT_MAC, LAN_MAC, run_dpfwd
 
@@ -160,16 +161,23 @@ def test_no_error_about_errors_or_non_first_fragments(tmp_path):
             from_lan(IP(src="192.168.1.10", dst="8.8.4.4", ttl=1, frag=100) / Raw(b"f" * 40)),
             from_lan(IPv6(src="2001:db8:1::10", dst="2001:4860::1", hlim=1) /
                      ICMPv6DestUnreach() / Raw(b"x" * 40)),
+            # the same behind extension headers (RFC 8200 4): an error, a later fragment
+            from_lan(IPv6(src="2001:db8:1::10", dst="2001:4860::1", hlim=1) /
+                     IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt() / ICMPv6DestUnreach() /
+                     Raw(b"x" * 40)),
+            from_lan(IPv6(src="2001:db8:1::10", dst="2001:4860::1", hlim=1) /
+                     IPv6ExtHdrHopByHop() / IPv6ExtHdrFragment(offset=10, nh=17) /
+                     Raw(b"x" * 40)),
             # to a connected subnet's broadcast address (RFC 1812 4.3.2.7)
             Ether(src="02:00:00:00:00:fe", dst="02:00:00:00:02:01") /
             IP(src="8.8.8.8", dst="192.168.1.255", ttl=1) / UDP(),
             # an echo request is no error: it does get one
             from_lan(IP(src="192.168.1.10", dst="8.8.4.4", ttl=1) / ICMP(type=8))]
-    r = run_dpfwd(tmp_path, {"lan": sent[:4] + sent[5:], "wan": [sent[4]]})
+    r = run_dpfwd(tmp_path, {"lan": sent[:6] + sent[7:], "wan": [sent[6]]})
     [err] = r.out["lan"]
     assert_icmp4_error(err, sent[-1], 11, 0)
     assert r.out["wan"] == []
-    assert r.nonzero_drops() == {"ipv4_ttl_expired": 5, "ipv6_hop_limit_expired": 1}
+    assert r.nonzero_drops() == {"ipv4_ttl_expired": 5, "ipv6_hop_limit_expired": 3}
 
 
 def test_errors_are_rate_limited(tmp_path):
