@@ -82,12 +82,13 @@ static unsigned int plan_workers(const struct config *cfg, struct port_plan *pla
 		if (plan[i].n_rxq < n)
 			DPFWD_LOG(INFO, "port %s offers %u RX queues: %u workers receive from it",
 				  cfg->ports[i].name, plan[i].info.max_rx_queues, plan[i].n_rxq);
-		/* A vdev may come with its RX queues made (net_pcap: one per rx_pcap file);
-		 * those beyond one per worker are never read. */
-		if (plan[i].info.nb_rx_queues > plan[i].n_rxq)
-			DPFWD_LOG(WARNING, "port %s (%s) has %u RX queues: dpfwd reads %u (one "
-				  "per worker), not the others", cfg->ports[i].name,
-				  cfg->ports[i].device, plan[i].info.nb_rx_queues, plan[i].n_rxq);
+		/* A vdev may come with its RX queues made (net_pcap: one per rx_pcap file):
+		 * all of them are read, some workers reading several. */
+		if (plan[i].info.nb_rx_queues > plan[i].n_rxq) {
+			plan[i].n_rxq = plan[i].info.nb_rx_queues;
+			DPFWD_LOG(INFO, "port %s (%s) has %u RX queues, read by %u worker(s)",
+				  cfg->ports[i].name, cfg->ports[i].device, plan[i].n_rxq, n);
+		}
 	}
 	return n;
 }
