@@ -332,17 +332,25 @@ static void bit_set(uint64_t *b, uint16_t port, bool on)
  * port itself if it can be (port preservation, RFC 4787 REQ-3 prefers it), else the
  * next free one after the last handed out, so that a port freed by expiry is not
  * reused at once. Returns 0 when none is left. */
-static uint16_t port_alloc(struct napt_table *t, uint64_t *bits, const struct nat_snat *r,
-			   uint16_t want)
+/* Whether port P of pool address ADDR (host order) may be handed out by this worker. */
+static bool port_free(const struct napt_table *t, const struct nat_rules *nr,
+		      const uint64_t *bits, uint32_t addr, uint32_t p)
 {
-	uint32_t n = t->n_workers, first = r->port_first, last = r->port_last, span, i, p;
+	return p % t->n_workers == t->worker && !bit_get(bits, (uint16_t)p) &&
+	       !nat_port_forwarded(nr, rte_cpu_to_be_32(addr), rte_cpu_to_be_16((uint16_t)p));
+}
 
-	if (want >= first && want <= last && want % n == t->worker && !bit_get(bits, want))
+static uint16_t port_alloc(struct napt_table *t, const struct nat_rules *nr, uint64_t *bits,
+			   const struct nat_snat *r, uint32_t addr, uint16_t want)
+{
+	uint32_t first = r->port_first, last = r->port_last, span, i, p;
+
+	if (want >= first && want <= last && port_free(t, nr, bits, addr, want))
 		return want;
 	span = last - first + 1;
 	for (i = 0; i < span; i++) {
 		p = first + (t->port_hint + i) % span;
-		if (p % n != t->worker || bit_get(bits, (uint16_t)p))
+		if (!port_free(t, nr, bits, addr, p))
 			continue;
 		t->port_hint = (p - first + 1) % span;
 		return (uint16_t)p;
@@ -441,8 +449,8 @@ void napt_expire(struct napt_table *t, const struct nat_rules *nr, uint64_t now)
 	}
 }
 
-static int mapping_new(struct napt_table *t, const struct nat_snat *r, uint8_t proto,
-		       rte_be32_t in_ip, rte_be16_t in_port)
+static int mapping_new(struct napt_table *t, const struct nat_rules *nr, const struct nat_snat *r,
+		       uint8_t proto, rte_be32_t in_ip, rte_be16_t in_port)
 {
 	uint32_t pool_n = r->pool_last - r->pool_first + 1, out_host, mi;
 	struct endpoint_key in = { in_ip, in_port, proto, 0 }, out;
@@ -456,7 +464,7 @@ static int mapping_new(struct napt_table *t, const struct nat_snat *r, uint8_t p
 	/* REQ-2, paired pooling: the pool address depends on the inside address only. */
 	out_host = r->pool_first + rte_hash_crc_4byte(in_ip, 0) % pool_n;
 	bits = pool_bitmap(t, out_host);
-	port = bits ? port_alloc(t, bits, r, rte_be_to_cpu_16(in_port)) : 0;
+	port = bits ? port_alloc(t, nr, bits, r, out_host, rte_be_to_cpu_16(in_port)) : 0;
 	if (!port) {
 		t->stats.ports_exhausted++;
 		return -NAPT_DROP_PORTS_EXHAUSTED;
@@ -654,7 +662,7 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
 		in = (struct endpoint_key){ ip->src_addr, pkt_load16(v.sport), v.proto, 0 };
 		mi = find(t->by_inside, &in); /* REQ-1: one mapping whatever the destination */
 		if (mi < 0) {
-			mi = mapping_new(t, r, v.proto, in.ip, in.port);
+			mi = mapping_new(t, nr, r, v.proto, in.ip, in.port);
 			if (mi < 0)
 				return mi;
 		}

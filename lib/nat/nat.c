@@ -226,6 +226,12 @@ bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *i
 	return false;
 }
 
+bool nat_port_forwarded(const struct nat_rules *nr, rte_be32_t ip, rte_be16_t port)
+{
+	return nr->n_dnat && (dnat_find(nr->dnat_match, IPPROTO_TCP, ip, port) >= 0 ||
+			      dnat_find(nr->dnat_match, IPPROTO_UDP, ip, port) >= 0);
+}
+
 /* ---- towards the outside ---- */
 
 /* The other way: an inside endpoint's error about an inbound packet a rule translated

@@ -98,6 +98,10 @@ enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
 bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
 			uint32_t ip_len, bool from_inside);
 
+/* Whether a port forward takes (TCP or UDP) traffic to IP:PORT: NAPT never hands that
+ * port of a pool address out, or the mapping would shadow the forward. */
+bool nat_port_forwarded(const struct nat_rules *nr, rte_be32_t ip, rte_be16_t port);
+
 /* Towards the outside: IP leaves through config port OUT_PORT. */
 enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 			     uint32_t ip_len, uint16_t out_port);

@@ -889,3 +889,20 @@ def test_icmp_errors_through_static_and_port_forward(tmp_path):
         got = q.chksum
         del q.chksum
         assert IP(bytes(q)).chksum == got
+
+
+def test_napt_never_takes_a_forwarded_port(tmp_path):
+    """With the pool on the router's address, an inside host asking for a port that a
+    port forward uses gets another one (port preservation gives way), and the forward
+    keeps working for new senders."""
+    wan_ip = "203.0.113.1"
+    cfg = nat_config(filtering="endpoint-independent").replace(
+        f"pool: [{POOL}]", f"pool: [{wan_ip}]").replace(
+        "  static:\n", '    - {proto: udp, match: "203.0.113.1:5353", to: "192.168.1.20:53"}\n'
+        "  static:\n")
+    lan = [out4("192.168.1.10", 5353, REMOTE, 53)]
+    wan = [in4(REMOTE, 53, wan_ip, 5353)] * 40  # a burst after the mapping was made
+    r = run_dpfwd(tmp_path, {"lan": lan, "wan": wan}, cfg)
+    (o,) = r.out["wan"]
+    assert o[IP].src == wan_ip and o[UDP].sport != 5353
+    assert {(p[IP].dst, p[UDP].dport) for p in r.out["lan"]} == {("192.168.1.20", 53)}
