@@ -81,6 +81,7 @@ struct napt_mapping {
 	rte_be16_t in_port, out_port;
 	uint8_t proto;
 	bool used;
+	bool retired; /* outside its rule's pool or ports since a reload: gets no sessions */
 	uint32_t sessions; /* live sessions; the mapping goes with the last */
 };
 
@@ -389,7 +390,8 @@ static void mapping_release(struct napt_table *t, uint32_t mi)
 	struct endpoint_key out = { m->out_ip, m->out_port, m->proto, 0 };
 	uint64_t *bits = pool_bitmap(t, rte_be_to_cpu_32(m->out_ip));
 
-	rte_hash_del_key(t->by_inside, &in);
+	if (!m->retired) /* a retired one's inside endpoint may have a new mapping */
+		rte_hash_del_key(t->by_inside, &in);
 	rte_hash_del_key(t->by_outside, &out);
 	if (bits)
 		bit_set(bits, rte_be_to_cpu_16(m->out_port), false);
@@ -644,6 +646,30 @@ const struct nat_snat *napt_rule_for(const struct nat_rules *nr, rte_be32_t src,
 
 static int icmp_error_out(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len);
 
+/* Whether mapping M may still serve rule R: a reload may have changed R's pool or ports. */
+static bool mapping_fits(const struct napt_mapping *m, const struct nat_snat *r)
+{
+	uint32_t addr = rte_be_to_cpu_32(m->out_ip);
+	uint16_t port = rte_be_to_cpu_16(m->out_port);
+
+	return addr - r->pool_first <= r->pool_last - r->pool_first &&
+	       port >= r->port_first && port <= r->port_last;
+}
+
+/* Mapping MI no longer fits its rule: its inside endpoint gets a new one on its next
+ * packet out, while what is left of it (sessions about to be released or to expire)
+ * keeps its outside endpoint. */
+static void mapping_retire(struct napt_table *t, uint32_t mi)
+{
+	struct napt_mapping *m = &t->maps[mi];
+	struct endpoint_key in = { m->in_ip, m->in_port, m->proto, 0 };
+
+	if (m->retired)
+		return;
+	rte_hash_del_key(t->by_inside, &in);
+	m->retired = true;
+}
+
 int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_snat *r,
 	     struct rte_ipv4_hdr *ip, uint32_t ip_len, uint64_t now)
 {
@@ -658,9 +684,18 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
 		return -NAPT_DROP_UNTRANSLATABLE;
 	k = packet_key(ip, &v, FLOW_OUT);
 	si = (int)flow_table_lookup(t->flows, k);
+	if (si >= 0 && !mapping_fits(&t->maps[t->sess[si].mapping], r)) {
+		mapping_retire(t, t->sess[si].mapping);
+		session_release(t, (uint32_t)si);
+		si = -1;
+	}
 	if (si < 0) {
 		in = (struct endpoint_key){ ip->src_addr, pkt_load16(v.sport), v.proto, 0 };
 		mi = find(t->by_inside, &in); /* REQ-1: one mapping whatever the destination */
+		if (mi >= 0 && !mapping_fits(&t->maps[mi], r)) {
+			mapping_retire(t, (uint32_t)mi);
+			mi = -1;
+		}
 		if (mi < 0) {
 			mi = mapping_new(t, nr, r, v.proto, in.ip, in.port);
 			if (mi < 0)

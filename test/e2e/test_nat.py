@@ -906,3 +906,32 @@ def test_napt_never_takes_a_forwarded_port(tmp_path):
     (o,) = r.out["wan"]
     assert o[IP].src == wan_ip and o[UDP].sport != 5353
     assert {(p[IP].dst, p[UDP].dport) for p in r.out["lan"]} == {("192.168.1.20", 53)}
+
+
+def test_reload_with_a_new_pool_moves_live_flows_to_it(tmp_path):
+    """A reload that takes the pool address away: an established flow's next packet out
+    gets a mapping on the new pool address, and the replies to it come in (the old
+    address no longer leads to NAT)."""
+    new_pool = "203.0.113.11"
+    lan = [out4("192.168.1.10", 5000, REMOTE, 53)]
+    wan = [in4(REMOTE, 53, new_pool, 5000)]
+    config = nat_config()
+    run = start_dpfwd(tmp_path, {"lan": lan, "wan": wan}, config, infinite=True,
+                      capture_tx=False)
+    try:
+        for _ in range(500):
+            if run.telemetry("/dpfwd/nat")["sessions"] == 1:
+                break
+            time.sleep(0.01)
+        assert run.telemetry("/dpfwd/stats")["tx_packets"][0] == 0  # nothing for .11 yet
+        run.cfg.write_text(config.replace(f"pool: [{POOL}]", f"pool: [{new_pool}]"))
+        assert run.telemetry("/dpfwd/reload")["ok"] == 1
+        for _ in range(500):
+            if run.telemetry("/dpfwd/stats")["tx_packets"][0] > 100:
+                break
+            time.sleep(0.01)
+        assert run.telemetry("/dpfwd/stats")["tx_packets"][0] > 100  # replies reach .10
+        nat = run.telemetry("/dpfwd/nat")
+        assert nat["mappings_created"] == 2 and nat["mappings"] == 1
+    finally:
+        run.stop()
