@@ -338,16 +338,44 @@ static enum nat_result nptv6_map(uint8_t addr[16], const uint8_t to[16], unsigne
 	return NAT_TRANSLATED;
 }
 
+/*
+ * An ICMPv6 error IP (IP_LEN bytes), just translated by rule R going INBOUND or out,
+ * quotes the packet it is about as that packet was translated: its address on R's far
+ * side (the source coming in, the destination going out) is mapped back too, so that
+ * its sender recognises it (path MTU discovery above all). RFC 6296 leaves quotes
+ * alone; this is what RFC 5508 4.2 asks of NAT44. Checksum-neutral like the rest:
+ * nothing else changes.
+ */
+static void nptv6_quote(struct rte_ipv6_hdr *ip, uint32_t ip_len, const struct nat_nptv6 *r,
+			bool inbound)
+{
+	const uint8_t *icmp = (const uint8_t *)(ip + 1);
+	struct rte_ipv6_hdr *quoted = (struct rte_ipv6_hdr *)(uintptr_t)(icmp + 8);
+	uint8_t *addr = inbound ? quoted->src_addr : quoted->dst_addr;
+
+	if (ip->proto != IPPROTO_ICMPV6 || ip_len < sizeof(*ip) + 8 + sizeof(*quoted) ||
+	    icmp[0] >= 128) /* errors are types 0-127 (RFC 4443 2.1) */
+		return;
+	if (prefix6_match(addr, inbound ? r->outside : r->inside, r->len))
+		nptv6_map(addr, inbound ? r->inside : r->outside, r->len,
+			  inbound ? r->adj_in : r->adj_out);
+}
+
 enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
 			    uint32_t ip_len, uint16_t in_port)
 {
+	enum nat_result res;
 	unsigned int i;
 
 	for (i = 0; i < nr->n_nptv6; i++) {
 		const struct nat_nptv6 *r = &nr->nptv6[i];
 
-		if (r->port == in_port && prefix6_match(ip->dst_addr, r->outside, r->len))
-			return nptv6_map(ip->dst_addr, r->inside, r->len, r->adj_in);
+		if (r->port == in_port && prefix6_match(ip->dst_addr, r->outside, r->len)) {
+			res = nptv6_map(ip->dst_addr, r->inside, r->len, r->adj_in);
+			if (res == NAT_TRANSLATED)
+				nptv6_quote(ip, ip_len, r, true);
+			return res;
+		}
 	}
 	return NAT_PASS;
 }
@@ -355,13 +383,18 @@ enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
 enum nat_result nat_ipv6_out(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
 			     uint32_t ip_len, uint16_t out_port)
 {
+	enum nat_result res;
 	unsigned int i;
 
 	for (i = 0; i < nr->n_nptv6; i++) {
 		const struct nat_nptv6 *r = &nr->nptv6[i];
 
-		if (r->port == out_port && prefix6_match(ip->src_addr, r->inside, r->len))
-			return nptv6_map(ip->src_addr, r->outside, r->len, r->adj_out);
+		if (r->port == out_port && prefix6_match(ip->src_addr, r->inside, r->len)) {
+			res = nptv6_map(ip->src_addr, r->outside, r->len, r->adj_out);
+			if (res == NAT_TRANSLATED)
+				nptv6_quote(ip, ip_len, r, false);
+			return res;
+		}
 	}
 	return NAT_PASS;
 }

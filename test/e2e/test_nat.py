@@ -935,3 +935,29 @@ def test_reload_with_a_new_pool_moves_live_flows_to_it(tmp_path):
         assert nat["mappings_created"] == 2 and nat["mappings"] == 1
     finally:
         run.stop()
+
+
+def test_nptv6_translates_the_quote_of_icmpv6_errors(tmp_path):
+    """An ICMPv6 error about a translated packet quotes it as translated: the quote's
+    address is mapped back as well (checksum-neutral, so the ICMPv6 checksum holds),
+    both ways, so that a far router's packet too big reaches its sender usably."""
+    from scapy.all import ICMPv6DestUnreach, ICMPv6PacketTooBig, IPerror6
+    small = Ether(dst=LAN_MAC, src=HOST_MAC) / IPv6(src="fd00:1::10", dst="2001:db8:99::1") / \
+        UDP(sport=1, dport=2) / Raw(b"6")
+    outside = run_dpfwd(tmp_path / "a", {"lan": [small]}, nat_config()).out["wan"][0][IPv6].src
+    ptb = Ether(dst=WAN_MAC, src=GW_MAC) / IPv6(src="2001:db8:99::fe", dst=outside) / \
+        ICMPv6PacketTooBig(mtu=1280) / IPv6(src=outside, dst="2001:db8:99::1") / \
+        UDP(sport=1, dport=2) / Raw(b"q" * 32)
+    unreach = Ether(dst=LAN_MAC, src=HOST_MAC) / IPv6(src="fd00:1::10", dst="2001:db8:99::1") / \
+        ICMPv6DestUnreach(code=4) / IPv6(src="2001:db8:99::1", dst="fd00:1::10") / \
+        UDP(sport=2, dport=1) / Raw(b"q" * 32)
+    r = run_dpfwd(tmp_path / "b", {"wan": [ptb], "lan": [unreach]}, nat_config())
+    (i,) = r.out["lan"]
+    assert i[IPv6].dst == "fd00:1::10" and i[IPerror6].src == "fd00:1::10"
+    (o,) = r.out["wan"]
+    assert o[IPv6].src == outside and o[IPerror6].dst == outside
+    for p in (i, o):
+        fresh = IPv6(bytes(p[IPv6]))
+        ck = fresh.payload.cksum
+        del fresh.payload.cksum
+        assert IPv6(bytes(fresh)).payload.cksum == ck, "ICMPv6 checksum"
