@@ -538,7 +538,8 @@ static int napt_later_fragment_in(struct burst *b, struct rte_mbuf *m)
 
 /* NAPT towards the inside: 1 translated, 0 no mapping (try the stateless rules), -1
  * M left (dropped, handed to its owner). RFC 4787 REQ-9: an inside source is first
- * given its own mapping, so that the other inside host sees it as from outside. */
+ * given its outside endpoint, so that the other inside host sees it as from outside:
+ * its 1:1 or port forward one if a rule covers it, else its own NAPT mapping. */
 static int napt_destination(struct burst *b, struct rte_mbuf *m)
 {
 	const struct nat_snat *own = hairpin_rule(b->rt->nat, ipv4_hdr(m)->src_addr);
@@ -547,7 +548,8 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 	unsigned int owner;
 	int rc;
 
-	if (own && !napt_source(b, m, own))
+	if (own && nat_ipv4_hairpin_source(b->rt->nat, ipv4_hdr(m), ip_reach(m)) == NAT_PASS &&
+	    !napt_source(b, m, own))
 		return -1;
 	ip = ipv4_hdr(m);
 	if (napt_is_later_fragment(ip))

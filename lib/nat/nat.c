@@ -261,21 +261,19 @@ static bool error_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 	return true;
 }
 
-enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
-			     uint32_t ip_len, uint16_t out_port)
+/* A port forward reply or 1:1 source of IP leaving through one of the ports in PORTS
+ * (a bit each): its source becomes the rule's outside endpoint. */
+static enum nat_result ipv4_out_by(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
+				   uint32_t ip_len, uint32_t ports)
 {
 	uint32_t src = rte_be_to_cpu_32(pkt_load32(src_field(ip)));
-	struct icmp_error_view e;
-	uint8_t *port;
+	uint8_t *port = nr->n_dnat ? l4_port(ip, ip_len, 0) : NULL;
 	int i;
 
-	if (icmp_error_parse(ip, ip_len, &e) && error_out(nr, ip, &e, out_port))
-		return NAT_TRANSLATED;
-	port = nr->n_dnat ? l4_port(ip, ip_len, 0) : NULL;
 	if (port) {
 		i = dnat_find(nr->dnat_to, ip->next_proto_id, pkt_load32(src_field(ip)),
 			      pkt_load16(port));
-		if (i >= 0 && (nr->dnat_port_mask[i] >> out_port & 1)) {
+		if (i >= 0 && (nr->dnat_port_mask[i] & ports)) {
 			ipv4_rewrite_port(ip, ip_len, port,
 					  rte_cpu_to_be_16(nr->dnat[i].match_port));
 			ipv4_rewrite_addr(ip, ip_len, src_field(ip),
@@ -284,10 +282,26 @@ enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip
 		}
 	}
 	i = nr->n_static ? hash_find(nr->static_in, &src) : -1;
-	if (i < 0 || !(nr->static_port_mask[i] >> out_port & 1))
+	if (i < 0 || !(nr->static_port_mask[i] & ports))
 		return NAT_PASS;
 	ipv4_rewrite_addr(ip, ip_len, src_field(ip), rte_cpu_to_be_32(nr->statics[i].outside));
 	return NAT_TRANSLATED;
+}
+
+enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
+			     uint32_t ip_len, uint16_t out_port)
+{
+	struct icmp_error_view e;
+
+	if (icmp_error_parse(ip, ip_len, &e) && error_out(nr, ip, &e, out_port))
+		return NAT_TRANSLATED;
+	return ipv4_out_by(nr, ip, ip_len, UINT32_C(1) << out_port);
+}
+
+enum nat_result nat_ipv4_hairpin_source(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
+					uint32_t ip_len)
+{
+	return ipv4_out_by(nr, ip, ip_len, UINT32_MAX);
 }
 
 /* ---- NPTv6 (RFC 6296) ---- */

@@ -102,6 +102,12 @@ bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *i
  * port of a pool address out, or the mapping would shadow the forward. */
 bool nat_port_forwarded(const struct nat_rules *nr, rte_be32_t ip, rte_be16_t port);
 
+/* A hairpin (an inside host's packet to one of NAT's outside addresses) whose source
+ * a port forward (a server's reply) or a 1:1 rule covers: its source becomes the rule's
+ * outside endpoint, as if it had left, whatever the port; NAT_PASS if none covers it. */
+enum nat_result nat_ipv4_hairpin_source(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
+					uint32_t ip_len);
+
 /* Towards the outside: IP leaves through config port OUT_PORT. */
 enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 			     uint32_t ip_len, uint16_t out_port);

@@ -961,3 +961,22 @@ def test_nptv6_translates_the_quote_of_icmpv6_errors(tmp_path):
         ck = fresh.payload.cksum
         del fresh.payload.cksum
         assert IPv6(bytes(fresh)).payload.cksum == ck, "ICMPv6 checksum"
+
+
+@pytest.mark.parametrize("filtering", ["address-dependent", "endpoint-independent"])
+def test_hairpin_to_port_forward_and_static(tmp_path, filtering):
+    """RFC 4787 REQ-9 with the stateless rules: an inside client reaching a forwarded
+    server or a 1:1 host by its outside address gets the answer from that outside
+    address (the rule's, not a NAPT mapping of the server's), whatever the filtering."""
+    lan = [out4("192.168.1.10", 5555, "203.0.113.1", 443, proto=TCP, flags="S"),
+           out4("192.168.1.10", 5556, "203.0.113.50", 53)]
+    answers = [out4("192.168.1.20", 8443, POOL, 5555, proto=TCP, flags="SA", mac=SERVER_MAC),
+               out4("192.168.1.50", 53, POOL, 5556, mac=STATIC_MAC)]
+    r = run_dpfwd(tmp_path, {"lan": lan + [out4("192.168.1.10", 1, REMOTE, 1)] * 40 + answers},
+                  nat_config(filtering=filtering))
+    to_client = [p for p in r.out["lan"] if p[IP].dst == "192.168.1.10"]
+    assert sorted((p[IP].src, p[IP].sport, p[IP].dport) for p in to_client) == \
+        [("203.0.113.1", 443, 5555), ("203.0.113.50", 53, 5556)]
+    for p in to_client:
+        assert_checksums(p)
+    assert "nat_filtered" not in r.nonzero_drops()
