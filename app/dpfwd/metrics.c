@@ -294,6 +294,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	return reply(conn, MHD_HTTP_OK, t.buf, t.len, MHD_RESPMEM_MUST_FREE, CONTENT_TYPE);
 }
 
+#define METRICS_MAX_CONNECTIONS 64u
+#define METRICS_MAX_PER_CLIENT 8u
+#define METRICS_IDLE_TIMEOUT_S 10u
+
 struct metrics *metrics_start(const struct config *cfg, struct control *ctl)
 {
 	struct sockaddr_storage ss = { 0 };
@@ -319,8 +323,14 @@ struct metrics *metrics_start(const struct config *cfg, struct control *ctl)
 		return NULL;
 	m->ctl = ctl;
 	errno = 0;
+	/* Bounded, so that idle or slow clients cannot take every file descriptor (the
+	 * config file, telemetry and capture files need some) or every slot. */
 	m->daemon = MHD_start_daemon(flags, cfg->metrics.port, NULL, NULL, answer, m,
-				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_END);
+				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				     MHD_OPTION_CONNECTION_LIMIT, METRICS_MAX_CONNECTIONS,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, METRICS_MAX_PER_CLIENT,
+				     MHD_OPTION_CONNECTION_TIMEOUT, METRICS_IDLE_TIMEOUT_S,
+				     MHD_OPTION_END);
 	if (!m->daemon) {
 		fprintf(stderr, "%s:%d:%d: cannot listen on %s: %s\n", cfg->path,
 			cfg->metrics.loc.line, cfg->metrics.loc.column, cfg->metrics.listen,

@@ -121,3 +121,30 @@ def test_port_in_use_is_a_located_error(tmp_path):
     assert r.returncode == 1
     assert re.search(rf"dpfwd\.yaml:\d+:\d+: cannot listen on 127\.0\.0\.1:{port}: ", r.stderr), \
         r.stderr
+
+
+def test_idle_clients_cannot_take_every_descriptor(tmp_path):
+    """Connections are bounded (64, 8 per client address, 10 s idle): a client holding
+    hundreds open costs dpfwd a handful of file descriptors, and scrapes work again once
+    it lets go."""
+    import os
+    port = free_port()
+    run = start_dpfwd(tmp_path, {}, metrics_config(port))
+    fds = lambda: len(os.listdir(f"/proc/{run.proc.pid}/fd"))  # noqa: E731
+    try:
+        scrape(port)
+        before = fds()
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(300)]
+        time.sleep(0.5)
+        assert fds() <= before + 10, (before, fds())
+        for s in idle:
+            s.close()
+        for _ in range(100):
+            try:
+                scrape(port)
+                break
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.1)
+        assert scrape(port)
+    finally:
+        run.stop()
