@@ -341,7 +341,8 @@ static int fill_neighbours(struct control *c, void *arg)
 
 /* ---- /dpfwd/config, /dpfwd/reload ---- */
 
-/* Telemetry does not escape strings in 22.11: keep messages valid JSON. */
+/* Keep messages (file names, errors quoting a config) valid JSON whatever they hold:
+ * DPDK 22.11's telemetry escapes too little, and mis-handles bytes above 0x7f. */
 static void add_message(struct rte_tel_data *d, const char *name, const char *msg)
 {
 	char buf[RTE_TEL_MAX_STRING_LEN];
@@ -351,6 +352,8 @@ static void add_message(struct rte_tel_data *d, const char *name, const char *ms
 	for (i = 0; buf[i]; i++)
 		if (buf[i] == '"' || buf[i] == '\\' || (unsigned char)buf[i] < 0x20)
 			buf[i] = '\'';
+		else if ((unsigned char)buf[i] > 0x7e)
+			buf[i] = '?';
 	rte_tel_data_add_dict_string(d, name, buf);
 }
 

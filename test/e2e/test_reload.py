@@ -64,6 +64,9 @@ def test_sighup_swaps_routes_while_forwarding(tmp_path):
 BAD_FILES = {
     "yaml syntax": (TWO_PORT_CONFIG + "routes: [\n", r"dpfwd\.yaml:\d+:\d+: "),
     "unknown key": (TWO_PORT_CONFIG + "colour: blue\n", r"dpfwd\.yaml:\d+:1: unknown key 'colour'"),
+    # Not ASCII: the replies stay JSON (telemetry shows such bytes as '?').
+    "unknown key, not ASCII": (TWO_PORT_CONFIG + "couleur_\u00e9: bleu\n",
+                               r"dpfwd\.yaml:\d+:1: unknown key 'couleur_\?\?'"),
     "bad prefix": (TWO_PORT_CONFIG.replace("10.20.30.0/24", "10.20.300.0/24"),
                    r"dpfwd\.yaml:\d+:\d+: "),
     "gateway not on a connected subnet": (
