@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <rte_mbuf.h>
 #include <rte_pcapng.h>
@@ -26,6 +27,7 @@ int control_capture_start(struct control *c, unsigned int port, uint64_t count,
 {
 	struct control_capture *cap = &c->capture;
 	struct dp_capture *dpc = &c->dp->capture;
+	struct stat st;
 	int fd;
 
 	if (cap->pcapng) {
@@ -53,9 +55,17 @@ int control_capture_start(struct control *c, unsigned int port, uint64_t count,
 			return -1;
 		}
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* A regular file only: opening a FIFO would block the control thread until a
+	 * reader comes, and its writes until the reader keeps up. Not through a symlink
+	 * either (dpfwd runs as root, often writing to /tmp). */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		snprintf(err, len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, len, "%s: not a regular file", path);
 		return -1;
 	}
 	cap->pcapng = rte_pcapng_fdopen(fd, NULL, NULL, "dpfwd " DPFWD_VERSION, NULL);

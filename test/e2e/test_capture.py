@@ -58,6 +58,15 @@ def test_capture_until_stopped_and_errors(tmp_path):
     assert "absolute FILE" in run.telemetry("/dpfwd/capture_start,lan,0,rel.pcapng")["error"]
     assert "No such file" in run.telemetry(
         "/dpfwd/capture_start,lan,0,/nonexistent/dir/x.pcapng")["error"]
+    # Only a regular file: a FIFO without a reader would block the control thread, and
+    # a symlink is not followed.
+    import os
+    os.mkfifo(tmp_path / "fifo")
+    os.symlink(tmp_path / "target.pcapng", tmp_path / "link.pcapng")
+    for name in ("fifo", "link.pcapng"):
+        reply = run.telemetry(f"/dpfwd/capture_start,lan,0,{tmp_path / name}")
+        assert reply["ok"] == 0, (name, reply)
+    assert not (tmp_path / "target.pcapng").exists()
     result = run.stop()  # conservation holds: copies are not packets
     assert len(rdpcap(str(out))) == final["written"]
     assert not result.nonzero_drops()
