@@ -1481,6 +1481,19 @@ static int check_single_document(struct loader *l, yaml_parser_t *parser, const 
 	return rc;
 }
 
+/* Every value is read as a C string: one with a NUL inside ("\0" in a quoted scalar)
+ * would be cut short silently. */
+static int check_no_nul(struct loader *l)
+{
+	yaml_node_t *n;
+
+	for (n = l->doc.nodes.start; n < l->doc.nodes.top; n++)
+		if (n->type == YAML_SCALAR_NODE &&
+		    strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
+			return error_at(l, n, "a value with a NUL character in it");
+	return 0;
+}
+
 static int load(struct loader *l, const char *yaml, size_t len)
 {
 	yaml_parser_t parser;
@@ -1496,6 +1509,8 @@ static int load(struct loader *l, const char *yaml, size_t len)
 		return rc;
 	}
 	rc = check_single_document(l, &parser, yaml);
+	if (!rc)
+		rc = check_no_nul(l);
 	if (!rc)
 		rc = parse_top(l, yaml_document_get_root_node(&l->doc));
 	yaml_document_delete(&l->doc);

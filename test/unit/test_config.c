@@ -703,6 +703,8 @@ static void test_err_nat(void **state)
 		    "t.yaml:12:43: address range '1.2.3.9-1.2.3.4' ends before it starts");
 	check_error(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.2.3.4, 1.2.3.6]"),
 		    "t.yaml:12:42: expected one address range: [FIRST-LAST]");
+	check_error(PORTS "routes:\n  - {prefix: \"10.0.0.0/8\\0junk\", action: blackhole}\n",
+		    "t.yaml:11:14: a value with a NUL character in it");
 	check_error(SNAT("from: 10.0.0.0/8, out: wan, pool: [1.0.0.0-1.1.0.0]"),
 		    "t.yaml:12:43: address range '1.0.0.0-1.1.0.0' holds 65537 addresses: at most "
 		    "256");
