@@ -27,6 +27,10 @@ struct loader {
 	yaml_node_t *key; /* the key whose value is being parsed, for errors about the key */
 	char *err;
 	size_t err_len;
+	/* Routes by prefix while they are read (open addressing, index + 1; 0 empty), so
+	 * that finding a duplicate does not take time in the number of routes. */
+	uint32_t *route_slots;
+	uint32_t route_mask;
 };
 
 /* Walkers return -1 after writing the error; 0 on success. */
@@ -757,6 +761,31 @@ static yaml_node_t *later(yaml_node_t *a, yaml_node_t *b)
 	return b;
 }
 
+static uint32_t prefix_hash(const struct cfg_prefix *p)
+{
+	const uint8_t *b = p->addr.family == AF_INET ? (const uint8_t *)&p->addr.v4 : p->addr.v6;
+	unsigned int i, n = p->addr.family == AF_INET ? 4 : 16;
+	uint32_t h = 2166136261u ^ p->len ^ (uint32_t)p->addr.family << 8; /* FNV-1a */
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+/* Whether an earlier route has prefix P; if not, P (the next route, cfg->n_routes) is
+ * remembered. The table has room for twice the list's routes. */
+static bool route_seen(struct loader *l, const struct cfg_prefix *p)
+{
+	const struct config *cfg = l->cfg;
+	uint32_t i;
+
+	for (i = prefix_hash(p) & l->route_mask; l->route_slots[i]; i = (i + 1) & l->route_mask)
+		if (prefix_equal(&cfg->routes[l->route_slots[i] - 1].prefix, p))
+			return true;
+	l->route_slots[i] = cfg->n_routes + 1;
+	return false;
+}
+
 static int parse_route(struct loader *l, yaml_node_t *node)
 {
 	static const struct field fields[] = {
@@ -778,10 +807,8 @@ static int parse_route(struct loader *l, yaml_node_t *node)
 	for (i = 0; i < c.r.n_via; i++)
 		if (route_resolve_via(l, &c, i))
 			return -1;
-	for (i = 0; i < cfg->n_routes; i++)
-		if (prefix_equal(&cfg->routes[i].prefix, &c.r.prefix))
-			return error_at(l, c.prefix_node, "duplicate route for %s",
-					scalar(c.prefix_node));
+	if (route_seen(l, &c.r.prefix))
+		return error_at(l, c.prefix_node, "duplicate route for %s", scalar(c.prefix_node));
 	c.r.loc = loc_of(node);
 	cfg->routes[cfg->n_routes++] = c.r;
 	return 0;
@@ -929,6 +956,20 @@ static void *alloc_for_list(struct loader *l, yaml_node_t *v, size_t size)
 	if (!array)
 		error_at(l, v, "out of memory");
 	return array;
+}
+
+/* route_seen's table for the list of routes V. */
+static int routes_index(struct loader *l, yaml_node_t *v)
+{
+	uint32_t size = 16;
+
+	while (size < 2u * list_len(v))
+		size *= 2;
+	l->route_slots = calloc(size, sizeof(*l->route_slots));
+	if (!l->route_slots)
+		return error_at(l, v, "out of memory");
+	l->route_mask = size - 1;
+	return 0;
 }
 
 /* ---- nat ---- */
@@ -1426,7 +1467,8 @@ static int parse_top(struct loader *l, yaml_node_t *root)
 	}
 	if (s.routes) {
 		cfg->routes = alloc_for_list(l, s.routes, sizeof(*cfg->routes));
-		if (!cfg->routes || parse_list(l, s.routes, parse_route))
+		if (!cfg->routes || routes_index(l, s.routes) ||
+		    parse_list(l, s.routes, parse_route))
 			return -1;
 	}
 	if (s.dataplane && parse_mapping(l, s.dataplane, dp_fields, &cfg->dataplane))
@@ -1515,6 +1557,7 @@ static int load(struct loader *l, const char *yaml, size_t len)
 		rc = parse_top(l, yaml_document_get_root_node(&l->doc));
 	yaml_document_delete(&l->doc);
 	yaml_parser_delete(&parser);
+	free(l->route_slots);
 	return rc;
 }
 
