@@ -907,6 +907,14 @@ static void test_err_route_prefix(void **state)
 			  "  - {prefix: 10.0.0.0/8, action: blackhole}\n"
 			  "  - {prefix: 10.0.0.0/8, via: 192.168.1.2}\n",
 		    "t.yaml:12:14: duplicate route for 10.0.0.0/8");
+	/* The same address with another length, or another family, is another route; the
+	 * same IPv6 prefix written differently is not. */
+	check_error(PORTS "routes:\n"
+			  "  - {prefix: 10.0.0.0/8, action: blackhole}\n"
+			  "  - {prefix: 10.0.0.0/16, action: blackhole}\n"
+			  "  - {prefix: \"2001:db8::/32\", action: blackhole}\n"
+			  "  - {prefix: \"2001:0db8:0::/32\", action: blackhole}\n",
+		    "t.yaml:14:14: duplicate route for 2001:0db8:0::/32");
 }
 
 static void test_err_route_via(void **state)
