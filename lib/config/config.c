@@ -1615,12 +1615,19 @@ static char *read_all(FILE *f, size_t *len)
 
 int config_load(const char *path, struct config *cfg, char *err, size_t err_len)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f;
 	char *buf = NULL;
 	size_t len = 0;
 	int rc, saved;
 
 	memset(cfg, 0, sizeof(*cfg));
+	/* The path is kept (reloads read it again): one that would not fit is refused. */
+	if (strlen(path) >= sizeof(cfg->path)) {
+		snprintf(err, err_len, "%.64s...:1:1: path longer than %zu characters", path,
+			 sizeof(cfg->path) - 1);
+		return -1;
+	}
+	f = fopen(path, "rb");
 	if (f) {
 		buf = read_all(f, &len);
 		saved = errno;

@@ -489,6 +489,15 @@ static void test_load_file(void **state)
 
 	assert_int_equal(config_load("/tmp", &cfg, err, sizeof(err)), -1);
 	assert_string_equal(err, "/tmp:1:1: cannot read file: Is a directory");
+
+	/* A path that would not fit where reloads find it again is refused. */
+	char longpath[600];
+
+	memset(longpath, 'a', sizeof(longpath));
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	assert_int_equal(config_load(longpath, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "...:1:1: path longer than 511 characters"));
 }
 
 /* ---- helpers ---- */
