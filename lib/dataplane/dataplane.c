@@ -405,6 +405,15 @@ static inline bool over_mtu(const struct burst *b, const struct rte_mbuf *m, uin
 	return rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > b->rt->nh[nh_idx].mtu;
 }
 
+/* M, if NAT towards the inside is translating it (nat_in_forward), back as it arrived:
+ * an ICMP error about it must quote that. */
+static inline void nat_in_untranslate(struct burst *b, struct rte_mbuf *m)
+{
+	if (m == b->orig_m)
+		rte_memcpy(rte_pktmbuf_mtod_offset(m, void *, RTE_ETHER_HDR_LEN), b->orig,
+			   b->orig_len);
+}
+
 /* M goes to next hop NH_IDX, NAT done: over the egress MTU to the slow path, else TTL
  * or hop limit, MACs and the TX buffer. */
 static __rte_always_inline void forward_tail(struct burst *b, struct rte_mbuf *m,
@@ -413,9 +422,8 @@ static __rte_always_inline void forward_tail(struct burst *b, struct rte_mbuf *m
 	const struct nexthop *nh = &b->rt->nh[nh_idx];
 
 	if (unlikely(over_mtu(b, m, nh_idx))) {
-		if (m == b->orig_m && dont_fragment(m, v4)) /* untranslated, for the error */
-			rte_memcpy(rte_pktmbuf_mtod_offset(m, void *, RTE_ETHER_HDR_LEN), b->orig,
-				   b->orig_len);
+		if (dont_fragment(m, v4))
+			nat_in_untranslate(b, m);
 		return punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
 	}
 	if (v4)
@@ -727,9 +735,11 @@ static inline void napt_fast_send(struct burst *b, const struct napt_candidates 
 {
 	struct rte_mbuf *m = b->v4.pkts[c->pos[i]];
 
-	if (likely(__atomic_load_n(&b->rt->nh[nh_idx].type, __ATOMIC_ACQUIRE) == NH_FORWARD)) {
-		if (unlikely(over_mtu(b, m, nh_idx) && dont_fragment(m, true)))
-			napt_untranslate(c, i);
+	if (unlikely(over_mtu(b, m, nh_idx) && dont_fragment(m, true))) {
+		napt_untranslate(c, i);
+		punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
+	} else if (likely(__atomic_load_n(&b->rt->nh[nh_idx].type, __ATOMIC_ACQUIRE) ==
+			  NH_FORWARD)) {
 		forward_tail(b, m, nh_idx, true);
 	} else {
 		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
@@ -833,12 +843,12 @@ static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, b
 {
 	uint16_t port = b->rt->nh[nh_idx].port;
 
-	if (!(b->rt->nat_out_ports >> port & 1))
-		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
-	else if (over_mtu(b, m, nh_idx) && dont_fragment(m, v4)) /* answered untranslated */
+	if (over_mtu(b, m, nh_idx) && dont_fragment(m, v4)) { /* answered now, untranslated */
+		nat_in_untranslate(b, m);
 		punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
-	else if (nat_out(b, m, port, v4))
+	} else if (!(b->rt->nat_out_ports >> port & 1) || nat_out(b, m, port, v4)) {
 		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
+	}
 }
 
 /* Whether a NAT rule may take IP, for one of the router's own addresses, inside. */
@@ -1051,6 +1061,7 @@ static __rte_noinline void process_burst(struct worker *w, const struct route_ta
 	b.nat_in.n = 0;
 	b.nat_out.n = 0;
 	b.translated = false;
+	b.orig_m = NULL; /* forward_tail compares every too-big packet with it */
 	b.napt.n = 0;
 	if (capturing(w, q->port) && !handed)
 		capture_copy(w, q->port, q->queue, pkts, n, RTE_PCAPNG_DIRECTION_IN);

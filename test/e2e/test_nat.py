@@ -799,10 +799,15 @@ def test_path_mtu_discovery_through_napt_in(tmp_path):
         assert_checksums(e)
 
 
-def test_path_mtu_discovery_through_port_forward(tmp_path):
-    """A port forward's stateless translation is undone for the error too."""
+@pytest.mark.parametrize("server_known", [True, False])
+def test_path_mtu_discovery_through_port_forward(tmp_path, server_known):
+    """A port forward's stateless translation is undone for the error too, also when
+    the server's MAC is not known yet (the packet would wait for it)."""
     syn = big(in4(REMOTE, 50000, "203.0.113.1", 443, proto=TCP, flags="S"))
-    r = run_dpfwd(tmp_path, {"wan": [syn]}, mtu_config("lan", 1280))
+    cfg = mtu_config("lan", 1280)
+    if not server_known:
+        cfg = cfg.replace(f'  - {{ip: 192.168.1.20, mac: "{SERVER_MAC}", port: lan}}\n', "")
+    r = run_dpfwd(tmp_path, {"wan": [syn]}, cfg)
     from scapy.layers.inet import IPerror, TCPerror
     (err,) = r.out["wan"]
     assert (err[IP].dst, err[ICMP].type, err[ICMP].code) == (REMOTE, 3, 4)
