@@ -302,7 +302,8 @@ struct metrics *metrics_start(const struct config *cfg, struct control *ctl)
 {
 	struct sockaddr_storage ss = { 0 };
 	struct metrics *m;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* poll(), not select(): descriptors above 1023 (hugepage files take many). */
+	unsigned int flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 
 	if (cfg->metrics.addr.family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&ss;

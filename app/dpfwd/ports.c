@@ -205,8 +205,11 @@ static void rx_queues_assign(struct dataplane *dp, const struct port_plan *plan)
 		for (q = 0; q < plan[p].n_rxq; q++) {
 			struct worker *w = dp->workers[k++ % dp->n_workers];
 
-			if (w->n_rxq == DP_MAX_RXQ_PER_WORKER)
+			if (w->n_rxq == DP_MAX_RXQ_PER_WORKER) {
+				DPFWD_LOG(WARNING, "port %u RX queue %u not read: a worker reads "
+					  "at most %d queues", p, q, DP_MAX_RXQ_PER_WORKER);
 				continue;
+			}
 			w->rxq[w->n_rxq++] = (struct dp_rxq){
 				.port = p, .port_id = plan[p].port_id, .queue = q };
 		}
