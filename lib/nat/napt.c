@@ -130,6 +130,7 @@ struct napt_table {
 	uint64_t (*bitmaps)[65536 / 64]; /* outside ports in use, per pool address */
 	uint32_t pool_addr[CFG_MAX_POOL_ADDRS]; /* whose bitmap each is (host order) */
 	unsigned int n_pools;
+	bool no_unused_bitmap; /* none found since the last mapping went: do not scan again */
 	uint32_t port_hint;
 	uint32_t scan; /* expiry cursor */
 	struct napt_stats stats;
@@ -303,7 +304,8 @@ static uint64_t *pool_bitmap(struct napt_table *t, uint32_t addr)
 	if (i >= 0)
 		return t->bitmaps[i];
 	if (b == CFG_MAX_POOL_ADDRS) {
-		b = pool_bitmap_unused(t);
+		b = t->no_unused_bitmap ? CFG_MAX_POOL_ADDRS : pool_bitmap_unused(t);
+		t->no_unused_bitmap = b == CFG_MAX_POOL_ADDRS;
 		if (b == CFG_MAX_POOL_ADDRS)
 			return NULL;
 		rte_hash_del_key(t->pools, &t->pool_addr[b]);
@@ -395,6 +397,7 @@ static void mapping_release(struct napt_table *t, uint32_t mi)
 	rte_hash_del_key(t->by_outside, &out);
 	if (bits)
 		bit_set(bits, rte_be_to_cpu_16(m->out_port), false);
+	t->no_unused_bitmap = false; /* that bitmap may be empty now */
 	m->used = false;
 	t->free_maps[t->n_free_maps++] = mi;
 	t->stats.mappings--;
@@ -646,14 +649,17 @@ const struct nat_snat *napt_rule_for(const struct nat_rules *nr, rte_be32_t src,
 
 static int icmp_error_out(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len);
 
-/* Whether mapping M may still serve rule R: a reload may have changed R's pool or ports. */
-static bool mapping_fits(const struct napt_mapping *m, const struct nat_snat *r)
+/* Whether mapping M may still serve rule R: a reload may have changed R's pool or
+ * ports, or put a port forward on M's outside endpoint. */
+static bool mapping_fits(const struct nat_rules *nr, const struct napt_mapping *m,
+			 const struct nat_snat *r)
 {
 	uint32_t addr = rte_be_to_cpu_32(m->out_ip);
 	uint16_t port = rte_be_to_cpu_16(m->out_port);
 
 	return addr - r->pool_first <= r->pool_last - r->pool_first &&
-	       port >= r->port_first && port <= r->port_last;
+	       port >= r->port_first && port <= r->port_last &&
+	       !nat_port_forwarded(nr, m->out_ip, m->out_port);
 }
 
 /* Mapping MI no longer fits its rule: its inside endpoint gets a new one on its next
@@ -684,7 +690,7 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
 		return -NAPT_DROP_UNTRANSLATABLE;
 	k = packet_key(ip, &v, FLOW_OUT);
 	si = (int)flow_table_lookup(t->flows, k);
-	if (si >= 0 && !mapping_fits(&t->maps[t->sess[si].mapping], r)) {
+	if (si >= 0 && !mapping_fits(nr, &t->maps[t->sess[si].mapping], r)) {
 		mapping_retire(t, t->sess[si].mapping);
 		session_release(t, (uint32_t)si);
 		si = -1;
@@ -692,7 +698,7 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
 	if (si < 0) {
 		in = (struct endpoint_key){ ip->src_addr, pkt_load16(v.sport), v.proto, 0 };
 		mi = find(t->by_inside, &in); /* REQ-1: one mapping whatever the destination */
-		if (mi >= 0 && !mapping_fits(&t->maps[mi], r)) {
+		if (mi >= 0 && !mapping_fits(nr, &t->maps[mi], r)) {
 			mapping_retire(t, (uint32_t)mi);
 			mi = -1;
 		}
