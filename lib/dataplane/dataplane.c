@@ -1117,13 +1117,40 @@ static void handoff_drain(struct worker *w, const struct route_table *rt, uint64
 	}
 }
 
-/* The later fragments that waited for a record: processed again from the start (the
- * ones still without a record wait on, until their time is up). */
+/* Without a new record since they were last tried: the waiting fragments whose time
+ * is up are dropped, the others wait on. */
+static void frag_wait_expire(struct worker *w, uint64_t now)
+{
+	struct frag_wait *fw = &w->frag_wait;
+	uint64_t wait = rte_get_tsc_hz() / 1000 * DP_FRAG_WAIT_MS;
+	unsigned int i, k = 0;
+
+	for (i = 0; i < fw->n; i++) {
+		if (now - fw->since[i] < wait) {
+			fw->pkts[k] = fw->pkts[i];
+			fw->since[k++] = fw->since[i];
+			continue;
+		}
+		w->stats.drops[DROP_NAT_FRAGMENT_UNMATCHED]++;
+		rte_pktmbuf_free(fw->pkts[i]);
+	}
+	fw->n = k;
+}
+
+/* The later fragments that waited for a record: processed again from the start when a
+ * record was made since they were last tried (the ones still without one wait on,
+ * until their time is up), so that a full list costs a loop little. */
 static void frag_wait_drain(struct worker *w, const struct route_table *rt, uint64_t now)
 {
-	struct frag_wait pending = w->frag_wait;
+	struct frag_wait pending;
+	struct napt_stats st;
 	unsigned int i;
 
+	napt_stats_get(w->napt, &st);
+	if (st.fragments_recorded == w->frag_records_seen)
+		return frag_wait_expire(w, now);
+	w->frag_records_seen = st.fragments_recorded;
+	pending = w->frag_wait;
 	w->frag_wait.n = 0;
 	for (i = 0; i < pending.n; i++) {
 		struct rte_mbuf *m = pending.pkts[i];

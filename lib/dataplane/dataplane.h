@@ -147,6 +147,7 @@ struct worker {
 	struct rte_ring **handoff_from; /* per source worker: packets for mappings we own */
 	struct frag_wait frag_wait;
 	uint64_t frag_retry_since; /* while one of frag_wait is processed again: its since */
+	uint64_t frag_records_seen; /* NAPT's fragments_recorded when frag_wait was last tried */
 	volatile bool rx_stopped; /* saw dp->rx_stop: punts nothing more */
 	struct worker_stats stats;
 	struct tx_buffer tx[DP_MAX_PORTS];

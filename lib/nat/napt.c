@@ -1121,6 +1121,7 @@ void napt_fragment_record(struct napt_table *t, const struct rte_ipv4_hdr *ip,
 	*f = (struct frag_record){ .src = ip->src_addr, .dst = orig_dst, .inside = ip->dst_addr,
 				   .id = ip->packet_id, .proto = ip->next_proto_id,
 				   .expires_tsc = now + rte_get_tsc_hz() * FRAG_LIFETIME_S };
+	t->stats.fragments_recorded++;
 }
 
 bool napt_fragment_in(struct napt_table *t, struct rte_ipv4_hdr *ip, uint64_t now)

@@ -131,6 +131,7 @@ struct napt_stats {
 	uint64_t table_full, ports_exhausted, filtered;
 	uint64_t icmp_errors; /* about a NAPT flow, translated either way (RFC 5508) */
 	uint64_t fragments_unmatched;
+	uint64_t fragments_recorded; /* first fragments' records made */
 	uint64_t fast_path; /* packets translated and sent by the fast path (route cached) */
 };
 
