@@ -67,6 +67,17 @@ nat:
 """
 
 
+def wait_until(check, tries=500):
+    """CHECK() until it is true (a running dpfwd catching up), at most TRIES times 10 ms;
+    its last value."""
+    for _ in range(tries):
+        got = check()
+        if got:
+            return got
+        time.sleep(0.01)
+    return check()
+
+
 def out4(src, sport, dst, dport, proto=UDP, mac=HOST_MAC, **kw):
     return Ether(dst=LAN_MAC, src=mac) / IP(src=src, dst=dst, ttl=64) / \
         proto(sport=sport, dport=dport, **kw) / Raw(b"x" * 8)
@@ -286,12 +297,8 @@ def test_closed_tcp_session_reopens(tmp_path):
     wan = [in4(REMOTE, 80, POOL, 40000, proto=TCP, flags="SA")]
     run = start_dpfwd(tmp_path, {"lan": lan, "wan": wan}, nat_config())
     try:
-        for _ in range(500):
-            states = run.telemetry("/dpfwd/nat_sessions").get("state", [])
-            if states == ["tcp_established"]:
-                break
-            time.sleep(0.01)
-        assert states == ["tcp_established"]
+        assert wait_until(lambda: run.telemetry("/dpfwd/nat_sessions").get("state") ==
+                          ["tcp_established"])
     finally:
         run.stop()
 
@@ -375,10 +382,7 @@ def test_sessions_survive_reload(tmp_path):
     run = start_dpfwd(tmp_path, {"lan": lan, "wan": wan}, config, infinite=True,
                       capture_tx=False)
     try:
-        for _ in range(500):
-            if run.telemetry("/dpfwd/nat")["sessions"] == 1:
-                break
-            time.sleep(0.01)
+        wait_until(lambda: run.telemetry("/dpfwd/nat")["sessions"] == 1)
         before = run.telemetry("/dpfwd/nat")
         run.cfg.write_text(config.replace("routes:\n", "routes:\n  - {prefix: 10.9.0.0/16, "
                                           "action: blackhole}\n"))
@@ -924,18 +928,12 @@ def test_reload_with_a_new_pool_moves_live_flows_to_it(tmp_path):
     run = start_dpfwd(tmp_path, {"lan": lan, "wan": wan}, config, infinite=True,
                       capture_tx=False)
     try:
-        for _ in range(500):
-            if run.telemetry("/dpfwd/nat")["sessions"] == 1:
-                break
-            time.sleep(0.01)
+        wait_until(lambda: run.telemetry("/dpfwd/nat")["sessions"] == 1)
         assert run.telemetry("/dpfwd/stats")["tx_packets"][0] == 0  # nothing for .11 yet
         run.cfg.write_text(config.replace(f"pool: [{POOL}]", f"pool: [{new_pool}]"))
         assert run.telemetry("/dpfwd/reload")["ok"] == 1
-        for _ in range(500):
-            if run.telemetry("/dpfwd/stats")["tx_packets"][0] > 100:
-                break
-            time.sleep(0.01)
-        assert run.telemetry("/dpfwd/stats")["tx_packets"][0] > 100  # replies reach .10
+        assert wait_until(lambda: run.telemetry("/dpfwd/stats")["tx_packets"][0] > 100)
+        # (the replies reach .10)
         nat = run.telemetry("/dpfwd/nat")
         assert nat["mappings_created"] == 2 and nat["mappings"] == 1
     finally:
