@@ -152,7 +152,11 @@ def read_outputs(tmp, ports, queues=1, capture_tx=True):
 
 
 class Running:
-    """dpfwd in the background: talk to it (telemetry, signals), then stop() it."""
+    """dpfwd in the background: talk to it (telemetry, signals), then stop() it. Every
+    one started is in STARTED, so that a test that failed before stopping its dpfwd does
+    not leave it running for the next ones (conftest kills what is left)."""
+
+    STARTED = []
 
     def __init__(self, tmp, proc, prefix, cfg, ports, queues, inputs, stdout, stderr,
                  capture_tx):
@@ -161,6 +165,15 @@ class Running:
         self._stdout, self._stderr = stdout, stderr
         self.capture_tx = capture_tx
         self._sock = None
+        Running.STARTED.append(self)
+
+    def kill(self):
+        """Kill it if it still runs, and remove what EAL left in /dev/hugepages."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for f in Path("/dev/hugepages").glob(f"{self.prefix}map_*"):
+            f.unlink(missing_ok=True)
 
     def telemetry(self, cmd):
         """Send CMD ("/dpfwd/stats", "/dpfwd/routes,50") on DPDK's telemetry socket
@@ -205,12 +218,10 @@ class Running:
         except subprocess.TimeoutExpired:
             # Killed, so that a hung dpfwd does not go on taking a CPU (and hugepages)
             # from every later test.
-            self.proc.kill()
-            self.proc.wait()
-            for f in Path("/dev/hugepages").glob(f"{self.prefix}map_*"):
-                f.unlink(missing_ok=True)
+            self.kill()
             raise AssertionError(f"dpfwd did not stop within {timeout} s of SIGTERM:\n"
                                  f"{self.log()}") from None
+        self.kill()  # on hugepages, a primary leaves its files behind for secondaries
         stats_path = self.tmp / "stats.json"
         assert rc == 0, f"dpfwd failed ({rc}):\n{self.log()}"
         stats = json.loads(stats_path.read_text())
