@@ -508,6 +508,12 @@ static const struct nat_snat *hairpin_rule(const struct nat_rules *nr, rte_be32_
 	return NULL;
 }
 
+/* Whether a later fragment first looked at SINCE has waited its time by NOW. */
+static inline bool frag_wait_over(uint64_t since, uint64_t now)
+{
+	return now - since >= rte_get_tsc_hz() / 1000 * DP_FRAG_WAIT_MS;
+}
+
 /* M, a later fragment without a record, waits in W's list (as it arrived, on in_port)
  * if it came less than DP_FRAG_WAIT_MS ago and there is room. */
 static bool frag_wait_park(struct burst *b, struct rte_mbuf *m)
@@ -515,8 +521,7 @@ static bool frag_wait_park(struct burst *b, struct rte_mbuf *m)
 	struct frag_wait *fw = &b->w->frag_wait;
 	uint64_t since = b->w->frag_retry_since ? b->w->frag_retry_since : b->now;
 
-	if (b->now - since >= rte_get_tsc_hz() / 1000 * DP_FRAG_WAIT_MS ||
-	    fw->n == DP_FRAG_WAIT_MAX)
+	if (frag_wait_over(since, b->now) || fw->n == DP_FRAG_WAIT_MAX)
 		return false;
 	m->port = b->in_port;
 	fw->since[fw->n] = since;
@@ -1122,11 +1127,10 @@ static void handoff_drain(struct worker *w, const struct route_table *rt, uint64
 static void frag_wait_expire(struct worker *w, uint64_t now)
 {
 	struct frag_wait *fw = &w->frag_wait;
-	uint64_t wait = rte_get_tsc_hz() / 1000 * DP_FRAG_WAIT_MS;
 	unsigned int i, k = 0;
 
 	for (i = 0; i < fw->n; i++) {
-		if (now - fw->since[i] < wait) {
+		if (!frag_wait_over(fw->since[i], now)) {
 			fw->pkts[k] = fw->pkts[i];
 			fw->since[k++] = fw->since[i];
 			continue;

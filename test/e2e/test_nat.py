@@ -78,6 +78,16 @@ def wait_until(check, tries=500):
     return check()
 
 
+def one_flow_running(tmp_path, config, reply_to):
+    """dpfwd replaying, forever, one UDP flow out (192.168.1.10:5000 to REMOTE:53) and
+    its replies to REPLY_TO:5000, once the flow has its session."""
+    run = start_dpfwd(tmp_path, {"lan": [out4("192.168.1.10", 5000, REMOTE, 53)],
+                                 "wan": [in4(REMOTE, 53, reply_to, 5000)]},
+                      config, infinite=True, capture_tx=False)
+    wait_until(lambda: run.telemetry("/dpfwd/nat")["sessions"] == 1)
+    return run
+
+
 def out4(src, sport, dst, dport, proto=UDP, mac=HOST_MAC, **kw):
     return Ether(dst=LAN_MAC, src=mac) / IP(src=src, dst=dst, ttl=64) / \
         proto(sport=sport, dport=dport, **kw) / Raw(b"x" * 8)
@@ -376,13 +386,9 @@ def test_sessions_survive_reload(tmp_path):
     finding their mapping. Enabling or sizing NAT differently needs a restart."""
     import subprocess
     from dpfwd_run import DPFWDCTL
-    lan = [out4("192.168.1.10", 5000, REMOTE, 53)]
-    wan = [in4(REMOTE, 53, POOL, 5000)]
     config = nat_config()
-    run = start_dpfwd(tmp_path, {"lan": lan, "wan": wan}, config, infinite=True,
-                      capture_tx=False)
+    run = one_flow_running(tmp_path, config, POOL)
     try:
-        wait_until(lambda: run.telemetry("/dpfwd/nat")["sessions"] == 1)
         before = run.telemetry("/dpfwd/nat")
         run.cfg.write_text(config.replace("routes:\n", "routes:\n  - {prefix: 10.9.0.0/16, "
                                           "action: blackhole}\n"))
@@ -922,13 +928,9 @@ def test_reload_with_a_new_pool_moves_live_flows_to_it(tmp_path):
     gets a mapping on the new pool address, and the replies to it come in (the old
     address no longer leads to NAT)."""
     new_pool = "203.0.113.11"
-    lan = [out4("192.168.1.10", 5000, REMOTE, 53)]
-    wan = [in4(REMOTE, 53, new_pool, 5000)]
     config = nat_config()
-    run = start_dpfwd(tmp_path, {"lan": lan, "wan": wan}, config, infinite=True,
-                      capture_tx=False)
+    run = one_flow_running(tmp_path, config, new_pool)
     try:
-        wait_until(lambda: run.telemetry("/dpfwd/nat")["sessions"] == 1)
         assert run.telemetry("/dpfwd/stats")["tx_packets"][0] == 0  # nothing for .11 yet
         run.cfg.write_text(config.replace(f"pool: [{POOL}]", f"pool: [{new_pool}]"))
         assert run.telemetry("/dpfwd/reload")["ok"] == 1
