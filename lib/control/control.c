@@ -553,7 +553,7 @@ static void local_ipv4(struct control *c, struct rte_mbuf *m)
 	if (ip->next_proto_id == IPPROTO_UDP)
 		error_send(c, m, ICMP4_DEST_UNREACH, ICMP4_PORT_UNREACH, 0);
 	if (ip->next_proto_id != IPPROTO_ICMP || ip_len < hlen + sizeof(*icmp) ||
-	    (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) ||
+	    pkt_ipv4_is_fragment(ip) ||
 	    icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0 ||
 	    !icmp4_cksum_ok(m, hlen, ip_len - hlen))
 		return drop(c, m, DROP_LOCAL);

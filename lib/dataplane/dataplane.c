@@ -284,7 +284,7 @@ static inline uint32_t flow_hash_ipv4(const struct rte_mbuf *m)
 	h = rte_hash_crc_4byte(ip->src_addr, ip->dst_addr);
 	h = rte_hash_crc_4byte(ip->next_proto_id, h);
 	if ((ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) &&
-	    !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))) {
+	    !pkt_ipv4_is_fragment(ip)) {
 		const uint8_t *l4 = (const uint8_t *)ip + rte_ipv4_hdr_len(ip);
 		uint32_t ports;
 
@@ -542,17 +542,35 @@ static int napt_later_fragment_in(struct burst *b, struct rte_mbuf *m)
 		handoff(b, m, owner);
 		return -1;
 	}
-	if (napt_fragment_in(b->w->napt, ip, b->now))
+	if (napt_fragment_take(b->w->napt, ip, false, b->now))
 		return 1;
 	if (!frag_wait_park(b, m))
 		drop(b, m, DROP_NAT_FRAGMENT_UNMATCHED);
 	return -1;
 }
 
+/* M, the first fragment of a datagram, was just translated towards the inside from
+ * destination ORIG_DST: the worker that will see its later fragments learns where they
+ * go. False if M went to that worker to be recorded there (and goes on from there). */
+static bool fragment_record_in(struct burst *b, struct rte_mbuf *m, rte_be32_t orig_dst)
+{
+	unsigned int owner = napt_fragment_owner(ipv4_hdr(m), orig_dst, b->w->dp->n_workers);
+
+	if (owner == b->w->id) {
+		napt_fragment_record(b->w->napt, ipv4_hdr(m), orig_dst, false, b->now);
+		return true;
+	}
+	m->hash.fdir.hi = orig_dst;
+	handoff_marked(b, m, owner, HANDOFF_FRAGMENT_RECORD);
+	return false;
+}
+
 /* NAPT towards the inside: 1 translated, 0 no mapping (try the stateless rules), -1
  * M left (dropped, handed to its owner). RFC 4787 REQ-9: an inside source is first
  * given its outside endpoint, so that the other inside host sees it as from outside:
- * its 1:1 or port forward one if a rule covers it, else its own NAPT mapping. */
+ * its 1:1 or port forward one if a rule covers it, else its own NAPT mapping. A later
+ * fragment takes its first fragment's record (NAPT's or a port forward's), except to a
+ * 1:1 address, whose rule takes it whole. */
 static int napt_destination(struct burst *b, struct rte_mbuf *m)
 {
 	const struct nat_snat *own = hairpin_rule(b->rt->nat, ipv4_hdr(m)->src_addr);
@@ -566,7 +584,8 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 		return -1;
 	ip = ipv4_hdr(m);
 	if (napt_is_later_fragment(ip))
-		return napt_later_fragment_in(b, m);
+		return nat_ipv4_static_outside(b->rt->nat, ip->dst_addr) ? 0
+									: napt_later_fragment_in(b, m);
 	if (!napt_owner(ip, ip_reach(m), false, b->w->dp->n_workers, &owner))
 		return 0;
 	if (owner != b->w->id) {
@@ -575,24 +594,56 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 	}
 	orig_dst = ip->dst_addr;
 	rc = napt_in(b->w->napt, b->rt->nat, ip, ip_reach(m), b->now);
-	if (rc == 0 && (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG))) {
-		/* A first fragment: the worker that will see its later fragments learns
-		 * where they go. */
-		owner = napt_fragment_owner(ip, orig_dst, b->w->dp->n_workers);
-		if (owner == b->w->id) {
-			napt_fragment_record(b->w->napt, ip, orig_dst, b->now);
-		} else {
-			m->hash.fdir.hi = orig_dst;
-			handoff_marked(b, m, owner, HANDOFF_FRAGMENT_RECORD);
-			return -1;
-		}
-	}
 	if (rc == 0)
-		return 1;
+		return pkt_ipv4_is_first_fragment(ip) && !fragment_record_in(b, m, orig_dst) ? -1 : 1;
 	if (rc == NAPT_NO_MAPPING)
 		return 0;
 	drop(b, m, napt_drop_reason[-rc]);
 	return -1;
+}
+
+/* The stateless rules towards the inside (1:1, port forwards): a port forward's first
+ * fragment is recorded for the later ones, which have no ports to match it by (1:1
+ * takes them by address). -1 if M went to the worker that keeps the record. */
+static int nat_ipv4_in_recorded(struct burst *b, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
+	rte_be32_t orig_dst = ip->dst_addr;
+	enum nat_result r = nat_ipv4_in(b->rt->nat, ip, ip_reach(m));
+
+	if (r == NAT_TRANSLATED && pkt_ipv4_is_first_fragment(ip) &&
+	    !nat_ipv4_static_outside(b->rt->nat, orig_dst) && !fragment_record_in(b, m, orig_dst))
+		return -1;
+	return (int)r;
+}
+
+/* The stateless rules going out through PORT (1:1, port forward replies). A fragment
+ * from a port forward's server goes to the worker that keeps its datagram's record:
+ * there the first one's translation is recorded, and later ones, without ports to
+ * match the forward by, take it (without a record, they go on as any other source's).
+ * -1 if M went to that worker. */
+static int nat_ipv4_out_recorded(struct burst *b, struct rte_mbuf *m, uint16_t port)
+{
+	const struct nat_rules *nr = b->rt->nat;
+	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
+	rte_be32_t orig_src = ip->src_addr;
+	bool server_fragment = pkt_ipv4_is_fragment(ip) && nat_ipv4_forward_server(nr, orig_src);
+	enum nat_result r;
+
+	if (server_fragment) {
+		unsigned int owner = napt_fragment_owner(ip, ip->dst_addr, b->w->dp->n_workers);
+
+		if (owner != b->w->id) {
+			handoff(b, m, owner);
+			return -1;
+		}
+		if (napt_is_later_fragment(ip) && napt_fragment_take(b->w->napt, ip, true, b->now))
+			return NAT_TRANSLATED;
+	}
+	r = nat_ipv4_out(nr, ip, ip_reach(m), port);
+	if (r == NAT_TRANSLATED && server_fragment && !napt_is_later_fragment(ip))
+		napt_fragment_record(b->w->napt, ip, orig_src, true, b->now);
+	return (int)r;
 }
 
 static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4);
@@ -651,10 +702,13 @@ static bool nat_in_translate_forward(struct burst *b, struct rte_mbuf *m, bool v
 		bool hairpin = hairpin_rule(rt->nat, ipv4_hdr(m)->src_addr) != NULL;
 		int rc = napt_destination(b, m);
 
+		if (rc == 0) /* no NAPT mapping: the stateless rules' */
+			rc = nat_ipv4_in_recorded(b, m);
+		else
+			napt = rc > 0 && !hairpin;
 		if (rc < 0)
 			return true; /* dropped or handed off */
-		napt = rc > 0 && !hairpin;
-		r = rc ? NAT_TRANSLATED : nat_ipv4_in(rt->nat, ipv4_hdr(m), ip_reach(m));
+		r = (enum nat_result)rc; /* NAPT's 1 is NAT_TRANSLATED */
 	} else if (v4) {
 		r = nat_ipv4_in(rt->nat, ipv4_hdr(m), ip_reach(m));
 	} else {
@@ -708,10 +762,17 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
 	const struct nat_snat *rule;
 	enum nat_result r;
 
-	if (v4)
+	if (v4 && b->w->napt) {
+		int rc = nat_ipv4_out_recorded(b, m, port);
+
+		if (rc < 0)
+			return false;
+		r = (enum nat_result)rc;
+	} else if (v4) {
 		r = nat_ipv4_out(b->rt->nat, ipv4_hdr(m), ip_reach(m), port);
-	else
+	} else {
 		r = nat_ipv6_out(b->rt->nat, ipv6_hdr(m), ip_reach(m), port);
+	}
 	if (r == NAT_UNTRANSLATABLE) {
 		drop(b, m, DROP_NAT_UNTRANSLATABLE);
 		return false;
@@ -822,8 +883,13 @@ static __rte_noinline void nat_out_stage(struct burst *b)
 			continue;
 		}
 
-		if (nr->n_static || nr->n_dnat)
-			r = nat_ipv4_out(nr, ipv4_hdr(m), ip_reach(m), port);
+		if (nr->n_static || nr->n_dnat) {
+			int rc = nat_ipv4_out_recorded(b, m, port);
+
+			if (rc < 0)
+				continue; /* to the worker that keeps its datagram's record */
+			r = (enum nat_result)rc;
+		}
 		if (r == NAT_UNTRANSLATABLE) {
 			drop(b, m, DROP_NAT_UNTRANSLATABLE);
 			continue;
@@ -1108,7 +1174,7 @@ static void handoff_drain(struct worker *w, const struct route_table *rt, uint64
 		for (i = 0; i < n; i++)
 			if (unlikely(pkts[i]->hash.usr == HANDOFF_FRAGMENT_RECORD)) {
 				napt_fragment_record(w->napt, ipv4_hdr(pkts[i]),
-						     pkts[i]->hash.fdir.hi, now);
+						     pkts[i]->hash.fdir.hi, false, now);
 				pkts[i]->hash.usr = 0;
 			}
 		for (i = 0; i < n; i += run) {

@@ -64,8 +64,8 @@
 	X(NAT_FILTERED, "nat_filtered",                                                      \
 	  "from outside to a NAT mapping, refused by nat.filtering (RFC 4787 5)")            \
 	X(NAT_FRAGMENT_UNMATCHED, "nat_fragment_unmatched",                                  \
-	  "a later fragment to a NAT pool address whose first fragment was not seen "       \
-	  "(or not within 10 s)")                                                          \
+	  "a later fragment to a NAT pool or port forward address whose first fragment "   \
+	  "was not seen (or not within 10 s)")                                              \
 	X(NAT_HANDOFF_FULL, "nat_handoff_full",                                              \
 	  "the ring to the worker owning this NAT mapping was full")                         \
 	X(TX_FULL, "tx_full", "the egress queue did not take the packet")

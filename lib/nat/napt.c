@@ -134,10 +134,11 @@ struct napt_table {
 	uint32_t port_hint;
 	uint32_t scan; /* expiry cursor */
 	struct napt_stats stats;
-	struct frag_record {
-		rte_be32_t src, dst, inside;
+	struct frag_record { /* a datagram's addresses as it arrives, what one becomes */
+		rte_be32_t src, dst, to;
 		rte_be16_t id;
 		uint8_t proto;
+		bool outbound; /* TO replaces the source (else the destination) */
 		uint64_t expires_tsc; /* 0: free */
 	} frags[FRAG_SLOTS];
 };
@@ -828,7 +829,7 @@ static inline bool fast_key(const struct rte_ipv4_hdr *ip, uint32_t ip_len, unsi
 	const uint8_t *l4 = (const uint8_t *)ip + hl;
 	uint8_t proto = ip->next_proto_id;
 
-	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
+	if (pkt_ipv4_is_fragment(ip))
 		return false;
 	switch (proto) {
 	case IPPROTO_UDP:
@@ -1032,7 +1033,7 @@ void napt_route_learn(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip
 
 	/* A fragment's ECMP path is not its flow's: flow_hash_ipv4 leaves its ports out. */
 	if (!route_gen || !nh ||
-	    (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) ||
+	    pkt_ipv4_is_fragment(ip) ||
 	    !l4_view(ip, ip_len, &v))
 		return;
 	/* Translated, IP is its session's other direction seen backwards. */
@@ -1113,30 +1114,36 @@ static struct frag_record *frag_slot(struct napt_table *t, rte_be32_t src, rte_b
 }
 
 void napt_fragment_record(struct napt_table *t, const struct rte_ipv4_hdr *ip,
-			  rte_be32_t orig_dst, uint64_t now)
+			  rte_be32_t orig, bool outbound, uint64_t now)
 {
-	struct frag_record *f = frag_slot(t, ip->src_addr, orig_dst, ip->next_proto_id,
-					  ip->packet_id);
+	rte_be32_t src = outbound ? orig : ip->src_addr, dst = outbound ? ip->dst_addr : orig;
+	struct frag_record *f = frag_slot(t, src, dst, ip->next_proto_id, ip->packet_id);
 
-	*f = (struct frag_record){ .src = ip->src_addr, .dst = orig_dst, .inside = ip->dst_addr,
+	*f = (struct frag_record){ .src = src, .dst = dst,
+				   .to = outbound ? ip->src_addr : ip->dst_addr,
 				   .id = ip->packet_id, .proto = ip->next_proto_id,
+				   .outbound = outbound,
 				   .expires_tsc = now + rte_get_tsc_hz() * FRAG_LIFETIME_S };
 	t->stats.fragments_recorded++;
 }
 
-bool napt_fragment_in(struct napt_table *t, struct rte_ipv4_hdr *ip, uint64_t now)
+bool napt_fragment_take(struct napt_table *t, struct rte_ipv4_hdr *ip, bool outbound,
+			uint64_t now)
 {
 	struct frag_record *f = frag_slot(t, ip->src_addr, ip->dst_addr, ip->next_proto_id,
 					  ip->packet_id);
-	uint32_t old = pkt_load32((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, dst_addr));
+	uint8_t *at = (uint8_t *)ip + (outbound ? offsetof(struct rte_ipv4_hdr, src_addr)
+					       : offsetof(struct rte_ipv4_hdr, dst_addr));
 
 	if (!f->expires_tsc || now > f->expires_tsc || f->src != ip->src_addr ||
-	    f->dst != old || f->proto != ip->next_proto_id || f->id != ip->packet_id) {
-		t->stats.fragments_unmatched++;
+	    f->dst != ip->dst_addr || f->proto != ip->next_proto_id || f->id != ip->packet_id ||
+	    f->outbound != outbound) {
+		if (!outbound)
+			t->stats.fragments_unmatched++;
 		return false;
 	}
-	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, old, f->inside);
-	memcpy((uint8_t *)ip + offsetof(struct rte_ipv4_hdr, dst_addr), &f->inside, 4);
+	ip->hdr_checksum = pkt_cksum_update32(ip->hdr_checksum, pkt_load32(at), f->to);
+	memcpy(at, &f->to, sizeof(f->to));
 	return true;
 }
 

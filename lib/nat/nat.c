@@ -218,12 +218,30 @@ bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *i
 	unsigned int i;
 
 	if (dnat_in_rule(nr, hdr, ip_len, &port) >= 0 || static_in_rule(nr, ip) >= 0 ||
+	    (napt_is_later_fragment(ip) && nat_ipv4_forward_address(nr, ip->dst_addr)) ||
 	    (!from_inside && icmp_error_parse(hdr, ip_len, &e) && error_in(nr, hdr, &e, false)))
 		return true;
 	for (i = 0; i < nr->n_snat; i++)
 		if (dst - nr->snat[i].pool_first <= nr->snat[i].pool_last - nr->snat[i].pool_first)
 			return !from_inside || l4_cksum(hdr, ip_len); /* TCP, UDP: a mapping */
 	return false;
+}
+
+bool nat_ipv4_forward_address(const struct nat_rules *nr, rte_be32_t ip)
+{
+	return nr->n_dnat && dnat_find(nr->dnat_match, 0, ip, 0) >= 0;
+}
+
+bool nat_ipv4_forward_server(const struct nat_rules *nr, rte_be32_t ip)
+{
+	return nr->n_dnat && dnat_find(nr->dnat_to, 0, ip, 0) >= 0;
+}
+
+bool nat_ipv4_static_outside(const struct nat_rules *nr, rte_be32_t ip)
+{
+	uint32_t a = rte_be_to_cpu_32(ip);
+
+	return nr->n_static && hash_find(nr->static_out, &a) >= 0;
 }
 
 bool nat_port_forwarded(const struct nat_rules *nr, rte_be32_t ip, rte_be16_t port)
@@ -513,8 +531,9 @@ static int build_dnat(struct nat_rules *nr, const struct config *cfg, int socket
 
 	nr->dnat = rte_calloc("nat", nat->n_dnat + 1, sizeof(*nr->dnat), 0);
 	nr->dnat_port_mask = rte_calloc("nat", nat->n_dnat + 1, sizeof(uint32_t), 0);
-	nr->dnat_match = hash_new("dm", nat->n_dnat, sizeof(struct dnat_key), socket_id);
-	nr->dnat_to = hash_new("dt", nat->n_dnat, sizeof(struct dnat_key), socket_id);
+	/* Twice the rules: a key of each address alone too (protocol and port 0). */
+	nr->dnat_match = hash_new("dm", 2 * nat->n_dnat, sizeof(struct dnat_key), socket_id);
+	nr->dnat_to = hash_new("dt", 2 * nat->n_dnat, sizeof(struct dnat_key), socket_id);
 	nr->n_dnat = nat->n_dnat;
 	if (!nr->dnat || !nr->dnat_port_mask || !nr->dnat_match || !nr->dnat_to)
 		return -1;
@@ -531,6 +550,11 @@ static int build_dnat(struct nat_rules *nr, const struct config *cfg, int socket
 		/* Two forwards to one inside server port: its replies go out as the first. */
 		if (add(nr->dnat_match, &match, i) ||
 		    (hash_find(nr->dnat_to, &to) < 0 && add(nr->dnat_to, &to, i)))
+			return -1;
+		/* The addresses alone, for fragments, which have no ports after the first. */
+		match.port = to.port = 0;
+		match.proto = to.proto = 0;
+		if (add(nr->dnat_match, &match, i) || add(nr->dnat_to, &to, i))
 			return -1;
 	}
 	return 0;

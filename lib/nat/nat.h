@@ -91,12 +91,20 @@ enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
 			    uint32_t ip_len, uint16_t in_port);
 
 /* Whether a NAT rule may take IP, a packet to one of the router's own addresses,
- * inside: a port forward or 1:1 rule of that address, or NAPT's, if the address is in a
- * pool. From an inside host (FROM_INSIDE, a hairpin), NAPT's only for TCP and UDP,
+ * inside: a port forward or 1:1 rule of that address (a fragment after the first: any
+ * forward of that address, by its first fragment's record), or NAPT's, if the address
+ * is in a pool. From an inside host (FROM_INSIDE, a hairpin), NAPT's only for TCP and UDP,
  * which may have mappings: anything else, a ping above all, is for the router itself
  * and no NAT touches it, so that its answer goes to the host, not to its pool address. */
 bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
 			uint32_t ip_len, bool from_inside);
+
+/* Whether IP is a port forward's outside address (match) / the address of one's
+ * inside server (to) / a 1:1 rule's outside address: for fragments after the first,
+ * which have no ports to match a forward by. */
+bool nat_ipv4_forward_address(const struct nat_rules *nr, rte_be32_t ip);
+bool nat_ipv4_forward_server(const struct nat_rules *nr, rte_be32_t ip);
+bool nat_ipv4_static_outside(const struct nat_rules *nr, rte_be32_t ip);
 
 /* Whether a port forward takes (TCP or UDP) traffic to IP:PORT: NAPT never hands that
  * port of a pool address out, or the mapping would shadow the forward. */
@@ -256,18 +264,24 @@ void napt_route_learn(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip
  * Fragments (shallow virtual reassembly). A non-first fragment has no ports: going
  * out, its source becomes the pool address its inside host is paired with (the one
  * the first fragment got); coming in, it is matched by (source, destination, protocol,
- * IP ID) to what the first fragment was translated to. Records live on the worker
+ * IP ID) to what the first fragment was translated to. So is one a port forward's
+ * server sends (going out, its source). Records live on the worker
  * napt_fragment_owner() names, in a bounded table (the oldest is overwritten).
  */
 bool napt_is_later_fragment(const struct rte_ipv4_hdr *ip);
+/* The worker that keeps the records of IP's datagram, whose destination was DST as it
+ * arrived (a record is found by the addresses a datagram arrives with). */
 unsigned int napt_fragment_owner(const struct rte_ipv4_hdr *ip, rte_be32_t dst,
 				 unsigned int n_workers);
 void napt_fragment_out(const struct nat_snat *r, struct rte_ipv4_hdr *ip);
-/* The first fragment of a datagram to ORIG_DST was translated to IP's destination. */
+/* IP, the first fragment of a datagram, was translated going OUTBOUND (from source
+ * ORIG to IP's) or coming in (from destination ORIG to IP's): later fragments of it
+ * take the same address. */
 void napt_fragment_record(struct napt_table *t, const struct rte_ipv4_hdr *ip,
-			  rte_be32_t orig_dst, uint64_t now);
-/* Translate a later fragment by its record: false if there is none. */
-bool napt_fragment_in(struct napt_table *t, struct rte_ipv4_hdr *ip, uint64_t now);
+			  rte_be32_t orig, bool outbound, uint64_t now);
+/* Translate a later fragment by its datagram's record: false if there is none. */
+bool napt_fragment_take(struct napt_table *t, struct rte_ipv4_hdr *ip, bool outbound,
+			uint64_t now);
 
 /* Reclaim a few expired sessions (and mappings left without one); once per loop. */
 void napt_expire(struct napt_table *t, const struct nat_rules *nr, uint64_t now);

@@ -245,6 +245,20 @@ pkt_ipv6_check(const struct rte_ipv6_hdr *ip, uint32_t len, uint32_t *ip_len)
 	return PKT_OK;
 }
 
+/* Whether IP is a fragment (RFC 791: more fragments, or an offset), and whether the
+ * first of several (more fragments at offset 0). */
+static inline bool pkt_ipv4_is_fragment(const struct rte_ipv4_hdr *ip)
+{
+	return (ip->fragment_offset &
+		RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) != 0;
+}
+
+static inline bool pkt_ipv4_is_first_fragment(const struct rte_ipv4_hdr *ip)
+{
+	return (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) ==
+	       RTE_BE16(RTE_IPV4_HDR_MF_FLAG);
+}
+
 /* Decrement the TTL and patch the header checksum incrementally, RFC 1624 eqn. 3:
  * HC' = ~(~HC + ~m + m'). The TTL is the high byte of the word it shares with the
  * protocol, so ~m + m' = ~m + m - 0x0100 = 0xfeff. Eqn. 3 (unlike HC + 0x0100) never

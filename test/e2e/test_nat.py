@@ -536,6 +536,104 @@ def test_fragments_both_ways(tmp_path):
     assert IP(bytes(i))[UDP].chksum == ck
 
 
+UDP_FORWARD = '    - {proto: udp, match: "203.0.113.1:5353", to: "192.168.1.20:53"}\n'
+
+
+def forward_config(**kw):
+    """nat_config() with a UDP port forward too: 203.0.113.1:5353 (the router's WAN
+    address) to the server 192.168.1.20:53."""
+    return nat_config(**kw).replace("  static:\n", UDP_FORWARD + "  static:\n")
+
+
+def fragmented(ip, mac_dst, mac_src, size=2000, fragsize=1000):
+    """IP carrying SIZE bytes, cut into fragments: (what scapy reassembles from them as
+    sent, the frames)."""
+    from scapy.all import defragment, fragment
+    frags = fragment(ip / Raw(bytes(range(256)) * (size // 256) + b"z" * (size % 256)),
+                     fragsize=fragsize)
+    return (defragment([IP(bytes(f)) for f in frags])[0][Raw].load,
+            [Ether(dst=mac_dst, src=mac_src) / f for f in frags])
+
+
+def reassembled(frames):
+    """The datagrams FRAMES reassemble to, each checked for its UDP checksum."""
+    from scapy.all import defragment
+    got = defragment([p[IP] for p in frames])
+    for d in got:
+        ck = d[UDP].chksum
+        del d[UDP].chksum
+        assert IP(bytes(d))[UDP].chksum == ck, "UDP checksum of the reassembled datagram"
+    return got
+
+
+def test_fragments_through_port_forward_and_static(tmp_path):
+    """Fragmented datagrams both ways through a port forward and a 1:1 rule: every
+    fragment of each gets the address its first fragment got, so that the receiver
+    reassembles it. A port forward's later fragments have no ports to match it by: they
+    take the first fragment's record, coming in (to the router's own address) and going
+    out (the server's reply); 1:1 takes them by address. A later fragment to the
+    forward's address whose first fragment never came is nat_fragment_unmatched."""
+    want_fin, wan_fw = fragmented(IP(src=REMOTE, dst="203.0.113.1", id=11) /
+                                  UDP(sport=999, dport=5353), WAN_MAC, GW_MAC)
+    want_sin, wan_st = fragmented(IP(src=REMOTE, dst="203.0.113.50", id=13) /
+                                  UDP(sport=999, dport=7), WAN_MAC, GW_MAC)
+    want_fout, lan_fw = fragmented(IP(src="192.168.1.20", dst=REMOTE, id=12) /
+                                   UDP(sport=53, dport=999), LAN_MAC, SERVER_MAC)
+    want_sout, lan_st = fragmented(IP(src="192.168.1.50", dst=REMOTE, id=14) /
+                                   UDP(sport=7, dport=999), LAN_MAC, STATIC_MAC)
+    stray = Ether(dst=WAN_MAC, src=GW_MAC) / IP(src=REMOTE2, dst="203.0.113.1", id=7,
+                                                  frag=100, proto=17) / Raw(b"z" * 16)
+    r = run_dpfwd(tmp_path, {"lan": lan_fw + lan_st, "wan": wan_fw + wan_st + [stray]},
+                  forward_config())
+    assert len(r.out["lan"]) == 6 and len(r.out["wan"]) == 6
+    inside = {(d[IP].dst, d[UDP].dport, d[Raw].load) for d in reassembled(r.out["lan"])}
+    assert inside == {("192.168.1.20", 53, want_fin), ("192.168.1.50", 7, want_sin)}
+    outside = {(d[IP].src, d[UDP].sport, d[Raw].load) for d in reassembled(r.out["wan"])}
+    assert outside == {("203.0.113.1", 5353, want_fout), ("203.0.113.50", 7, want_sout)}
+    assert r.drops("nat_fragment_unmatched") == 1
+
+
+def test_forwarded_server_fragments_of_its_own_flows_take_the_pool(tmp_path):
+    """A port forward's server is an inside host too: a datagram it sends from another
+    port than the forward's goes through NAPT, all its fragments from the pool address."""
+    want, lan = fragmented(IP(src="192.168.1.20", dst=REMOTE, id=21) /
+                           UDP(sport=6000, dport=999), LAN_MAC, SERVER_MAC)
+    r = run_dpfwd(tmp_path, {"lan": lan}, forward_config())
+    assert len(r.out["wan"]) == 3 and all(p[IP].src == POOL for p in r.out["wan"])
+    (d,) = reassembled(r.out["wan"])
+    assert (d[UDP].sport, d[Raw].load) == (6000, want)
+
+
+def test_port_forward_fragments_several_workers(tmp_path):
+    """With three workers, a port forward's fragments go to the worker that keeps their
+    datagram's record (by hand-over where it is another one than the one that received
+    them), both ways: every datagram reassembles, translated."""
+    n, datagrams = 3, 9
+    queues = {"lan": [[] for _ in range(n)], "wan": [[] for _ in range(n)]}
+    want_in, want_out = set(), set()
+    for k in range(datagrams):
+        load, frames = fragmented(IP(src=REMOTE, dst="203.0.113.1", id=100 + k) /
+                                  UDP(sport=1000 + k, dport=5353), WAN_MAC, GW_MAC, 1500, 600)
+        queues["wan"][k % n] += frames
+        want_in.add(("192.168.1.20", 53, 1000 + k, load))
+        load, frames = fragmented(IP(src="192.168.1.20", dst=REMOTE, id=200 + k) /
+                                  UDP(sport=53, dport=1000 + k), LAN_MAC, SERVER_MAC, 1500, 600)
+        queues["lan"][k % n] += frames
+        want_out.add(("203.0.113.1", 5353, 1000 + k, load))
+    # pcap_vdevs deals a port's packets out to its queues in turn: each datagram's
+    # fragments reach one queue, as RSS would have them (by addresses only).
+    inputs = {port: [p for row in zip(*qs) for p in row] for port, qs in queues.items()}
+    assert len({frag_owner(REMOTE, "203.0.113.1", 100 + k, n) for k in range(datagrams)}) == n
+    r = run_dpfwd(tmp_path, inputs, forward_config(), lcores="(0-3)@(0,1)", queues=n)
+    assert "forwarding with 3 worker(s)" in r.stdout + r.stderr
+    got_in = {(d[IP].dst, d[UDP].dport, d[UDP].sport, d[Raw].load)
+              for d in reassembled(r.out["lan"])}
+    got_out = {(d[IP].src, d[UDP].sport, d[UDP].dport, d[Raw].load)
+               for d in reassembled(r.out["wan"])}
+    assert (got_in, got_out) == (want_in, want_out)
+    assert len(r.out["lan"]) == len(r.out["wan"]) == 3 * datagrams
+
+
 @pytest.mark.parametrize("stateless", [False, True])
 def test_flow_order_kept(tmp_path, stateless):
     """A flow's packets leave in the order they came, those of the fast path (an
@@ -911,10 +1009,8 @@ def test_napt_never_takes_a_forwarded_port(tmp_path):
     port forward uses gets another one (port preservation gives way), and the forward
     keeps working for new senders."""
     wan_ip = "203.0.113.1"
-    cfg = nat_config(filtering="endpoint-independent").replace(
-        f"pool: [{POOL}]", f"pool: [{wan_ip}]").replace(
-        "  static:\n", '    - {proto: udp, match: "203.0.113.1:5353", to: "192.168.1.20:53"}\n'
-        "  static:\n")
+    cfg = forward_config(filtering="endpoint-independent").replace(
+        f"pool: [{POOL}]", f"pool: [{wan_ip}]")
     lan = [out4("192.168.1.10", 5353, REMOTE, 53)]
     wan = [in4(REMOTE, 53, wan_ip, 5353)] * 40  # a burst after the mapping was made
     r = run_dpfwd(tmp_path, {"lan": lan, "wan": wan}, cfg)
