@@ -117,11 +117,13 @@ static bool is_for_us(struct control *c, const struct rte_mbuf *m, bool v4)
 	return !(value & ROUTE_NH_ECMP) && rt->nh[value].type == NH_LOCAL;
 }
 
-/* Dropped by a worker for REASON: time exceeded (RFC 1812 5.3.1, RFC 4443 3.3) or
- * destination unreachable (RFC 1812 5.2.7.1, RFC 4443 3.1). */
+/* Dropped by a worker for REASON: time exceeded (RFC 1812 5.3.1, RFC 4443 3.3),
+ * destination unreachable (RFC 1812 5.2.7.1, RFC 4443 3.1) or, for an address NPTv6
+ * cannot map, parameter problem (RFC 6296 3.5, RFC 4443 3.4). */
 static void handle_error(struct control *c, struct rte_mbuf *m)
 {
-	enum drop_reason reason = (enum drop_reason)punt_meta_nh(m);
+	uint32_t meta = punt_meta_nh(m);
+	enum drop_reason reason = (enum drop_reason)(meta & ((1u << PUNT_ERROR_POINTER_SHIFT) - 1));
 	bool v4 = is_ipv4(m);
 
 	switch (reason) {
@@ -139,6 +141,11 @@ static void handle_error(struct control *c, struct rte_mbuf *m)
 	case DROP_UNREACHABLE:
 		error_send(c, m, v4 ? ICMP4_DEST_UNREACH : ICMP6_DEST_UNREACH,
 			   v4 ? ICMP4_HOST_UNREACH : ICMP6_REJECT_ROUTE, 0);
+		break;
+	case DROP_NAT_UNTRANSLATABLE:
+		if (!v4)
+			error_send(c, m, ICMP6_PARAM_PROBLEM, ICMP6_ERRONEOUS_FIELD,
+				   meta >> PUNT_ERROR_POINTER_SHIFT);
 		break;
 	default:
 		break;

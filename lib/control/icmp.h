@@ -25,6 +25,8 @@
 #define ICMP6_ECHO_REPLY 129
 #define ICMP6_PACKET_TOO_BIG 2
 #define ICMP6_TIME_EXCEEDED 3
+#define ICMP6_PARAM_PROBLEM 4
+#define ICMP6_ERRONEOUS_FIELD 0
 
 struct icmp_bucket {
 	uint32_t tokens, burst;

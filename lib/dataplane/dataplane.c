@@ -688,6 +688,17 @@ static int64_t nat_in_next_hop(struct burst *b, struct rte_mbuf *m, bool v4)
 	return -1;
 }
 
+/* M, refused by NAT: IPv6's (an address NPTv6 cannot map, RFC 6296 3.5) is answered
+ * with a parameter problem pointing at the word at fault (PROBLEM), IPv4's dropped. */
+static void nat_refuse(struct burst *b, struct rte_mbuf *m, bool v4, uint32_t problem)
+{
+	if (v4)
+		drop(b, m, DROP_NAT_UNTRANSLATABLE);
+	else
+		punt(b, m, PUNT_ERROR, b->in_port,
+		     DROP_NAT_UNTRANSLATABLE | problem << PUNT_ERROR_POINTER_SHIFT);
+}
+
 /* Destination NAT (towards the inside): translate, then route by the new destination.
  * Returns false when no rule applied and M is still the caller's. */
 static bool nat_in_translate_forward(struct burst *b, struct rte_mbuf *m, bool v4)
@@ -695,6 +706,7 @@ static bool nat_in_translate_forward(struct burst *b, struct rte_mbuf *m, bool v
 	const struct route_table *rt = b->rt;
 	const struct nexthop *nh;
 	enum nat_result r;
+	uint32_t problem = 0;
 	bool napt = false;
 	int64_t nh_idx;
 
@@ -712,12 +724,12 @@ static bool nat_in_translate_forward(struct burst *b, struct rte_mbuf *m, bool v
 	} else if (v4) {
 		r = nat_ipv4_in(rt->nat, ipv4_hdr(m), ip_reach(m));
 	} else {
-		r = nat_ipv6_in(rt->nat, ipv6_hdr(m), ip_reach(m), b->in_port);
+		r = nat_ipv6_in(rt->nat, ipv6_hdr(m), ip_reach(m), b->in_port, &problem);
 	}
 	if (r == NAT_PASS)
 		return false;
 	if (r == NAT_UNTRANSLATABLE) {
-		drop(b, m, DROP_NAT_UNTRANSLATABLE);
+		nat_refuse(b, m, v4, problem);
 		return true;
 	}
 	nh_idx = nat_in_next_hop(b, m, v4);
@@ -760,6 +772,7 @@ static __rte_noinline bool nat_in_forward(struct burst *b, struct rte_mbuf *m, b
 static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t port, bool v4)
 {
 	const struct nat_snat *rule;
+	uint32_t problem = 0;
 	enum nat_result r;
 
 	if (v4 && b->w->napt) {
@@ -771,10 +784,10 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
 	} else if (v4) {
 		r = nat_ipv4_out(b->rt->nat, ipv4_hdr(m), ip_reach(m), port);
 	} else {
-		r = nat_ipv6_out(b->rt->nat, ipv6_hdr(m), ip_reach(m), port);
+		r = nat_ipv6_out(b->rt->nat, ipv6_hdr(m), ip_reach(m), port, &problem);
 	}
 	if (r == NAT_UNTRANSLATABLE) {
-		drop(b, m, DROP_NAT_UNTRANSLATABLE);
+		nat_refuse(b, m, v4, problem);
 		return false;
 	}
 	if (r == NAT_TRANSLATED || !v4 || !b->w->napt)

@@ -167,6 +167,11 @@ enum punt_kind {
 	PUNT_ND,       /* IPv6 neighbour discovery (RFC 4861) */
 };
 
+/* PUNT_ERROR's nh field: the drop reason, and above it, for a parameter problem, the
+ * pointer it carries (RFC 4443 3.4). */
+#define PUNT_ERROR_POINTER_SHIFT 8
+_Static_assert(DROP_REASON_COUNT <= 1 << PUNT_ERROR_POINTER_SHIFT, "reasons fit below");
+
 static inline void punt_meta_set(struct rte_mbuf *m, enum punt_kind kind, uint16_t in_port,
 				 uint32_t nh)
 {

@@ -347,7 +347,7 @@ uint16_t nat_nptv6_adjustment(const uint8_t from[16], const uint8_t to[16])
  * longer prefixes the first word of the interface identifier that is not 0xFFFF (3.7).
  */
 static enum nat_result nptv6_map(uint8_t addr[16], const uint8_t to[16], unsigned int len,
-				 uint16_t adj)
+				 uint16_t adj, uint32_t *problem)
 {
 	unsigned int w = len <= 48 ? 3 : 4, bytes = len / 8, bits = len % 8;
 	uint32_t word;
@@ -355,8 +355,10 @@ static enum nat_result nptv6_map(uint8_t addr[16], const uint8_t to[16], unsigne
 	if (len > 48)
 		while (w < 8 && addr[2 * w] == 0xff && addr[2 * w + 1] == 0xff)
 			w++;
-	if (w == 8 || (addr[2 * w] == 0xff && addr[2 * w + 1] == 0xff))
+	if (w == 8 || (addr[2 * w] == 0xff && addr[2 * w + 1] == 0xff)) {
+		*problem = len <= 48 ? 6 : 8; /* the subnet word, the interface identifier */
 		return NAT_UNTRANSLATABLE;
+	}
 	memcpy(addr, to, bytes);
 	if (bits)
 		addr[bytes] = (uint8_t)((to[bytes] & (0xff00 >> bits)) |
@@ -384,17 +386,18 @@ static void nptv6_quote(struct rte_ipv6_hdr *ip, uint32_t ip_len, const struct n
 	const uint8_t *icmp = (const uint8_t *)(ip + 1);
 	struct rte_ipv6_hdr *quoted = (struct rte_ipv6_hdr *)(uintptr_t)(icmp + 8);
 	uint8_t *addr = inbound ? quoted->src_addr : quoted->dst_addr;
+	uint32_t unmappable; /* left as it is */
 
 	if (ip->proto != IPPROTO_ICMPV6 || ip_len < sizeof(*ip) + 8 + sizeof(*quoted) ||
 	    icmp[0] >= 128) /* errors are types 0-127 (RFC 4443 2.1) */
 		return;
 	if (prefix6_match(addr, inbound ? r->outside : r->inside, r->len))
 		nptv6_map(addr, inbound ? r->inside : r->outside, r->len,
-			  inbound ? r->adj_in : r->adj_out);
+			  inbound ? r->adj_in : r->adj_out, &unmappable);
 }
 
 enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
-			    uint32_t ip_len, uint16_t in_port)
+			    uint32_t ip_len, uint16_t in_port, uint32_t *problem)
 {
 	enum nat_result res;
 	unsigned int i;
@@ -403,9 +406,11 @@ enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
 		const struct nat_nptv6 *r = &nr->nptv6[i];
 
 		if (r->port == in_port && prefix6_match(ip->dst_addr, r->outside, r->len)) {
-			res = nptv6_map(ip->dst_addr, r->inside, r->len, r->adj_in);
+			res = nptv6_map(ip->dst_addr, r->inside, r->len, r->adj_in, problem);
 			if (res == NAT_TRANSLATED)
 				nptv6_quote(ip, ip_len, r, true);
+			else
+				*problem += offsetof(struct rte_ipv6_hdr, dst_addr);
 			return res;
 		}
 	}
@@ -413,7 +418,7 @@ enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
 }
 
 enum nat_result nat_ipv6_out(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
-			     uint32_t ip_len, uint16_t out_port)
+			     uint32_t ip_len, uint16_t out_port, uint32_t *problem)
 {
 	enum nat_result res;
 	unsigned int i;
@@ -422,9 +427,11 @@ enum nat_result nat_ipv6_out(const struct nat_rules *nr, struct rte_ipv6_hdr *ip
 		const struct nat_nptv6 *r = &nr->nptv6[i];
 
 		if (r->port == out_port && prefix6_match(ip->src_addr, r->inside, r->len)) {
-			res = nptv6_map(ip->src_addr, r->outside, r->len, r->adj_out);
+			res = nptv6_map(ip->src_addr, r->outside, r->len, r->adj_out, problem);
 			if (res == NAT_TRANSLATED)
 				nptv6_quote(ip, ip_len, r, false);
+			else
+				*problem += offsetof(struct rte_ipv6_hdr, src_addr);
 			return res;
 		}
 	}

@@ -88,7 +88,7 @@ void nat_rules_free(struct nat_rules *nr);
 enum nat_result nat_ipv4_in(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 			    uint32_t ip_len);
 enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
-			    uint32_t ip_len, uint16_t in_port);
+			    uint32_t ip_len, uint16_t in_port, uint32_t *problem);
 
 /* Whether a NAT rule may take IP, a packet to one of the router's own addresses,
  * inside: a port forward or 1:1 rule of that address (a fragment after the first: any
@@ -119,8 +119,11 @@ enum nat_result nat_ipv4_hairpin_source(const struct nat_rules *nr, struct rte_i
 /* Towards the outside: IP leaves through config port OUT_PORT. */
 enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 			     uint32_t ip_len, uint16_t out_port);
+/* NPTv6, here and in nat_ipv6_in: NAT_UNTRANSLATABLE for an address RFC 6296 cannot map
+ * (3.5: a 0xFFFF subnet word; 3.7: an interface identifier of all ones), with *PROBLEM
+ * the offset in IP of the word at fault, for the parameter problem (RFC 4443 3.4). */
 enum nat_result nat_ipv6_out(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
-			     uint32_t ip_len, uint16_t out_port);
+			     uint32_t ip_len, uint16_t out_port, uint32_t *problem);
 
 /* ---- NAPT (napt.c): per-worker state, see the comment there ---- */
 

@@ -943,6 +943,26 @@ def test_path_mtu_discovery_through_nptv6(tmp_path):
     assert e[IPerror6].dst == outside
 
 
+def test_nptv6_unmappable_subnet_gets_parameter_problem(tmp_path):
+    """RFC 6296 3.5: a /48 subnet word of 0xFFFF cannot be mapped, either way: the packet
+    is dropped as nat_untranslatable and its sender gets a parameter problem (RFC 4443
+    3.4, erroneous header field) pointing at that word of the address at fault."""
+    from scapy.all import ICMPv6ParamProblem, IPerror6
+    out6 = Ether(dst=LAN_MAC, src=HOST_MAC) / IPv6(src="fd00:1:0:ffff::10",
+                                                  dst="2001:db8:99::1") / UDP() / Raw(b"o")
+    in6 = Ether(dst=WAN_MAC, src=GW_MAC) / IPv6(src="2001:db8:99::1",
+                                               dst="2001:db8:100:ffff::10") / UDP() / Raw(b"i")
+    r = run_dpfwd(tmp_path, {"lan": [out6], "wan": [in6]}, nat_config())
+    assert r.drops("nat_untranslatable") == 2
+    (to_inside,) = r.out["lan"]
+    (to_outside,) = r.out["wan"]
+    for e, sender, ptr in ((to_inside, "fd00:1:0:ffff::10", 8 + 6),
+                           (to_outside, "2001:db8:99::1", 24 + 6)):
+        assert e[IPv6].dst == sender and e[IPerror6].src == sender
+        assert (e[ICMPv6ParamProblem].code, e[ICMPv6ParamProblem].ptr) == (0, ptr)
+    assert to_inside[IPv6].src == "fd00:1::1" and to_inside[Ether].dst == HOST_MAC
+
+
 def test_later_fragment_waits_for_its_first(tmp_path):
     """Two workers; all fragments of a datagram come in on one queue (as RSS puts them),
     of worker 0, which also keeps their records, while the mapping is worker 1's: the

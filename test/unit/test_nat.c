@@ -34,6 +34,7 @@ static struct nat_rules *snat_nr; /* NAPT: 192.168.1.0/24 out of wan, pool .10-.
 static uint8_t frame[2 + 14 + 128] __attribute__((aligned(8)));
 static struct rte_ipv4_hdr *const ip4 = (struct rte_ipv4_hdr *)(frame + 2 + 14);
 static struct rte_ipv6_hdr *const ip6 = (struct rte_ipv6_hdr *)(frame + 2 + 14);
+static uint32_t problem; /* what NPTv6 reports about an address it cannot map */
 
 static uint32_t a4(const char *s)
 {
@@ -200,14 +201,14 @@ static void test_nptv6_rfc6296_example(void **state)
 	a6("fd01:203:405:1::1234", ip6->src_addr);
 	memcpy(inside, ip6->src_addr, 16);
 	a6("2001:db8:ffff::1", ip6->dst_addr);
-	assert_int_equal(nat_ipv6_out(nr, ip6, sizeof(*ip6), WAN), NAT_TRANSLATED);
+	assert_int_equal(nat_ipv6_out(nr, ip6, sizeof(*ip6), WAN, &problem), NAT_TRANSLATED);
 	a6("2001:db8:1:d550::1234", want);
 	assert_memory_equal(ip6->src_addr, want, 16);
 	/* And back: a reply to that address reaches the inside host. */
 	memcpy(ip6->dst_addr, want, 16);
-	assert_int_equal(nat_ipv6_in(nr, ip6, sizeof(*ip6), WAN), NAT_TRANSLATED);
+	assert_int_equal(nat_ipv6_in(nr, ip6, sizeof(*ip6), WAN, &problem), NAT_TRANSLATED);
 	assert_memory_equal(ip6->dst_addr, inside, 16);
-	assert_int_equal(nat_ipv6_in(nr, ip6, sizeof(*ip6), LAN), NAT_PASS);
+	assert_int_equal(nat_ipv6_in(nr, ip6, sizeof(*ip6), LAN, &problem), NAT_PASS);
 }
 
 static uint32_t sum16(const uint8_t *a)
@@ -230,7 +231,7 @@ static void test_nptv6_long_prefix_is_checksum_neutral(void **state)
 	memset(frame, 0, sizeof(frame));
 	a6("fd00:aa:bb:cc11::42", ip6->src_addr); /* inside fd00:aa:bb:cc00::/56 */
 	memcpy(before, ip6->src_addr, 16);
-	assert_int_equal(nat_ipv6_out(nr, ip6, sizeof(*ip6), WAN), NAT_TRANSLATED);
+	assert_int_equal(nat_ipv6_out(nr, ip6, sizeof(*ip6), WAN, &problem), NAT_TRANSLATED);
 	assert_int_equal(ip6->src_addr[0], 0x20);
 	assert_int_equal(ip6->src_addr[7], 0x11); /* the subnet bits past /56 are kept */
 	assert_int_equal(sum16(ip6->src_addr) % 0xffff, sum16(before) % 0xffff);
@@ -241,7 +242,14 @@ static void test_nptv6_ffff_subnet_refused(void **state)
 {
 	memset(frame, 0, sizeof(frame));
 	a6("fd01:203:405:ffff::1", ip6->src_addr);
-	assert_int_equal(nat_ipv6_out(nr, ip6, sizeof(*ip6), WAN), NAT_UNTRANSLATABLE);
+	assert_int_equal(nat_ipv6_out(nr, ip6, sizeof(*ip6), WAN, &problem), NAT_UNTRANSLATABLE);
+	/* The parameter problem points at the source's subnet word. */
+	assert_int_equal(problem, offsetof(struct rte_ipv6_hdr, src_addr) + 6);
+	a6("fd01:203:405:1::1", ip6->src_addr);
+	assert_int_equal(nat_ipv6_out(nr, ip6, sizeof(*ip6), WAN, &problem), NAT_TRANSLATED);
+	a6("2001:db8:1:ffff::1", ip6->dst_addr);
+	assert_int_equal(nat_ipv6_in(nr, ip6, sizeof(*ip6), WAN, &problem), NAT_UNTRANSLATABLE);
+	assert_int_equal(problem, offsetof(struct rte_ipv6_hdr, dst_addr) + 6);
 }
 
 
