@@ -341,24 +341,33 @@ uint16_t nat_nptv6_adjustment(const uint8_t from[16], const uint8_t to[16])
 }
 
 /*
- * Replace ADDR's prefix with TO (LEN bits) and add ADJ to one 16-bit word so that the
- * one's complement sum of the address is unchanged (RFC 6296 3.2): for /48 and
- * shorter the subnet word (bits 48-63), where 0xFFFF cannot be mapped (3.5); for
- * longer prefixes the first word of the interface identifier that is not 0xFFFF (3.7).
+ * The 16-bit word of ADDR that NPTv6 adjusts so that the one's complement sum of the
+ * address is unchanged (RFC 6296 3.2), behind a LEN-bit prefix: for /48 and shorter the
+ * subnet word (bits 48-63), where 0xFFFF cannot be mapped (3.5); for longer prefixes the
+ * first word of the interface identifier that is not 0xFFFF (3.7). -1 if there is none:
+ * then *PROBLEM is the offset in the address of the word at fault.
  */
-static enum nat_result nptv6_map(uint8_t addr[16], const uint8_t to[16], unsigned int len,
-				 uint16_t adj, uint32_t *problem)
+static int nptv6_word(const uint8_t addr[16], unsigned int len, uint32_t *problem)
 {
-	unsigned int w = len <= 48 ? 3 : 4, bytes = len / 8, bits = len % 8;
-	uint32_t word;
+	unsigned int w = len <= 48 ? 3 : 4;
 
 	if (len > 48)
 		while (w < 8 && addr[2 * w] == 0xff && addr[2 * w + 1] == 0xff)
 			w++;
 	if (w == 8 || (addr[2 * w] == 0xff && addr[2 * w + 1] == 0xff)) {
 		*problem = len <= 48 ? 6 : 8; /* the subnet word, the interface identifier */
-		return NAT_UNTRANSLATABLE;
+		return -1;
 	}
+	return (int)w;
+}
+
+/* Replace ADDR's prefix with TO (LEN bits) and add ADJ to its word W (nptv6_word). */
+static void nptv6_apply(uint8_t addr[16], const uint8_t to[16], unsigned int len, uint16_t adj,
+			int w)
+{
+	unsigned int bytes = len / 8, bits = len % 8;
+	uint32_t word;
+
 	memcpy(addr, to, bytes);
 	if (bits)
 		addr[bytes] = (uint8_t)((to[bytes] & (0xff00 >> bits)) |
@@ -369,6 +378,20 @@ static enum nat_result nptv6_map(uint8_t addr[16], const uint8_t to[16], unsigne
 		word = 0; /* the same value in one's complement, and mappable back */
 	addr[2 * w] = (uint8_t)(word >> 8);
 	addr[2 * w + 1] = (uint8_t)word;
+}
+
+/* ADDR (the IPv6 header's field at offset AT) mapped to TO: NAT_UNTRANSLATABLE with
+ * *PROBLEM the offset of the word at fault in the header if it cannot be. */
+static enum nat_result nptv6_map(uint8_t addr[16], const uint8_t to[16], unsigned int len,
+				 uint16_t adj, size_t at, uint32_t *problem)
+{
+	int w = nptv6_word(addr, len, problem);
+
+	if (w < 0) {
+		*problem += (uint32_t)at;
+		return NAT_UNTRANSLATABLE;
+	}
+	nptv6_apply(addr, to, len, adj, w);
 	return NAT_TRANSLATED;
 }
 
@@ -393,7 +416,54 @@ static void nptv6_quote(struct rte_ipv6_hdr *ip, uint32_t ip_len, const struct n
 		return;
 	if (prefix6_match(addr, inbound ? r->outside : r->inside, r->len))
 		nptv6_map(addr, inbound ? r->inside : r->outside, r->len,
-			  inbound ? r->adj_in : r->adj_out, &unmappable);
+			  inbound ? r->adj_in : r->adj_out, 0, &unmappable);
+}
+
+#define SRC6 offsetof(struct rte_ipv6_hdr, src_addr)
+#define DST6 offsetof(struct rte_ipv6_hdr, dst_addr)
+
+/* The NPTv6 rule whose inside prefix holds ADDR, or NULL. */
+static const struct nat_nptv6 *nptv6_inside_rule(const struct nat_rules *nr, const uint8_t *addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr->n_nptv6; i++)
+		if (prefix6_match(addr, nr->nptv6[i].inside, nr->nptv6[i].len))
+			return &nr->nptv6[i];
+	return NULL;
+}
+
+/*
+ * An inside host's packet to the outside address of another (hairpinning, which RFC
+ * 6296 leaves open): the destination is mapped inside by R, and the source outside by
+ * its own rule, so that each host sees the other's outside address, as a host outside
+ * would, and the answer comes back the same way. Not an inside source: NAT_PASS.
+ */
+static enum nat_result nptv6_hairpin(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
+				     uint32_t ip_len, const struct nat_nptv6 *r, uint32_t *problem)
+{
+	const struct nat_nptv6 *own = nptv6_inside_rule(nr, ip->src_addr);
+	int w_src, w_dst;
+
+	if (!own)
+		return NAT_PASS;
+	w_src = nptv6_word(ip->src_addr, own->len, problem);
+	if (w_src < 0) {
+		*problem += SRC6;
+		return NAT_UNTRANSLATABLE;
+	}
+	w_dst = nptv6_word(ip->dst_addr, r->len, problem);
+	if (w_dst < 0) {
+		*problem += DST6;
+		return NAT_UNTRANSLATABLE;
+	}
+	nptv6_apply(ip->src_addr, own->outside, own->len, own->adj_out, w_src);
+	nptv6_apply(ip->dst_addr, r->inside, r->len, r->adj_in, w_dst);
+	/* An error's quote: what the other host sent, its outside source and our inside
+	 * destination, back to our inside source and its outside destination. */
+	nptv6_quote(ip, ip_len, r, true);
+	nptv6_quote(ip, ip_len, own, false);
+	return NAT_TRANSLATED;
 }
 
 enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
@@ -405,14 +475,14 @@ enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
 	for (i = 0; i < nr->n_nptv6; i++) {
 		const struct nat_nptv6 *r = &nr->nptv6[i];
 
-		if (r->port == in_port && prefix6_match(ip->dst_addr, r->outside, r->len)) {
-			res = nptv6_map(ip->dst_addr, r->inside, r->len, r->adj_in, problem);
-			if (res == NAT_TRANSLATED)
-				nptv6_quote(ip, ip_len, r, true);
-			else
-				*problem += offsetof(struct rte_ipv6_hdr, dst_addr);
-			return res;
-		}
+		if (!prefix6_match(ip->dst_addr, r->outside, r->len))
+			continue;
+		if (r->port != in_port)
+			return nptv6_hairpin(nr, ip, ip_len, r, problem);
+		res = nptv6_map(ip->dst_addr, r->inside, r->len, r->adj_in, DST6, problem);
+		if (res == NAT_TRANSLATED)
+			nptv6_quote(ip, ip_len, r, true);
+		return res;
 	}
 	return NAT_PASS;
 }
@@ -427,11 +497,9 @@ enum nat_result nat_ipv6_out(const struct nat_rules *nr, struct rte_ipv6_hdr *ip
 		const struct nat_nptv6 *r = &nr->nptv6[i];
 
 		if (r->port == out_port && prefix6_match(ip->src_addr, r->inside, r->len)) {
-			res = nptv6_map(ip->src_addr, r->outside, r->len, r->adj_out, problem);
+			res = nptv6_map(ip->src_addr, r->outside, r->len, r->adj_out, SRC6, problem);
 			if (res == NAT_TRANSLATED)
 				nptv6_quote(ip, ip_len, r, false);
-			else
-				*problem += offsetof(struct rte_ipv6_hdr, src_addr);
 			return res;
 		}
 	}

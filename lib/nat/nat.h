@@ -84,7 +84,8 @@ struct nat_rules *nat_rules_build(const struct config *cfg, int socket_id, char 
 void nat_rules_free(struct nat_rules *nr);
 
 /* Towards the inside: IP (with L4 after it, IP_LEN bytes in all) arrived on config
- * port IN_PORT for an outside address. */
+ * port IN_PORT for an outside address. NPTv6 from an inside source on another port
+ * than the rule's is a hairpin: its source is mapped outside too. */
 enum nat_result nat_ipv4_in(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 			    uint32_t ip_len);
 enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,

@@ -943,6 +943,41 @@ def test_path_mtu_discovery_through_nptv6(tmp_path):
     assert e[IPerror6].dst == outside
 
 
+def test_nptv6_hairpin(tmp_path):
+    """Two inside hosts reach each other by their outside addresses: the destination is
+    mapped inside and the source outside, so each sees the other's outside address (as
+    from outside), checksums still right; an ICMPv6 error about a hairpinned packet has
+    its quote mapped back to what its sender sent."""
+    from scapy.all import ICMPv6DestUnreach, IPerror6, UDPerror
+    cfg = nat_config().replace("neighbours:\n", "neighbours:\n"
+                               f'  - {{ip: "fd00:1::11", mac: "{HOST11_MAC}", port: lan}}\n')
+
+    def v6(src, dst, mac, payload=None):
+        return Ether(dst=LAN_MAC, src=mac) / IPv6(src=src, dst=dst) / \
+            (payload or UDP(sport=4000, dport=5000) / Raw(b"hp"))
+    first = run_dpfwd(tmp_path / "first", {"lan": [v6("fd00:1::10", "2001:db8:99::1", HOST_MAC),
+                                                   v6("fd00:1::11", "2001:db8:99::1", HOST11_MAC)]},
+                      cfg).out["wan"]
+    a_out, b_out = (p[IPv6].src for p in first)
+    seen_by_b = IPv6(src=a_out, dst="fd00:1::11") / UDP(sport=4000, dport=5000) / Raw(b"hp")
+    lan = [v6("fd00:1::10", b_out, HOST_MAC), v6("fd00:1::11", a_out, HOST11_MAC),
+           v6("fd00:1::11", a_out, HOST11_MAC, ICMPv6DestUnreach(code=4) / seen_by_b)]
+    r = run_dpfwd(tmp_path / "hairpin", {"lan": lan}, cfg)
+    to_b, to_a, err = r.out["lan"]
+    assert (to_b[Ether].dst, to_b[IPv6].src, to_b[IPv6].dst) == (HOST11_MAC, a_out, "fd00:1::11")
+    assert (to_a[Ether].dst, to_a[IPv6].src, to_a[IPv6].dst) == (HOST_MAC, b_out, "fd00:1::10")
+    assert (err[IPv6].src, err[IPv6].dst) == (b_out, "fd00:1::10")
+    assert (err[IPerror6].src, err[IPerror6].dst) == ("fd00:1::10", b_out)
+    for p, layer, field in ((to_b, UDP, "chksum"), (to_a, UDP, "chksum"),
+                            (err, ICMPv6DestUnreach, "cksum")):
+        fresh = Ether(bytes(p))
+        got = getattr(fresh[layer], field)
+        delattr(fresh[layer], field)
+        assert getattr(Ether(bytes(fresh))[layer], field) == got, "checksum as recomputed"
+    assert err[UDPerror].sport == 4000
+    assert r.nonzero_drops() == {}
+
+
 def test_nptv6_unmappable_subnet_gets_parameter_problem(tmp_path):
     """RFC 6296 3.5: a /48 subnet word of 0xFFFF cannot be mapped, either way: the packet
     is dropped as nat_untranslatable and its sender gets a parameter problem (RFC 4443
