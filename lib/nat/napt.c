@@ -52,7 +52,7 @@ struct endpoint_key {
 	rte_be32_t ip;
 	rte_be16_t port; /* TCP/UDP port, ICMP echo identifier */
 	uint8_t proto;
-	uint8_t zero;
+	uint8_t uplink; /* inside endpoints: the config port the mapping leaves by; else 0 */
 };
 
 /* Directions, as indexes of struct napt_xlate's arrays. */
@@ -80,6 +80,7 @@ struct napt_mapping {
 	rte_be32_t in_ip, out_ip;
 	rte_be16_t in_port, out_port;
 	uint8_t proto;
+	uint8_t uplink; /* its rule's out: an inside endpoint has a mapping per uplink */
 	bool used;
 	bool retired; /* outside its rule's pool or ports since a reload: gets no sessions */
 	uint32_t sessions; /* live sessions; the mapping goes with the last */
@@ -386,10 +387,15 @@ static inline uint32_t ticks(const struct napt_table *t, uint64_t tsc)
 	return (uint32_t)(tsc >> t->tick_shift);
 }
 
+static struct endpoint_key inside_key(const struct napt_mapping *m)
+{
+	return (struct endpoint_key){ m->in_ip, m->in_port, m->proto, m->uplink };
+}
+
 static void mapping_release(struct napt_table *t, uint32_t mi)
 {
 	struct napt_mapping *m = &t->maps[mi];
-	struct endpoint_key in = { m->in_ip, m->in_port, m->proto, 0 };
+	struct endpoint_key in = inside_key(m);
 	struct endpoint_key out = { m->out_ip, m->out_port, m->proto, 0 };
 	uint64_t *bits = pool_bitmap(t, rte_be_to_cpu_32(m->out_ip));
 
@@ -459,7 +465,7 @@ static int mapping_new(struct napt_table *t, const struct nat_rules *nr, const s
 		       uint8_t proto, rte_be32_t in_ip, rte_be16_t in_port)
 {
 	uint32_t pool_n = r->pool_last - r->pool_first + 1, out_host, mi;
-	struct endpoint_key in = { in_ip, in_port, proto, 0 }, out;
+	struct endpoint_key in = { in_ip, in_port, proto, (uint8_t)r->out }, out;
 	uint64_t *bits;
 	uint16_t port;
 
@@ -479,7 +485,7 @@ static int mapping_new(struct napt_table *t, const struct nat_rules *nr, const s
 	t->maps[mi] = (struct napt_mapping){ .in_ip = in_ip, .in_port = in_port,
 					     .out_ip = rte_cpu_to_be_32(out_host),
 					     .out_port = rte_cpu_to_be_16(port), .proto = proto,
-					     .used = true };
+					     .uplink = (uint8_t)r->out, .used = true };
 	out = (struct endpoint_key){ t->maps[mi].out_ip, t->maps[mi].out_port, proto, 0 };
 	if (rte_hash_add_key_data(t->by_inside, &in, (void *)(uintptr_t)mi) < 0 ||
 	    rte_hash_add_key_data(t->by_outside, &out, (void *)(uintptr_t)mi) < 0) {
@@ -648,7 +654,8 @@ const struct nat_snat *napt_rule_for(const struct nat_rules *nr, rte_be32_t src,
 	return NULL;
 }
 
-static int icmp_error_out(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len);
+static int icmp_error_out(struct napt_table *t, const struct nat_snat *r,
+			  struct rte_ipv4_hdr *ip, uint32_t ip_len);
 
 /* Whether mapping M may still serve rule R: a reload may have changed R's pool or
  * ports, or put a port forward on M's outside endpoint. */
@@ -669,7 +676,7 @@ static bool mapping_fits(const struct nat_rules *nr, const struct napt_mapping *
 static void mapping_retire(struct napt_table *t, uint32_t mi)
 {
 	struct napt_mapping *m = &t->maps[mi];
-	struct endpoint_key in = { m->in_ip, m->in_port, m->proto, 0 };
+	struct endpoint_key in = inside_key(m);
 
 	if (m->retired)
 		return;
@@ -686,19 +693,25 @@ int napt_out(struct napt_table *t, const struct nat_rules *nr, const struct nat_
 	int mi, si;
 
 	if (is_icmp_error(ip, ip_len))
-		return icmp_error_out(t, ip, ip_len);
+		return icmp_error_out(t, r, ip, ip_len);
 	if (!l4_view(ip, ip_len, &v))
 		return -NAPT_DROP_UNTRANSLATABLE;
 	k = packet_key(ip, &v, FLOW_OUT);
 	si = (int)flow_table_lookup(t->flows, k);
+	if (si >= 0 && t->maps[t->sess[si].mapping].uplink != r->out) {
+		session_release(t, (uint32_t)si); /* rerouted: the other uplink's mapping */
+		si = -1;
+	}
 	if (si >= 0 && !mapping_fits(nr, &t->maps[t->sess[si].mapping], r)) {
 		mapping_retire(t, t->sess[si].mapping);
 		session_release(t, (uint32_t)si);
 		si = -1;
 	}
 	if (si < 0) {
-		in = (struct endpoint_key){ ip->src_addr, pkt_load16(v.sport), v.proto, 0 };
-		mi = find(t->by_inside, &in); /* REQ-1: one mapping whatever the destination */
+		in = (struct endpoint_key){ ip->src_addr, pkt_load16(v.sport), v.proto,
+					    (uint8_t)r->out };
+		/* REQ-1: one mapping whatever the destination (behind this uplink) */
+		mi = find(t->by_inside, &in);
 		if (mi >= 0 && !mapping_fits(nr, &t->maps[mi], r)) {
 			mapping_retire(t, (uint32_t)mi);
 			mi = -1;
@@ -751,7 +764,8 @@ static int icmp_error_in(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t
  * mapping. The quoted destination (the inside endpoint) becomes the outside one, the
  * outer source the mapping's outside address. Without a mapping for the quoted packet
  * it is dropped (RFC 5508 REQ-3: "SHOULD silently drop"; counted here). */
-static int icmp_error_out(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len)
+static int icmp_error_out(struct napt_table *t, const struct nat_snat *r,
+			  struct rte_ipv4_hdr *ip, uint32_t ip_len)
 {
 	struct icmp_error_view e;
 	struct endpoint_key in;
@@ -760,7 +774,8 @@ static int icmp_error_out(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_
 
 	if (!icmp_error_parse(ip, ip_len, &e))
 		return -NAPT_DROP_UNTRANSLATABLE;
-	in = (struct endpoint_key){ e.inner->dst_addr, pkt_load16(e.l4.dport), e.l4.proto, 0 };
+	in = (struct endpoint_key){ e.inner->dst_addr, pkt_load16(e.l4.dport), e.l4.proto,
+				    (uint8_t)r->out };
 	mi = find(t->by_inside, &in);
 	if (mi < 0)
 		return -NAPT_DROP_UNTRANSLATABLE;

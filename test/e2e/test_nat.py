@@ -499,6 +499,39 @@ def test_icmp_error_from_inside_translated(tmp_path):
     assert r.drops("nat_untranslatable") == 1
 
 
+def test_one_mapping_per_uplink(tmp_path):
+    """Two uplinks, each with an snat rule for the same inside prefix: an inside
+    endpoint talking through both at once has a mapping on each (its own pool address,
+    the port kept), new destinations behind either reuse it (REQ-1 holds behind each
+    uplink: the flows out of one do not move the other's mapping), and the replies
+    through each get in."""
+    wan2_mac = "02:00:00:00:03:01"
+    cfg = nat_config(stateless=False).replace("""  - name: wan
+    device: net_pcap1""", f"""  - name: wan2
+    device: net_pcap2
+    mac: "{wan2_mac}"
+    ipv4: [192.0.2.1/24]
+  - name: wan
+    device: net_pcap1""").replace("routes:\n", "routes:\n"
+                                   "  - {prefix: 198.51.100.8/31, via: 192.0.2.254}\n").replace(
+        "neighbours:\n", f'neighbours:\n  - {{ip: 192.0.2.254, mac: "{GW_MAC}", port: wan2}}\n').replace(
+        "  snat:\n", "  snat:\n    - {from: 192.168.1.0/24, out: wan2, pool: [192.0.2.10]}\n")
+    # REMOTE and .6 go out of wan, REMOTE2 and .9 out of wan2, new ones in turn.
+    lan = [out4("192.168.1.10", 5000, dst, 53)
+           for dst in (REMOTE, REMOTE2, "198.51.100.6", "198.51.100.9")] * 2
+    wan = [in4(REMOTE, 53, POOL, 5000)] * 40  # after the first burst: the mappings exist
+    wan2 = [Ether(dst=wan2_mac, src=GW_MAC) / IP(src=REMOTE2, dst="192.0.2.10") /
+            UDP(sport=53, dport=5000) / Raw(b"z")] * 40
+    r = run_dpfwd(tmp_path, {"lan": lan, "wan": wan, "wan2": wan2}, cfg,
+                  ports=("lan", "wan", "wan2"))
+    assert {(p[IP].src, p[UDP].sport) for p in r.out["wan"]} == {(POOL, 5000)}
+    assert {(p[IP].src, p[UDP].sport) for p in r.out["wan2"]} == {("192.0.2.10", 5000)}
+    assert len(r.out["wan"]) == len(r.out["wan2"]) == 4
+    back = r.out["lan"]
+    assert len(back) == 80 and {(p[IP].dst, p[UDP].dport) for p in back} == {("192.168.1.10", 5000)}
+    assert r.stats["nat"]["mappings_created"] == 2 and r.nonzero_drops() == {}
+
+
 def test_fragments_both_ways(tmp_path):
     """A fragmented datagram through NAPT: the first fragment by its ports, the later
     ones by (source, destination, protocol, IP ID) learned from it; both directions
