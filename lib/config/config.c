@@ -301,7 +301,7 @@ static void ip_mask(struct cfg_ip *ip, unsigned int len)
 	}
 }
 
-static bool ip_equal(const struct cfg_ip *a, const struct cfg_ip *b)
+bool cfg_ip_equal(const struct cfg_ip *a, const struct cfg_ip *b)
 {
 	if (a->family != b->family)
 		return false;
@@ -310,7 +310,7 @@ static bool ip_equal(const struct cfg_ip *a, const struct cfg_ip *b)
 
 static bool prefix_equal(const struct cfg_prefix *a, const struct cfg_prefix *b)
 {
-	return a->len == b->len && ip_equal(&a->addr, &b->addr);
+	return a->len == b->len && cfg_ip_equal(&a->addr, &b->addr);
 }
 
 /* A prefix with its host bits cleared. */
@@ -340,7 +340,7 @@ bool cfg_prefix_contains(const struct cfg_prefix *prefix, const struct cfg_ip *a
 		return false;
 	ip_mask(&a, prefix->len);
 	ip_mask(&net, prefix->len);
-	return ip_equal(&a, &net);
+	return cfg_ip_equal(&a, &net);
 }
 
 const char *cfg_ip_format(const struct cfg_ip *ip, char *buf, size_t len)
@@ -439,7 +439,7 @@ static int check_host_address(struct loader *l, yaml_node_t *node, const struct 
 	if (a->len >= bits - 1)
 		return 0;
 	ip_mask(&net, a->len);
-	if (ip_equal(&net, &a->addr))
+	if (cfg_ip_equal(&net, &a->addr))
 		return error_at(l, node, "%s is a subnet address; an interface needs a host address",
 				scalar(node));
 	if (a->addr.family == AF_INET && (a->addr.v4 | (UINT32_MAX << (32 - a->len))) == UINT32_MAX)
@@ -480,7 +480,7 @@ static int check_address_unique(struct loader *l, yaml_node_t *node,
 
 		n = a->addr.family == AF_INET ? port->n_ipv4 : port->n_ipv6;
 		for (i = 0; i < n; i++) {
-			if (ip_equal(&addrs[i].addr, &a->addr))
+			if (cfg_ip_equal(&addrs[i].addr, &a->addr))
 				return error_at(l, node, "address %s is already on %s",
 						cfg_ip_format(&a->addr, buf, sizeof(buf)),
 						port_label(port, self, label, sizeof(label)));
@@ -593,10 +593,10 @@ static bool is_own_address(const struct config *cfg, const struct cfg_ip *ip)
 		const struct cfg_port *port = &cfg->ports[p];
 
 		for (i = 0; i < port->n_ipv4; i++)
-			if (ip_equal(&port->ipv4[i].addr, ip))
+			if (cfg_ip_equal(&port->ipv4[i].addr, ip))
 				return true;
 		for (i = 0; i < port->n_ipv6; i++)
-			if (ip_equal(&port->ipv6[i].addr, ip))
+			if (cfg_ip_equal(&port->ipv6[i].addr, ip))
 				return true;
 	}
 	return false;
@@ -655,7 +655,7 @@ static int parse_neighbour(struct loader *l, yaml_node_t *node)
 	if (is_own_address(cfg, &c.n.ip))
 		return error_at(l, c.ip_node, "neighbour %s is one of dpfwd's own addresses", ip);
 	for (i = 0; i < cfg->n_neighbours; i++)
-		if (ip_equal(&cfg->neighbours[i].ip, &c.n.ip))
+		if (cfg_ip_equal(&cfg->neighbours[i].ip, &c.n.ip))
 			return error_at(l, c.ip_node, "duplicate neighbour %s", ip);
 	c.n.loc = loc_of(node);
 	cfg->neighbours[cfg->n_neighbours++] = c.n;
@@ -680,7 +680,7 @@ static int route_prefix(struct loader *l, yaml_node_t *v, void *obj)
 	/* A route to "10.0.0.1/8" is ambiguous: a typo in the address or in the length. */
 	net = c->r.prefix.addr;
 	ip_mask(&net, c->r.prefix.len);
-	if (!ip_equal(&net, &c->r.prefix.addr))
+	if (!cfg_ip_equal(&net, &c->r.prefix.addr))
 		return error_at(l, v, "prefix %s has host bits set; did you mean %s/%u?",
 				scalar(v), cfg_ip_format(&net, buf, sizeof(buf)),
 				c->r.prefix.len);
@@ -743,7 +743,7 @@ static int route_resolve_via(struct loader *l, struct route_ctx *c, unsigned int
 				via->family == AF_INET ? "IPv4" : "IPv6", scalar(c->prefix_node),
 				via->family == AF_INET ? "IPv6" : "IPv4");
 	for (j = 0; j < i; j++)
-		if (ip_equal(&c->r.via[j], via))
+		if (cfg_ip_equal(&c->r.via[j], via))
 			return error_at(l, node, "duplicate next hop %s", ip);
 	if (is_own_address(l->cfg, via))
 		return error_at(l, node, "next hop %s is one of dpfwd's own addresses", ip);
@@ -990,7 +990,7 @@ static int parse_network(struct loader *l, yaml_node_t *v, int family, unsigned 
 		return error_at(l, v, "prefix length must be %u to %u", min_len, max_len);
 	net = p->addr;
 	ip_mask(&net, p->len);
-	if (!ip_equal(&net, &p->addr))
+	if (!cfg_ip_equal(&net, &p->addr))
 		return error_at(l, v, "prefix %s has host bits set; did you mean %s/%u?",
 				scalar(v), cfg_ip_format(&net, buf, sizeof(buf)), p->len);
 	return 0;

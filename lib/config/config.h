@@ -197,6 +197,9 @@ int config_port_index(const struct config *cfg, const char *name);
 /* PREFIX with its host bits cleared (192.0.2.1/24 -> 192.0.2.0/24). */
 struct cfg_prefix cfg_prefix_network(const struct cfg_prefix *p);
 
+/* True if A and B are the same address (and family). */
+bool cfg_ip_equal(const struct cfg_ip *a, const struct cfg_ip *b);
+
 /* True if ADDR lies inside PREFIX (same family, first LEN bits equal). */
 bool cfg_prefix_contains(const struct cfg_prefix *prefix, const struct cfg_ip *addr);
 

@@ -207,11 +207,30 @@ static void too_big(struct control *c, struct rte_mbuf *m, uint16_t port,
 	drop(c, m, DROP_MTU_EXCEEDED);
 }
 
+static void handle_resolve(struct control *c, struct rte_mbuf *m);
+static struct cfg_ip punt_target(const struct control *c, const struct rte_mbuf *m,
+				 uint32_t nh_idx);
+static const struct rte_ether_addr *resolved_mac(struct control *c, uint32_t nh_idx,
+						const struct cfg_ip *ip);
+
+/* Too big for its next hop. Fragments need the next hop's MAC: if its neighbour's slot
+ * was reclaimed meanwhile, the packet is resolved afresh (and fragmented when sent). */
 static void handle_too_big(struct control *c, struct rte_mbuf *m)
 {
-	const struct nexthop *nh = &c->rt->nh[punt_meta_nh(m)];
+	uint32_t nh_idx = punt_meta_nh(m);
+	const struct nexthop *nh = &c->rt->nh[nh_idx];
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+								 RTE_ETHER_HDR_LEN);
+	struct cfg_ip target;
+	const struct rte_ether_addr *mac;
 
-	too_big(c, m, nh->port, &nh->dst_mac);
+	if (!is_ipv4(m) || (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)))
+		return too_big(c, m, nh->port, NULL); /* an ICMP error, no MAC needed */
+	target = punt_target(c, m, nh_idx);
+	mac = resolved_mac(c, nh_idx, &target);
+	if (!mac)
+		return handle_resolve(c, m);
+	too_big(c, m, nh->port, mac);
 }
 
 static bool port_has_ipv4(const struct cfg_port *p, uint32_t ip)
@@ -276,13 +295,6 @@ static bool subnet_edge_anywhere(const struct control *c, uint32_t ip)
 	return false;
 }
 
-static bool ip_equal(const struct cfg_ip *a, const struct cfg_ip *b)
-{
-	if (a->family != b->family)
-		return false;
-	return a->family == AF_INET ? a->v4 == b->v4 : !memcmp(a->v6, b->v6, 16);
-}
-
 /* The entry for IP; with IP NULL, a free one. */
 static struct pending *pending_find(struct control *c, const struct cfg_ip *ip)
 {
@@ -291,7 +303,7 @@ static struct pending *pending_find(struct control *c, const struct cfg_ip *ip)
 	for (i = 0; i < PENDING_MAX; i++) {
 		struct pending *p = &c->pending[i];
 
-		if (ip ? ip_equal(&p->ip, ip) : !p->ip.family)
+		if (ip ? cfg_ip_equal(&p->ip, ip) : !p->ip.family)
 			return p;
 	}
 	return NULL;
@@ -428,17 +440,36 @@ static void neighbour_learn(struct control *c, uint16_t port, const struct cfg_i
 		pending_release(c, p, mac);
 }
 
-/* The MAC a resolve punt can use right away, if the tables know it by now. */
+/* The MAC a punt for next hop NH_IDX, going to IP, can use right away, if the tables
+ * know it by now (the next hop's own only while it is still IP's: a neighbour's slot
+ * may have been reclaimed and given to another since the punt). */
 static const struct rte_ether_addr *resolved_mac(struct control *c, uint32_t nh_idx,
 						const struct cfg_ip *ip)
 {
 	const struct route_table *rt = c->rt;
 	const struct nexthop *nh = &rt->nh[nh_idx];
 
-	if (__atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) == NH_FORWARD)
+	if (__atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) == NH_FORWARD &&
+	    cfg_ip_equal(&rt->nh_meta[nh_idx].ip, ip))
 		return &nh->dst_mac;
 	nh = route_neighbour_find(rt, ip);
 	return nh && nh->type == NH_FORWARD ? &nh->dst_mac : NULL;
+}
+
+/* Whom a packet punted for next hop NH_IDX waits for: a gateway's address, or its own
+ * destination for a connected one or a neighbour entry (learned, or a slot reclaimed
+ * since: the packet, not the slot, still knows whom it is for). */
+static struct cfg_ip punt_target(const struct control *c, const struct rte_mbuf *m,
+				 uint32_t nh_idx)
+{
+	const struct nexthop_meta *meta = &c->rt->nh_meta[nh_idx];
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	if (c->rt->nh[nh_idx].type != NH_CONNECTED && !meta->learned && meta->ip.family)
+		return meta->ip;
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4))
+		return ip4(rte_be_to_cpu_32(((const struct rte_ipv4_hdr *)(eth + 1))->dst_addr));
+	return ip6(((const struct rte_ipv6_hdr *)(eth + 1))->dst_addr);
 }
 
 /* A packet whose next hop has no MAC yet: hold it and ask (RFC 1812 3.3.2). */
@@ -447,18 +478,13 @@ static void handle_resolve(struct control *c, struct rte_mbuf *m)
 	const struct route_table *rt = c->rt;
 	uint32_t nh_idx = punt_meta_nh(m);
 	const struct nexthop *nh = &rt->nh[nh_idx];
-	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	struct cfg_ip target = rt->nh_meta[nh_idx].ip;
+	struct cfg_ip target = punt_target(c, m, nh_idx);
 	const struct rte_ether_addr *mac;
 	struct pending *p;
 
-	if (nh->type == NH_CONNECTED && eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
-		target = ip4(rte_be_to_cpu_32(((const struct rte_ipv4_hdr *)(eth + 1))->dst_addr));
-		if (is_subnet_edge(&c->cfg->ports[nh->port], target.v4))
-			return drop(c, m, DROP_DIRECTED_BCAST);
-	} else if (nh->type == NH_CONNECTED) {
-		target = ip6(((const struct rte_ipv6_hdr *)(eth + 1))->dst_addr);
-	}
+	if (nh->type == NH_CONNECTED && target.family == AF_INET &&
+	    is_subnet_edge(&c->cfg->ports[nh->port], target.v4))
+		return drop(c, m, DROP_DIRECTED_BCAST);
 	mac = resolved_mac(c, nh_idx, &target);
 	if (mac)
 		return forward_to(c, m, nh->port, mac);
@@ -830,11 +856,13 @@ void control_punt_handle(struct control *c, struct rte_mbuf *m)
 }
 
 /* Learned neighbours without news for neighbour_timeout are probed (unicast, once a
- * second, 3 times) while still in use; without an answer they turn unresolved, and the
- * next packet for them starts a fresh resolution. Static entries never age. */
+ * second, 3 times) while still in use; without an answer they turn unresolved and
+ * their slots are reclaimed for other neighbours: the next packet for them starts a
+ * fresh resolution. Static entries never age. */
 static void neighbours_age(struct control *c, uint64_t now)
 {
 	struct route_table *rt = c->rt;
+	bool expired = false;
 	uint32_t i;
 
 	for (i = 0; i < rt->n_nh; i++) {
@@ -847,11 +875,14 @@ static void neighbours_age(struct control *c, uint64_t now)
 		if (meta->probes == CONTROL_ARP_TRIES) {
 			route_neighbour_expire(rt, &meta->ip);
 			c->stats.neighbours_expired++;
+			expired = true;
 			continue;
 		}
 		meta->probes++;
 		solicit_send(c, nh->port, &meta->ip, &nh->dst_mac);
 	}
+	if (expired)
+		route_neighbours_reclaim(rt, c->dp->qsbr);
 }
 
 /* Ask again, or give up on neighbours that did not answer. */

@@ -80,6 +80,7 @@ struct burst {
 	struct worker *w;
 	const struct route_table *rt;
 	uint64_t now; /* TSC at the start of the loop: NAT session times */
+	uint32_t cache_tag; /* rt's, read once: what NAPT's route cache is valid for */
 	uint16_t in_port;
 	uint16_t n_drop, n_punt;
 	struct rte_mbuf *drop[DP_MAX_BURST];
@@ -745,7 +746,7 @@ static bool nat_in_translate_forward(struct burst *b, struct rte_mbuf *m, bool v
 	 * nothing but transmission happens to them there (no source NAT on the way out). */
 	if (napt && __atomic_load_n(&nh->type, __ATOMIC_ACQUIRE) == NH_FORWARD &&
 	    !(rt->nat_out_ports >> nh->port & 1))
-		napt_route_learn(b->w->napt, ipv4_hdr(m), ip_reach(m), true, rt->generation,
+		napt_route_learn(b->w->napt, ipv4_hdr(m), ip_reach(m), true, b->cache_tag,
 				 (uint32_t)nh_idx);
 	b->translated = true;
 	forward_one(b, m, (uint32_t)nh_idx, v4);
@@ -832,7 +833,7 @@ static __rte_noinline void napt_fast_forward(struct burst *b)
 	uint32_t nh[NAPT_CANDIDATES_MAX];
 	unsigned int i, w, k, sent = 0;
 
-	napt_translate(b->w->napt, c, b->rt->generation, b->now, done, nh);
+	napt_translate(b->w->napt, c, b->cache_tag, b->now, done, nh);
 	for (w = 0; w * 64 < c->n; w++)
 		for (uint64_t bits = done[w]; bits; bits &= bits - 1) {
 			i = w * 64 + rte_bsf64(bits);
@@ -914,7 +915,7 @@ static __rte_noinline void nat_out_stage(struct burst *b)
 				continue; /* dropped, or handed to the worker that owns its mapping */
 			if (q->learn[i])
 				napt_route_learn(b->w->napt, ipv4_hdr(m), ip_reach(m), false,
-						 b->rt->generation, q->nh[i]);
+						 b->cache_tag, q->nh[i]);
 		}
 		forward_tail(b, m, q->nh[i], true);
 	}
@@ -1136,6 +1137,7 @@ static __rte_noinline void process_burst(struct worker *w, const struct route_ta
 
 	b.w = w;
 	b.rt = rt;
+	b.cache_tag = route_cache_tag(rt);
 	b.now = now;
 	b.in_port = q->port;
 	b.n_drop = 0;

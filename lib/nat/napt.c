@@ -100,15 +100,15 @@ struct napt_session {
  * endpoint; coming in, the destination becomes its inside one. The checksum
  * adjustments (RFC 1624's ~m + m', summed once when the session is made) are going
  * out's; coming in undoes that change, so it adds their one's complement. The route
- * cache: the next hop each direction's packets took in the route table of generation
- * ROUTE_GEN (nh 0: none known yet), so that later ones skip the route lookup.
+ * cache: the next hop each direction's packets took under the route cache tag ROUTE_TAG
+ * (route_cache_tag; nh 0: none known yet), so that later ones skip the route lookup.
  */
 struct napt_xlate {
 	rte_be32_t addr[2];
 	rte_be16_t port[2];
 	uint16_t ip_adjust, l4_adjust;
 	uint32_t last; /* ticks (TSC >> tick_shift) of the last packet, either way */
-	uint32_t route_gen;
+	uint32_t route_tag;
 	uint32_t nh[2];
 } __rte_aligned(32);
 
@@ -981,7 +981,7 @@ static uint64_t lookup_some(const struct napt_table *t, const struct napt_candid
 /* Up to 64 candidates from FIRST: every key's bucket is read before the first is
  * compared, and every session's record before the first is used: the misses overlap. */
 static void translate_some(struct napt_table *t, const struct napt_candidates *c,
-			   unsigned int first, unsigned int n, uint32_t route_gen,
+			   unsigned int first, unsigned int n, uint32_t route_tag,
 			   uint32_t now_ticks, uint64_t *done, uint32_t *nh)
 {
 	uint32_t session[64];
@@ -993,7 +993,7 @@ static void translate_some(struct napt_table *t, const struct napt_candidates *c
 		struct napt_xlate *x = &t->xlate[session[j]];
 		uint8_t *ip = (uint8_t *)c->ip[k];
 
-		if (x->route_gen != route_gen || !x->nh[dir])
+		if (x->route_tag != route_tag || !x->nh[dir])
 			continue; /* its route is not known: the full path's */
 		rewrite(x, c->ip[k], ip + c->port_at[k], ip + (c->cksum_at[k] & ~NAPT_CKSUM_UDP),
 			c->cksum_at[k] & NAPT_CKSUM_UDP, dir, now_ticks);
@@ -1004,14 +1004,14 @@ static void translate_some(struct napt_table *t, const struct napt_candidates *c
 	t->stats.fast_path += (uint64_t)__builtin_popcountll(translated);
 }
 
-void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint32_t route_gen,
+void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint32_t route_tag,
 		    uint64_t now, uint64_t *done, uint32_t *nh)
 {
 	uint32_t now_ticks = ticks(t, now);
 	unsigned int i;
 
 	for (i = 0; i < c->n; i += 64)
-		translate_some(t, c, i, RTE_MIN(c->n - i, 64u), route_gen, now_ticks, done, nh);
+		translate_some(t, c, i, RTE_MIN(c->n - i, 64u), route_tag, now_ticks, done, nh);
 }
 
 void napt_untranslate(const struct napt_candidates *c, unsigned int i)
@@ -1040,14 +1040,14 @@ void napt_untranslate(const struct napt_candidates *c, unsigned int i)
 }
 
 void napt_route_learn(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len,
-		      bool inbound, uint32_t route_gen, uint32_t nh)
+		      bool inbound, uint32_t route_tag, uint32_t nh)
 {
 	struct napt_l4 v;
 	struct napt_xlate *x;
 	int64_t si;
 
 	/* A fragment's ECMP path is not its flow's: flow_hash_ipv4 leaves its ports out. */
-	if (!route_gen || !nh ||
+	if (!route_tag || !nh ||
 	    pkt_ipv4_is_fragment(ip) ||
 	    !l4_view(ip, ip_len, &v))
 		return;
@@ -1058,8 +1058,8 @@ void napt_route_learn(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip
 	if (si < 0)
 		return;
 	x = &t->xlate[si];
-	if (x->route_gen != route_gen) { /* the other direction's next hop is of older routes */
-		x->route_gen = route_gen;
+	if (x->route_tag != route_tag) { /* the other direction's next hop is of older routes */
+		x->route_tag = route_tag;
 		x->nh[FLOW_OUT] = x->nh[FLOW_IN] = 0;
 	}
 	x->nh[inbound ? FLOW_IN : FLOW_OUT] = nh;

@@ -245,10 +245,10 @@ void napt_note(const struct napt_table *t, const struct nat_rules *nr,
 	       struct napt_candidates *c, struct rte_mbuf *const *pkts, unsigned int n,
 	       unsigned int l2_len);
 
-/* Translate the candidates of C whose session knows its next hop in the route table of
- * generation ROUTE_GEN: sets bit i of DONE (NAPT_CANDIDATES_MAX bits, cleared by the
+/* Translate the candidates of C whose session knows its next hop under the route cache
+ * tag ROUTE_TAG (route_cache_tag): sets bit i of DONE (NAPT_CANDIDATES_MAX bits, cleared by the
  * caller) and NH[i] for each candidate i translated. */
-void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint32_t route_gen,
+void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint32_t route_tag,
 		    uint64_t now, uint64_t *done, uint32_t *nh);
 
 /* Candidate I of C, translated by napt_translate, back as it arrived (its address and
@@ -256,13 +256,13 @@ void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint3
 void napt_untranslate(const struct napt_candidates *c, unsigned int i);
 
 /* IP (IP_LEN bytes), a packet of a session that napt_out or napt_in (INBOUND) just
- * translated, leaves through next hop NH of the route table of generation ROUTE_GEN, as
- * every packet of its session going that way will while that table is in use: the
+ * translated, leaves through next hop NH, read under the route cache tag ROUTE_TAG, as
+ * every packet of its session going that way will while that tag holds: the
  * session remembers it for napt_translate. The caller vouches that nothing else (no
  * other NAT rule, no neighbour resolution) happens to them on the way. Fragments are
  * not remembered. */
 void napt_route_learn(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip_len,
-		      bool inbound, uint32_t route_gen, uint32_t nh);
+		      bool inbound, uint32_t route_tag, uint32_t nh);
 
 /*
  * Fragments (shallow virtual reassembly). A non-first fragment has no ports: going

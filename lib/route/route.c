@@ -9,6 +9,7 @@
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
 
 #include "route.h"
 
@@ -40,13 +41,22 @@ const char *nh_type_name(enum nh_type type)
 	return nh_type_names[type];
 }
 
-/* A new next hop, written whole before n_nh counts it. */
-static uint32_t nh_new(struct route_table *rt, enum nh_type type, unsigned int port,
-		       const uint8_t *dst_mac, const struct cfg_ip *ip, bool is_static)
+/* A tag no table had before (route_cache_tag), never 0. */
+static uint32_t cache_tag_next(void)
 {
-	struct nexthop *nh = &rt->nh[rt->n_nh];
+	static uint32_t last;
 
-	RTE_VERIFY(rt->n_nh < rt->nh_cap);
+	if (++last == 0)
+		last = 1;
+	return last;
+}
+
+/* A new next hop in slot I, written whole before it can be found. */
+static uint32_t nh_write(struct route_table *rt, uint32_t i, enum nh_type type, unsigned int port,
+			 const uint8_t *dst_mac, const struct cfg_ip *ip, bool is_static)
+{
+	struct nexthop *nh = &rt->nh[i];
+
 	nh->type = type;
 	nh->port = port;
 	if (type != NH_LOCAL && type != NH_BLACKHOLE && type != NH_UNREACHABLE &&
@@ -57,9 +67,16 @@ static uint32_t nh_new(struct route_table *rt, enum nh_type type, unsigned int p
 	if (dst_mac)
 		memcpy(nh->dst_mac.addr_bytes, dst_mac, RTE_ETHER_ADDR_LEN);
 	if (ip)
-		rt->nh_meta[rt->n_nh].ip = *ip;
-	rt->nh_meta[rt->n_nh].is_static = is_static;
-	return rt->n_nh++;
+		rt->nh_meta[i].ip = *ip;
+	rt->nh_meta[i].is_static = is_static;
+	return i;
+}
+
+static uint32_t nh_new(struct route_table *rt, enum nh_type type, unsigned int port,
+		       const uint8_t *dst_mac, const struct cfg_ip *ip, bool is_static)
+{
+	RTE_VERIFY(rt->n_nh < rt->nh_cap);
+	return nh_write(rt, rt->n_nh++, type, port, dst_mac, ip, is_static);
 }
 
 static uint32_t nh_add(struct build *b, enum nh_type type, unsigned int port,
@@ -334,6 +351,9 @@ static int alloc_arrays(struct build *b, int socket_id)
 				    RTE_CACHE_LINE_SIZE, socket_id);
 	rt->nh_meta = rte_zmalloc_socket("nexthop_meta", rt->nh_cap * sizeof(*rt->nh_meta), 0,
 					 socket_id);
+	rt->nh_free = rte_zmalloc_socket("nexthop_free", rt->nh_cap * sizeof(*rt->nh_free), 0,
+					 socket_id);
+	rt->cache_tag = cache_tag_next();
 	for (i = 0; i < cfg->n_ports; i++) {
 		rt->port_mtu[i] = cfg->ports[i].mtu;
 		rte_ether_addr_copy(&b->port_macs[i], &rt->port_mac[i]);
@@ -343,8 +363,8 @@ static int alloc_arrays(struct build *b, int socket_id)
 	b->nh_connected = calloc(cfg->n_ports + 1, sizeof(*b->nh_connected));
 	rt->neigh4 = neigh_table(b, AF_INET, socket_id);
 	rt->neigh6 = neigh_table(b, AF_INET6, socket_id);
-	if (!rt->nh || !rt->nh_meta || !rt->ecmp || !b->nh_connected || !rt->neigh4 ||
-	    !rt->neigh6)
+	if (!rt->nh || !rt->nh_meta || !rt->nh_free || !rt->ecmp || !b->nh_connected ||
+	    !rt->neigh4 || !rt->neigh6)
 		return fail(b, "allocating route tables", -ENOMEM);
 	return 0;
 }
@@ -389,15 +409,9 @@ void route_table_free(struct route_table *rt)
 	rte_hash_free(rt->neigh6);
 	rte_free(rt->nh);
 	rte_free(rt->nh_meta);
+	rte_free(rt->nh_free);
 	rte_free(rt->ecmp);
 	rte_free(rt);
-}
-
-static bool ip_equal(const struct cfg_ip *a, const struct cfg_ip *b)
-{
-	if (a->family != b->family)
-		return false;
-	return a->family == AF_INET ? a->v4 == b->v4 : !memcmp(a->v6, b->v6, 16);
 }
 
 static int neigh_lookup(const struct route_table *rt, const struct cfg_ip *ip)
@@ -418,7 +432,7 @@ void route_neighbour_expire(struct route_table *rt, const struct cfg_ip *ip)
 	uint32_t i;
 
 	for (i = 0; i < rt->n_nh; i++)
-		if (!rt->nh_meta[i].is_static && ip_equal(&rt->nh_meta[i].ip, ip) &&
+		if (!rt->nh_meta[i].is_static && cfg_ip_equal(&rt->nh_meta[i].ip, ip) &&
 		    rt->nh[i].type == NH_FORWARD)
 			__atomic_store_n(&rt->nh[i].type, NH_UNRESOLVED, __ATOMIC_RELEASE);
 }
@@ -444,12 +458,17 @@ static void nh_set_mac(struct nexthop *nh, const struct rte_ether_addr *mac)
 static int neigh_insert(struct route_table *rt, const struct cfg_ip *ip, unsigned int port,
 			const struct rte_ether_addr *mac)
 {
+	bool reused = rt->n_free > 0;
 	uint32_t idx;
 	int rc;
 
-	if (rt->n_nh == rt->nh_cap)
+	if (reused)
+		idx = nh_write(rt, rt->nh_free[--rt->n_free], NH_FORWARD, port, mac->addr_bytes,
+			       ip, false);
+	else if (rt->n_nh < rt->nh_cap)
+		idx = nh_new(rt, NH_FORWARD, port, mac->addr_bytes, ip, false);
+	else
 		return -1;
-	idx = nh_new(rt, NH_FORWARD, port, mac->addr_bytes, ip, false);
 	rt->nh_meta[idx].learned = true;
 	rt->nh_meta[idx].confirmed_tsc = rte_rdtsc();
 	if (ip->family == AF_INET)
@@ -458,7 +477,11 @@ static int neigh_insert(struct route_table *rt, const struct cfg_ip *ip, unsigne
 		rc = rte_hash_add_key_data(rt->neigh6, ip->v6, (void *)(uintptr_t)idx);
 	if (rc < 0) { /* no lookup can reach it: the slot is free again */
 		memset(&rt->nh_meta[idx], 0, sizeof(rt->nh_meta[idx]));
-		rt->n_nh--;
+		rt->nh[idx].type = NH_UNRESOLVED;
+		if (reused)
+			rt->nh_free[rt->n_free++] = idx;
+		else
+			rt->n_nh--;
 		return -1;
 	}
 	return 1;
@@ -466,7 +489,40 @@ static int neigh_insert(struct route_table *rt, const struct cfg_ip *ip, unsigne
 
 uint32_t route_neighbour_room(const struct route_table *rt)
 {
-	return rt->nh_cap - rt->n_nh;
+	return rt->nh_cap - rt->n_nh + rt->n_free;
+}
+
+unsigned int route_neighbours_reclaim(struct route_table *rt, struct rte_rcu_qsbr *qsbr)
+{
+	uint32_t i, first = rt->n_free;
+
+	for (i = 0; i < rt->n_nh; i++) {
+		struct nexthop_meta *meta = &rt->nh_meta[i];
+
+		if (!meta->learned || rt->nh[i].type != NH_UNRESOLVED)
+			continue;
+		/* The key's position stays taken until the grace period is over (the hash is
+		 * lock-free: a reader may be comparing that key). */
+		meta->key_pos = meta->ip.family == AF_INET
+					? rte_hash_del_key(rt->neigh4, &meta->ip.v4)
+					: rte_hash_del_key(rt->neigh6, meta->ip.v6);
+		meta->learned = false;
+		rt->nh_free[rt->n_free++] = i;
+	}
+	if (rt->n_free == first)
+		return 0;
+	__atomic_store_n(&rt->cache_tag, cache_tag_next(), __ATOMIC_RELEASE);
+	if (qsbr)
+		rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID);
+	for (i = first; i < rt->n_free; i++) {
+		struct nexthop_meta *meta = &rt->nh_meta[rt->nh_free[i]];
+
+		if (meta->key_pos >= 0)
+			rte_hash_free_key_with_position(
+				meta->ip.family == AF_INET ? rt->neigh4 : rt->neigh6, meta->key_pos);
+		memset(meta, 0, sizeof(*meta));
+	}
+	return rt->n_free - first;
 }
 
 int route_neighbour_learn(struct route_table *rt, const struct cfg_ip *ip, unsigned int port,
@@ -497,7 +553,7 @@ int route_neighbour_learn(struct route_table *rt, const struct cfg_ip *ip, unsig
 	for (i = 0; i < rt->n_nh; i++) {
 		struct nexthop *nh = &rt->nh[i];
 
-		if (rt->nh_meta[i].is_static || !ip_equal(&rt->nh_meta[i].ip, ip) ||
+		if (rt->nh_meta[i].is_static || !cfg_ip_equal(&rt->nh_meta[i].ip, ip) ||
 		    (nh->type != NH_UNRESOLVED && nh->type != NH_FORWARD) ||
 		    (nh->type == NH_FORWARD && rte_is_same_ether_addr(&nh->dst_mac, mac)))
 			continue;

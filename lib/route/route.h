@@ -56,6 +56,7 @@ struct nexthop_meta {
 	bool is_static;   /* from the config: learning never overrides it */
 	bool learned;     /* a neighbour entry ARP or ND made: it ages */
 	uint8_t probes;   /* sent since it was last confirmed */
+	int32_t key_pos;  /* reclaimed: its hash key's position, freed after the grace period */
 	uint64_t confirmed_tsc;
 };
 
@@ -68,6 +69,7 @@ struct route_table {
 	struct rte_fib6 *fib6;
 	struct nexthop *nh; /* index 0 is the NH_NO_ROUTE default */
 	uint32_t n_nh, nh_cap; /* room is kept for neighbours learned at run time */
+	uint32_t *nh_free, n_free; /* slots of reclaimed neighbours, used first */
 	struct nexthop_meta *nh_meta;
 	struct ecmp_group *ecmp;
 	uint32_t n_ecmp;
@@ -76,7 +78,17 @@ struct route_table {
 	uint16_t port_mtu[CFG_MAX_PORTS];
 	struct rte_ether_addr port_mac[CFG_MAX_PORTS];
 	uint32_t generation; /* the config generation it was built from; tags punts */
+	/* Changes (never to 0) whenever a next-hop index may come to mean another next
+	 * hop: a new table, a neighbour slot reclaimed. Whatever remembers next-hop indexes
+	 * across bursts (NAPT's route cache) keeps them with the tag it read at the start
+	 * of the burst, and trusts them only while it is the same. */
+	uint32_t cache_tag;
 };
+
+static inline uint32_t route_cache_tag(const struct route_table *rt)
+{
+	return __atomic_load_n(&rt->cache_tag, __ATOMIC_ACQUIRE);
+}
 
 /*
  * Build a complete table set from CFG. PORT_MACS[i] is the MAC of config port i.
@@ -100,9 +112,18 @@ int route_neighbour_learn(struct route_table *rt, const struct cfg_ip *ip, unsig
 			  const struct rte_ether_addr *mac);
 
 /* Control thread only: how many more neighbours the tables can learn (of
- * slow_path.neighbours). Learned entries stay (an expired one keeps its slot for its
- * address) until a reload, which carries over only those that answer. */
+ * slow_path.neighbours). */
 uint32_t route_neighbour_room(const struct route_table *rt);
+
+/*
+ * Control thread only: free the slots of the learned neighbours that expired (stopped
+ * answering: NH_UNRESOLVED), so that other neighbours can be learned. Their hash keys
+ * go first, then the cache tag changes, then QSBR (the workers' quiescent states;
+ * NULL: no workers) tells when no worker can still hold their indexes from a lookup
+ * or a cache; only then are the slots and keys free for reuse. Returns how many.
+ */
+struct rte_rcu_qsbr;
+unsigned int route_neighbours_reclaim(struct route_table *rt, struct rte_rcu_qsbr *qsbr);
 
 /* Control thread only: IP stopped answering. Its neighbour entry and the gateways
  * through it turn NH_UNRESOLVED, so that traffic for it is resolved afresh. */

@@ -5,6 +5,8 @@ traffic never has to wait for a fresh resolution.
 Each test runs its own dpfwd (neighbour_timeout 1 s) and namespaces from test_hosts
 (whose module-level checks skip this module too where namespaces cannot be made).
 """
+import time
+
 import pytest
 
 from test_hosts import CONFIG, Net, ping
@@ -28,3 +30,31 @@ def test_neighbours_in_use_stay_resolved_while_they_answer_probes(tmp_path, dst)
     asked = sp["neighbour_solicitations"] if ":" in dst else sp["arp_requests"]
     assert asked >= 4, sp  # h2's resolution, then probes: the aging did run
     assert sp["neighbours_expired"] == 0, sp
+
+
+def test_expired_neighbours_give_their_slots_back(tmp_path):
+    """With room for 16 neighbours: h2 takes on 14 addresses and h1 pings each through
+    dpfwd, which learns them (h1 is the 15th); h2 gives them up, dpfwd's probes go
+    unanswered and they expire; then 14 new addresses of h2's are learned in their
+    slots (they were kept until a reload before), and reached."""
+    n = Net(tmp_path, CONFIG + "slow_path: {neighbour_timeout: 1, neighbours: 16}\n")
+    first = [f"203.0.113.{100 + i}" for i in range(14)]
+    second = [f"203.0.113.{150 + i}" for i in range(14)]
+    try:
+        n.start()
+        for batch in (first, second):
+            for addr in batch:
+                n.run("h2", "ip", "addr", "add", addr + "/24", "dev", n.iface["h2"])
+            for addr in batch:
+                r = ping(n, "h1", addr, count=1)
+                assert r.returncode == 0, r.stdout + r.stderr
+            for addr in batch:
+                n.run("h2", "ip", "addr", "del", addr + "/24", "dev", n.iface["h2"])
+            if batch is first:
+                time.sleep(6)  # 1 s without news, 3 probes a second apart, unanswered
+    finally:
+        stats = n.stop()
+    n.check_exit(stats)
+    sp = stats["slow_path"]
+    assert sp["neighbours_expired"] >= 14, sp
+    assert sp["neighbours_learned"] >= 29, sp  # h1, then both batches

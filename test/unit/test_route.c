@@ -222,6 +222,59 @@ static void test_large_tables_build(void **state)
 	free(y);
 }
 
+/* Learned neighbours fill slow_path.neighbours; those that expired give their slots
+ * back (route_neighbours_reclaim), their keys go, the route cache tag changes, and
+ * new neighbours take the slots; the others stay as they were. */
+static void test_expired_neighbours_are_reclaimed(void **state)
+{
+	static const char *const y = "ports:\n  - {name: a, device: d0, ipv4: [10.0.0.1/16]}\n"
+				     "slow_path: {neighbours: 16}\n";
+	struct rte_ether_addr mac = { { 0x02, 0, 0, 0, 0, 0 } };
+	char err[CFG_ERR_MAX];
+	struct route_table *t;
+	struct cfg_ip ip = { .family = AF_INET };
+	uint32_t tag, i, room;
+	struct config c;
+
+	assert_int_equal(config_load_string("n.yaml", y, strlen(y), &c, err, sizeof(err)), 0);
+	t = route_table_build(&c, port_macs, SOCKET_ID_ANY, err, sizeof(err));
+	assert_non_null(t);
+	room = route_neighbour_room(t); /* 16, and a slot NAT would have used */
+	assert_in_range(room, 16, 17);
+	for (i = 0; i < room; i++) {
+		ip.v4 = v4("10.0.1.0") + i;
+		mac.addr_bytes[5] = (uint8_t)i;
+		assert_int_equal(route_neighbour_learn(t, &ip, 0, &mac), 1);
+	}
+	ip.v4 = v4("10.0.2.0");
+	assert_int_equal(route_neighbour_learn(t, &ip, 0, &mac), -1); /* full */
+	assert_int_equal(route_neighbours_reclaim(t, NULL), 0); /* none expired */
+	for (i = 3; i < 6; i++) {
+		ip.v4 = v4("10.0.1.0") + i;
+		route_neighbour_expire(t, &ip);
+	}
+	tag = route_cache_tag(t);
+	assert_int_equal(route_neighbours_reclaim(t, NULL), 3);
+	assert_int_not_equal(route_cache_tag(t), tag);
+	assert_int_not_equal(route_cache_tag(t), 0);
+	assert_int_equal(route_neighbour_room(t), 3);
+	ip.v4 = v4("10.0.1.4");
+	assert_null(route_neighbour_find(t, &ip));
+	for (i = 0; i < 3; i++) {
+		ip.v4 = v4("10.0.2.0") + i;
+		mac.addr_bytes[5] = (uint8_t)(0x80 + i);
+		assert_int_equal(route_neighbour_learn(t, &ip, 0, &mac), 1);
+		assert_non_null(route_neighbour_find(t, &ip));
+		assert_int_equal(route_neighbour_find(t, &ip)->type, NH_FORWARD);
+		assert_mac(&route_neighbour_find(t, &ip)->dst_mac, (uint8_t)(0x80 + i));
+	}
+	assert_int_equal(route_neighbour_room(t), 0);
+	ip.v4 = v4("10.0.1.7"); /* untouched */
+	assert_mac(&route_neighbour_find(t, &ip)->dst_mac, 7);
+	route_table_free(t);
+	config_free(&c);
+}
+
 static int setup(void **state)
 {
 	char err[CFG_ERR_MAX], prefix[64];
@@ -262,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_ecmp_is_deterministic_and_spreads),
 		cmocka_unit_test(test_no_route_without_default),
 		cmocka_unit_test(test_large_tables_build),
+		cmocka_unit_test(test_expired_neighbours_are_reclaimed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
