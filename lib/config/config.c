@@ -415,6 +415,7 @@ static int port_mac(struct loader *l, yaml_node_t *v, void *obj)
 	struct cfg_port *p = obj;
 
 	p->has_mac = true;
+	p->mac_loc = loc_of(v);
 	return parse_mac(l, v, p->mac);
 }
 
@@ -425,6 +426,7 @@ static int port_mtu(struct loader *l, yaml_node_t *v, void *obj)
 	if (parse_uint(l, v, 68, 16110, &mtu)) /* RFC 791 minimum .. largest NIC jumbo */
 		return -1;
 	((struct cfg_port *)obj)->mtu = (uint16_t)mtu;
+	((struct cfg_port *)obj)->mtu_loc = loc_of(v);
 	return 0;
 }
 
@@ -823,6 +825,7 @@ static int dp_burst(struct loader *l, yaml_node_t *v, void *obj)
 	if (parse_uint(l, v, 1, 256, &n))
 		return -1;
 	((struct cfg_dataplane *)obj)->burst = (uint16_t)n;
+	((struct cfg_dataplane *)obj)->burst_loc = loc_of(v);
 	return 0;
 }
 
@@ -833,6 +836,7 @@ static int dp_mbufs(struct loader *l, yaml_node_t *v, void *obj)
 	if (parse_uint(l, v, 1024, 16777215, &n))
 		return -1;
 	((struct cfg_dataplane *)obj)->mbufs = (uint32_t)n;
+	((struct cfg_dataplane *)obj)->mbufs_loc = loc_of(v);
 	return 0;
 }
 
@@ -1318,6 +1322,7 @@ static int nat_max_sessions(struct loader *l, yaml_node_t *v, void *obj)
 	if (parse_uint(l, v, 1, 1ul << 24, &n))
 		return -1;
 	((struct cfg_nat *)obj)->max_sessions = (uint32_t)n;
+	((struct cfg_nat *)obj)->max_sessions_loc = loc_of(v);
 	return 0;
 }
 
@@ -1471,6 +1476,8 @@ static int parse_top(struct loader *l, yaml_node_t *root)
 		    parse_list(l, s.routes, parse_route))
 			return -1;
 	}
+	if (s.dataplane)
+		cfg->dataplane.loc = loc_of(s.dataplane);
 	if (s.dataplane && parse_mapping(l, s.dataplane, dp_fields, &cfg->dataplane))
 		return -1;
 	if (s.slow_path && parse_mapping(l, s.slow_path, sp_fields, &cfg->slow_path))

@@ -53,6 +53,7 @@ struct cfg_port {
 	struct cfg_prefix ipv6[CFG_MAX_PORT_ADDRS];
 	struct cfg_loc loc;        /* the port's mapping */
 	struct cfg_loc device_loc; /* its `device:` value, for "unknown device" */
+	struct cfg_loc mac_loc, mtu_loc; /* their values; line 0 where not given */
 };
 
 struct cfg_neighbour {
@@ -80,6 +81,7 @@ struct cfg_route {
 struct cfg_dataplane {
 	uint16_t burst;    /* packets per rx/tx burst, 1..256, default 32 */
 	uint32_t mbufs;    /* mbufs in the packet pool, default 65535 */
+	struct cfg_loc loc, burst_loc, mbufs_loc; /* the key, the values; line 0: absent */
 };
 
 struct cfg_slow_path {
@@ -150,6 +152,7 @@ struct cfg_nat {
 	uint32_t max_sessions;   /* default 1048576 */
 	enum cfg_nat_filtering filtering;
 	struct cfg_loc loc;      /* the nat: key */
+	struct cfg_loc max_sessions_loc; /* its value; line 0 where not given */
 };
 
 /* metrics: OpenMetrics over HTTP on LISTEN ("ADDR:PORT", "[ADDR6]:PORT"). */

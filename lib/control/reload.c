@@ -71,6 +71,13 @@ static int refuse_at(char *err, size_t len, const char *path, const struct cfg_l
 	return -1;
 }
 
+/* Where a changed value is: VAL, or OUTER, the node that would hold it, when the new
+ * file leaves it out (back to its default). */
+static const struct cfg_loc *at(const struct cfg_loc *val, const struct cfg_loc *outer)
+{
+	return val->line ? val : outer;
+}
+
 /* Ports are bound to devices and queues at start; only their addresses may change. */
 static int restart_needed(const struct config *run, const struct config *next, char *err,
 			  size_t len)
@@ -93,12 +100,20 @@ static int restart_needed(const struct config *run, const struct config *next, c
 			return refuse_at(err, len, next->path, &b->device_loc, "device of port",
 					 a->name);
 		if (a->has_mac != b->has_mac || memcmp(a->mac, b->mac, sizeof(a->mac)))
-			return refuse_at(err, len, next->path, &b->loc, "mac of port", a->name);
+			return refuse_at(err, len, next->path, at(&b->mac_loc, &b->loc),
+					 "mac of port", a->name);
 		if (a->mtu != b->mtu)
-			return refuse_at(err, len, next->path, &b->loc, "mtu of port", a->name);
+			return refuse_at(err, len, next->path, at(&b->mtu_loc, &b->loc),
+					 "mtu of port", a->name);
 	}
-	if (memcmp(&run->dataplane, &next->dataplane, sizeof(run->dataplane)))
-		return refuse_at(err, len, next->path, &top, "section", "dataplane");
+	if (run->dataplane.burst != next->dataplane.burst)
+		return refuse_at(err, len, next->path,
+				 at(&next->dataplane.burst_loc, at(&next->dataplane.loc, &top)),
+				 "setting", "dataplane.burst");
+	if (run->dataplane.mbufs != next->dataplane.mbufs)
+		return refuse_at(err, len, next->path,
+				 at(&next->dataplane.mbufs_loc, at(&next->dataplane.loc, &top)),
+				 "setting", "dataplane.mbufs");
 	if (run->metrics.enabled != next->metrics.enabled || run->metrics.port != next->metrics.port ||
 	    memcmp(&run->metrics.addr, &next->metrics.addr, sizeof(run->metrics.addr)))
 		return refuse_at(err, len, next->path,
@@ -109,7 +124,8 @@ static int restart_needed(const struct config *run, const struct config *next, c
 		return refuse_at(err, len, next->path, next->nat.enabled ? &next->nat.loc : &top,
 				 "section", "nat (added or removed)");
 	if (run->nat.max_sessions != next->nat.max_sessions)
-		return refuse_at(err, len, next->path, &next->nat.loc, "setting",
+		return refuse_at(err, len, next->path,
+				 at(&next->nat.max_sessions_loc, &next->nat.loc), "setting",
 				 "nat.max_sessions");
 	return 0;
 }

@@ -409,6 +409,9 @@ def test_sessions_survive_reload(tmp_path):
             run.cfg.write_text(text)
             reply = run.telemetry("/dpfwd/reload")
             assert reply["ok"] == 0 and what in reply["error"], reply
+            if "max_sessions: 99" in text:  # the refusal names the line of the change
+                line = text.splitlines().index("  max_sessions: 99") + 1
+                assert f"dpfwd.yaml:{line}:" in reply["error"], reply
     finally:
         result = run.stop()
     assert set(result.nonzero_drops()) <= {"nat_no_rule"}

@@ -103,25 +103,33 @@ def test_bad_file_refused_running_config_kept(tmp_path, kind):
     assert not result.nonzero_drops()
 
 
+# kind: (text in the running config, what the reload has instead, the message, the
+# line of the new file the refusal must name: that of the text marked by AT)
 RESTART_ONLY = {
-    "device": ("device: net_pcap1", "device: net_pcap7", "device of port 'wan'"),
-    "mtu": ("    mtu: 1500\n", "    mtu: 1400\n", "mtu of port 'wan'"),
-    "mac": ('mac: "02:00:00:00:01:01"', 'mac: "02:00:00:00:01:02"', "mac of port 'lan'"),
+    "device": ("device: net_pcap1", "device: net_pcap7", "device of port 'wan'", "net_pcap7"),
+    "mtu": ("    mtu: 1500\n", "    mtu: 1400\n", "mtu of port 'wan'", "mtu: 1400"),
+    "mac removed": ('    mac: "02:00:00:00:01:01"\n', "", "mac of port 'lan'", "- name: lan"),
+    "mac": ('mac: "02:00:00:00:01:01"', 'mac: "02:00:00:00:01:02"', "mac of port 'lan'",
+            "01:02"),
     "port added": ("neighbours:\n", "  - {name: dmz, device: net_pcap2}\nneighbours:\n",
-                   "ports added or removed"),
-    "dataplane": ("burst: 32", "burst: 16", "section 'dataplane'"),
+                   "ports added or removed", None),
+    "dataplane": ("burst: 32", "burst: 16", "setting 'dataplane.burst'", "burst: 16"),
 }
 
 
 @pytest.mark.parametrize("kind", RESTART_ONLY)
 def test_restart_only_change_refused(tmp_path, kind):
-    old, new, message = RESTART_ONLY[kind]
+    """Refused with the place of the change: the new value's line, or where the value
+    would be when it is left out (the port's mapping), or line 1 for the port list."""
+    old, new, message, mark = RESTART_ONLY[kind]
     assert old in TWO_PORT_CONFIG
+    text = TWO_PORT_CONFIG.replace(old, new)
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if mark in s) if mark else 1
     run = start_dpfwd(tmp_path, {"lan": FLOWS[:1]}, infinite=True, capture_tx=False)
-    reply = reload(run, TWO_PORT_CONFIG.replace(old, new))
+    reply = reload(run, text)
     assert reply["ok"] == 0 and reply["generation"] == 1
     assert message in reply["error"] and "restart dpfwd to apply" in reply["error"]
-    assert re.match(r".*dpfwd\.yaml:\d+:\d+: ", reply["error"])
+    assert re.match(rf".*dpfwd\.yaml:{line}:\d+: ", reply["error"]), reply["error"]
     run.stop()
 
 
