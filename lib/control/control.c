@@ -210,6 +210,7 @@ static void too_big(struct control *c, struct rte_mbuf *m, uint16_t port,
 static void handle_resolve(struct control *c, struct rte_mbuf *m);
 static struct cfg_ip punt_target(const struct control *c, const struct rte_mbuf *m,
 				 uint32_t nh_idx);
+static uint16_t punt_port(const struct control *c, uint32_t nh_idx, const struct cfg_ip *target);
 static const struct rte_ether_addr *resolved_mac(struct control *c, uint32_t nh_idx,
 						const struct cfg_ip *ip);
 
@@ -230,7 +231,7 @@ static void handle_too_big(struct control *c, struct rte_mbuf *m)
 	mac = resolved_mac(c, nh_idx, &target);
 	if (!mac)
 		return handle_resolve(c, m);
-	too_big(c, m, nh->port, mac);
+	too_big(c, m, punt_port(c, nh_idx, &target), mac);
 }
 
 static bool port_has_ipv4(const struct cfg_port *p, uint32_t ip)
@@ -472,6 +473,24 @@ static struct cfg_ip punt_target(const struct control *c, const struct rte_mbuf 
 	return ip6(((const struct rte_ipv6_hdr *)(eth + 1))->dst_addr);
 }
 
+/* The port a packet punted for next hop NH_IDX, going to TARGET (punt_target), leaves
+ * by: the next hop's, unless that was a neighbour's slot reclaimed since (free, or
+ * another neighbour's, maybe on another link): then the port whose subnet holds TARGET. */
+static uint16_t punt_port(const struct control *c, uint32_t nh_idx, const struct cfg_ip *target)
+{
+	const struct nexthop_meta *meta = &c->rt->nh_meta[nh_idx];
+	const struct nexthop *nh = &c->rt->nh[nh_idx];
+	unsigned int p;
+
+	if (nh->type == NH_CONNECTED || cfg_ip_equal(&meta->ip, target) ||
+	    (!meta->learned && meta->ip.family))
+		return nh->port;
+	for (p = 0; p < c->cfg->n_ports; p++)
+		if (port_subnet_of(&c->cfg->ports[p], target))
+			return (uint16_t)p;
+	return nh->port;
+}
+
 /* A packet whose next hop has no MAC yet: hold it and ask (RFC 1812 3.3.2). */
 static void handle_resolve(struct control *c, struct rte_mbuf *m)
 {
@@ -487,17 +506,17 @@ static void handle_resolve(struct control *c, struct rte_mbuf *m)
 		return drop(c, m, DROP_DIRECTED_BCAST);
 	mac = resolved_mac(c, nh_idx, &target);
 	if (mac)
-		return forward_to(c, m, nh->port, mac);
+		return forward_to(c, m, punt_port(c, nh_idx, &target), mac);
 	p = pending_find(c, &target);
 	if (!p) {
 		p = pending_find(c, NULL);
 		if (!p)
 			return drop(c, m, DROP_HOLD_FULL);
 		p->ip = target;
-		p->port = nh->port;
+		p->port = punt_port(c, nh_idx, &target);
 		p->tries = 1;
 		p->next_tsc = rte_rdtsc() + c->arp_interval_tsc;
-		solicit_send(c, nh->port, &target, NULL);
+		solicit_send(c, p->port, &target, NULL);
 	}
 	if (p->n_held == CONTROL_HOLD_MAX)
 		return drop(c, m, DROP_HOLD_FULL);
@@ -855,14 +874,24 @@ void control_punt_handle(struct control *c, struct rte_mbuf *m)
 	drop(c, m, DROP_LOCAL);
 }
 
+/* The slots of expired neighbours go back to the table once it is half full, at most
+ * once a second: each reclaim makes every NAPT session look its route up afresh. */
+static void neighbours_reclaim(struct control *c, uint64_t now)
+{
+	if (route_neighbour_room(c->rt) > c->cfg->slow_path.neighbours / 2 ||
+	    now - c->last_reclaim_tsc < rte_get_tsc_hz())
+		return;
+	c->last_reclaim_tsc = now;
+	route_neighbours_reclaim(c->rt, c->dp->qsbr);
+}
+
 /* Learned neighbours without news for neighbour_timeout are probed (unicast, once a
- * second, 3 times) while still in use; without an answer they turn unresolved and
- * their slots are reclaimed for other neighbours: the next packet for them starts a
- * fresh resolution. Static entries never age. */
+ * second, 3 times) while still in use; without an answer they turn unresolved (the
+ * next packet for them starts a fresh resolution), and their slots are reclaimed for
+ * other neighbours. Static entries never age. */
 static void neighbours_age(struct control *c, uint64_t now)
 {
 	struct route_table *rt = c->rt;
-	bool expired = false;
 	uint32_t i;
 
 	for (i = 0; i < rt->n_nh; i++) {
@@ -875,14 +904,12 @@ static void neighbours_age(struct control *c, uint64_t now)
 		if (meta->probes == CONTROL_ARP_TRIES) {
 			route_neighbour_expire(rt, &meta->ip);
 			c->stats.neighbours_expired++;
-			expired = true;
 			continue;
 		}
 		meta->probes++;
 		solicit_send(c, nh->port, &meta->ip, &nh->dst_mac);
 	}
-	if (expired)
-		route_neighbours_reclaim(rt, c->dp->qsbr);
+	neighbours_reclaim(c, now);
 }
 
 /* Ask again, or give up on neighbours that did not answer. */

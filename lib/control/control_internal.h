@@ -54,6 +54,7 @@ struct control {
 	uint64_t arp_interval_tsc;
 	uint64_t reachable_tsc; /* slow_path.neighbour_timeout */
 	uint64_t last_aging_tsc;
+	uint64_t last_reclaim_tsc; /* neighbour slots: at most once a second */
 	struct icmp_bucket icmp_bucket;
 	struct pending pending[PENDING_MAX];
 	struct control_call_slot call;

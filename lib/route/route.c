@@ -51,13 +51,13 @@ static uint32_t cache_tag_next(void)
 	return last;
 }
 
-/* A new next hop in slot I, written whole before it can be found. */
+/* A new next hop in slot I, written whole before it can be found (its type last, as
+ * every change of a next hop: a reclaimed slot was read before its grace period). */
 static uint32_t nh_write(struct route_table *rt, uint32_t i, enum nh_type type, unsigned int port,
 			 const uint8_t *dst_mac, const struct cfg_ip *ip, bool is_static)
 {
 	struct nexthop *nh = &rt->nh[i];
 
-	nh->type = type;
 	nh->port = port;
 	if (type != NH_LOCAL && type != NH_BLACKHOLE && type != NH_UNREACHABLE &&
 	    type != NH_NAT) {
@@ -69,6 +69,7 @@ static uint32_t nh_write(struct route_table *rt, uint32_t i, enum nh_type type, 
 	if (ip)
 		rt->nh_meta[i].ip = *ip;
 	rt->nh_meta[i].is_static = is_static;
+	__atomic_store_n(&nh->type, type, __ATOMIC_RELEASE);
 	return i;
 }
 

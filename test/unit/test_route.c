@@ -275,6 +275,47 @@ static void test_expired_neighbours_are_reclaimed(void **state)
 	config_free(&c);
 }
 
+/* Many rounds of a full table expiring and filling again with other neighbours, on the
+ * other port: no slot or hash key is lost on the way (the hash has room for a few
+ * rounds only if keys were not freed), and a reused slot is wholly the new one's. */
+static void test_neighbour_slots_survive_many_reclaims(void **state)
+{
+	static const char *const y = "ports:\n  - {name: a, device: d0, ipv4: [10.0.0.1/16]}\n"
+				     "  - {name: b, device: d1, ipv4: [10.1.0.1/16], mtu: 9000}\n"
+				     "slow_path: {neighbours: 16}\n";
+	struct rte_ether_addr mac = { { 0x02, 0, 0, 0, 0, 0 } };
+	struct cfg_ip ip = { .family = AF_INET };
+	char err[CFG_ERR_MAX];
+	struct route_table *t;
+	uint32_t round, i, room;
+	struct config c;
+
+	assert_int_equal(config_load_string("n.yaml", y, strlen(y), &c, err, sizeof(err)), 0);
+	t = route_table_build(&c, port_macs, SOCKET_ID_ANY, err, sizeof(err));
+	assert_non_null(t);
+	room = route_neighbour_room(t);
+	for (round = 0; round < 50; round++) {
+		unsigned int port = round % 2;
+
+		for (i = 0; i < room; i++) {
+			ip.v4 = v4(port ? "10.1.0.0" : "10.0.0.0") + 256 * round + 2 + i;
+			mac.addr_bytes[5] = (uint8_t)round;
+			assert_int_equal(route_neighbour_learn(t, &ip, port, &mac), 1);
+			assert_int_equal(route_neighbour_find(t, &ip)->port, port);
+			assert_int_equal(route_neighbour_find(t, &ip)->mtu, port ? 9000 : 1500);
+			assert_memory_equal(&route_neighbour_find(t, &ip)->src_mac, &port_macs[port], 6);
+		}
+		assert_int_equal(route_neighbour_room(t), 0);
+		for (i = 0; i < room; i++) {
+			ip.v4 = v4(port ? "10.1.0.0" : "10.0.0.0") + 256 * round + 2 + i;
+			route_neighbour_expire(t, &ip);
+		}
+		assert_int_equal(route_neighbours_reclaim(t, NULL), room);
+	}
+	route_table_free(t);
+	config_free(&c);
+}
+
 static int setup(void **state)
 {
 	char err[CFG_ERR_MAX], prefix[64];
@@ -316,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_no_route_without_default),
 		cmocka_unit_test(test_large_tables_build),
 		cmocka_unit_test(test_expired_neighbours_are_reclaimed),
+		cmocka_unit_test(test_neighbour_slots_survive_many_reclaims),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
