@@ -449,8 +449,10 @@ static const uint8_t napt_drop_reason[] = {
 };
 
 /* A handed-over packet that is a first fragment already translated: the receiver
- * records it for the later fragments (original destination in hash.fdir.hi). */
+ * records it for the later fragments (the original destination, or going out, source,
+ * in hash.fdir.hi). */
 #define HANDOFF_FRAGMENT_RECORD UINT32_MAX
+#define HANDOFF_FRAGMENT_RECORD_OUT (UINT32_MAX - 1)
 
 /* M belongs to a NAPT mapping another worker owns: it goes there whole, before its
  * TTL was touched, and that worker processes it from the start (in_port kept). */
@@ -537,7 +539,8 @@ static bool frag_wait_park(struct burst *b, struct rte_mbuf *m)
 static int napt_later_fragment_in(struct burst *b, struct rte_mbuf *m)
 {
 	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
-	unsigned int owner = napt_fragment_owner(ip, ip->dst_addr, b->w->dp->n_workers);
+	unsigned int owner = napt_fragment_owner(ip, ip->src_addr, ip->dst_addr,
+						 b->w->dp->n_workers);
 
 	if (owner != b->w->id) {
 		handoff(b, m, owner);
@@ -550,19 +553,23 @@ static int napt_later_fragment_in(struct burst *b, struct rte_mbuf *m)
 	return -1;
 }
 
-/* M, the first fragment of a datagram, was just translated towards the inside from
- * destination ORIG_DST: the worker that will see its later fragments learns where they
- * go. False if M went to that worker to be recorded there (and goes on from there). */
-static bool fragment_record_in(struct burst *b, struct rte_mbuf *m, rte_be32_t orig_dst)
+/* M, the first fragment of a datagram, was just translated going OUTBOUND (from source
+ * ORIG) or towards the inside (from destination ORIG): the worker that will see its
+ * later fragments learns what they become. False if M went to that worker, translated,
+ * to be recorded there (and to go on from there). */
+static bool fragment_record(struct burst *b, struct rte_mbuf *m, rte_be32_t orig, bool outbound)
 {
-	unsigned int owner = napt_fragment_owner(ipv4_hdr(m), orig_dst, b->w->dp->n_workers);
+	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
+	unsigned int owner = napt_fragment_owner(ip, outbound ? orig : ip->src_addr,
+						 outbound ? ip->dst_addr : orig, b->w->dp->n_workers);
 
 	if (owner == b->w->id) {
-		napt_fragment_record(b->w->napt, ipv4_hdr(m), orig_dst, false, b->now);
+		napt_fragment_record(b->w->napt, ip, orig, outbound, b->now);
 		return true;
 	}
-	m->hash.fdir.hi = orig_dst;
-	handoff_marked(b, m, owner, HANDOFF_FRAGMENT_RECORD);
+	m->hash.fdir.hi = orig;
+	handoff_marked(b, m, owner,
+		       outbound ? HANDOFF_FRAGMENT_RECORD_OUT : HANDOFF_FRAGMENT_RECORD);
 	return false;
 }
 
@@ -587,7 +594,9 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 	if (napt_is_later_fragment(ip))
 		return nat_ipv4_static_outside(b->rt->nat, ip->dst_addr) ? 0
 									: napt_later_fragment_in(b, m);
-	if (!napt_owner(ip, ip_reach(m), false, b->w->dp->n_workers, &owner))
+	/* No mapping but to a pool address: a port forward's packet stays on this worker. */
+	if (!nat_ipv4_in_pool(b->rt->nat, ip->dst_addr) ||
+	    !napt_owner(ip, ip_reach(m), false, b->w->dp->n_workers, &owner))
 		return 0;
 	if (owner != b->w->id) {
 		handoff(b, m, owner);
@@ -596,7 +605,7 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 	orig_dst = ip->dst_addr;
 	rc = napt_in(b->w->napt, b->rt->nat, ip, ip_reach(m), b->now);
 	if (rc == 0)
-		return pkt_ipv4_is_first_fragment(ip) && !fragment_record_in(b, m, orig_dst) ? -1 : 1;
+		return pkt_ipv4_is_first_fragment(ip) && !fragment_record(b, m, orig_dst, false) ? -1 : 1;
 	if (rc == NAPT_NO_MAPPING)
 		return 0;
 	drop(b, m, napt_drop_reason[-rc]);
@@ -613,16 +622,17 @@ static int nat_ipv4_in_recorded(struct burst *b, struct rte_mbuf *m)
 	enum nat_result r = nat_ipv4_in(b->rt->nat, ip, ip_reach(m));
 
 	if (r == NAT_TRANSLATED && pkt_ipv4_is_first_fragment(ip) &&
-	    !nat_ipv4_static_outside(b->rt->nat, orig_dst) && !fragment_record_in(b, m, orig_dst))
+	    !nat_ipv4_static_outside(b->rt->nat, orig_dst) && !fragment_record(b, m, orig_dst, false))
 		return -1;
 	return (int)r;
 }
 
-/* The stateless rules going out through PORT (1:1, port forward replies). A fragment
- * from a port forward's server goes to the worker that keeps its datagram's record:
- * there the first one's translation is recorded, and later ones, without ports to
- * match the forward by, take it (without a record, they go on as any other source's).
- * -1 if M went to that worker. */
+/* The stateless rules going out through PORT (1:1, port forward replies). A port
+ * forward's server's first fragment that a rule translates is recorded (on the worker
+ * that keeps its datagram's records: handed there translated), and its later ones,
+ * without ports to match the forward by, go to that worker and take the record; a later
+ * one without a record goes on as any other source's (NAPT's pairing, or untranslated).
+ * -1 if M went to another worker. */
 static int nat_ipv4_out_recorded(struct burst *b, struct rte_mbuf *m, uint16_t port)
 {
 	const struct nat_rules *nr = b->rt->nat;
@@ -631,19 +641,22 @@ static int nat_ipv4_out_recorded(struct burst *b, struct rte_mbuf *m, uint16_t p
 	bool server_fragment = pkt_ipv4_is_fragment(ip) && nat_ipv4_forward_server(nr, orig_src);
 	enum nat_result r;
 
-	if (server_fragment) {
-		unsigned int owner = napt_fragment_owner(ip, ip->dst_addr, b->w->dp->n_workers);
+	if (server_fragment && napt_is_later_fragment(ip)) {
+		unsigned int owner = napt_fragment_owner(ip, ip->src_addr, ip->dst_addr,
+							 b->w->dp->n_workers);
 
 		if (owner != b->w->id) {
 			handoff(b, m, owner);
 			return -1;
 		}
-		if (napt_is_later_fragment(ip) && napt_fragment_take(b->w->napt, ip, true, b->now))
+		if (napt_fragment_take(b->w->napt, ip, true, b->now))
 			return NAT_TRANSLATED;
 	}
 	r = nat_ipv4_out(nr, ip, ip_reach(m), port);
-	if (r == NAT_TRANSLATED && server_fragment && !napt_is_later_fragment(ip))
-		napt_fragment_record(b->w->napt, ip, orig_src, true, b->now);
+	/* Translated, its source is no server's any more: it cannot come back here. */
+	if (r == NAT_TRANSLATED && server_fragment && !napt_is_later_fragment(ip) &&
+	    !fragment_record(b, m, orig_src, true))
+		return -1;
 	return (int)r;
 }
 
@@ -1187,9 +1200,12 @@ static void handoff_drain(struct worker *w, const struct route_table *rt, uint64
 		n = rte_ring_sc_dequeue_burst(w->handoff_from[src], (void **)pkts, DP_MAX_BURST,
 					      NULL);
 		for (i = 0; i < n; i++)
-			if (unlikely(pkts[i]->hash.usr == HANDOFF_FRAGMENT_RECORD)) {
+			if (unlikely(pkts[i]->hash.usr == HANDOFF_FRAGMENT_RECORD ||
+				     pkts[i]->hash.usr == HANDOFF_FRAGMENT_RECORD_OUT)) {
 				napt_fragment_record(w->napt, ipv4_hdr(pkts[i]),
-						     pkts[i]->hash.fdir.hi, false, now);
+						     pkts[i]->hash.fdir.hi,
+						     pkts[i]->hash.usr == HANDOFF_FRAGMENT_RECORD_OUT,
+						     now);
 				pkts[i]->hash.usr = 0;
 			}
 		for (i = 0; i < n; i += run) {

@@ -762,21 +762,28 @@ static int icmp_error_in(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t
 
 /* The other way: an inside host's (or router's) error about an inbound packet of a
  * mapping. The quoted destination (the inside endpoint) becomes the outside one, the
- * outer source the mapping's outside address. Without a mapping for the quoted packet
- * it is dropped (RFC 5508 REQ-3: "SHOULD silently drop"; counted here). */
+ * outer source the mapping's outside address. The mapping is the session's that took
+ * the quoted packet in (whichever uplink the error leaves by), else the inside
+ * endpoint's behind R's uplink. Without one the error is dropped (RFC 5508 REQ-3:
+ * "SHOULD silently drop"; counted here). */
 static int icmp_error_out(struct napt_table *t, const struct nat_snat *r,
 			  struct rte_ipv4_hdr *ip, uint32_t ip_len)
 {
 	struct icmp_error_view e;
 	struct endpoint_key in;
 	const struct napt_mapping *m;
+	int64_t si;
 	int mi;
 
 	if (!icmp_error_parse(ip, ip_len, &e))
 		return -NAPT_DROP_UNTRANSLATABLE;
+	/* The session's outbound key: the quoted packet's endpoints the other way. */
+	si = flow_table_lookup(t->flows, flow_key_make(e.inner->dst_addr, e.inner->src_addr,
+							pkt_load16(e.l4.dport),
+							pkt_load16(e.l4.sport), e.l4.proto, false));
 	in = (struct endpoint_key){ e.inner->dst_addr, pkt_load16(e.l4.dport), e.l4.proto,
 				    (uint8_t)r->out };
-	mi = find(t->by_inside, &in);
+	mi = si >= 0 ? (int)t->sess[si].mapping : find(t->by_inside, &in);
 	if (mi < 0)
 		return -NAPT_DROP_UNTRANSLATABLE;
 	m = &t->maps[mi];
@@ -1103,12 +1110,12 @@ static uint32_t frag_hash(rte_be32_t src, rte_be32_t dst, uint8_t proto, rte_be1
 	return rte_hash_crc_4byte(id, h);
 }
 
-unsigned int napt_fragment_owner(const struct rte_ipv4_hdr *ip, rte_be32_t dst,
+unsigned int napt_fragment_owner(const struct rte_ipv4_hdr *ip, rte_be32_t src, rte_be32_t dst,
 				 unsigned int n_workers)
 {
 	if (n_workers < 2)
 		return 0;
-	return frag_hash(ip->src_addr, dst, ip->next_proto_id, ip->packet_id) % n_workers;
+	return frag_hash(src, dst, ip->next_proto_id, ip->packet_id) % n_workers;
 }
 
 /* Only the address: the ports are in the first fragment. */

@@ -212,18 +212,26 @@ bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *i
 			uint32_t ip_len, bool from_inside)
 {
 	struct rte_ipv4_hdr *hdr = (struct rte_ipv4_hdr *)(uintptr_t)ip; /* only read */
-	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
 	struct icmp_error_view e;
 	uint8_t *port;
-	unsigned int i;
 
 	if (dnat_in_rule(nr, hdr, ip_len, &port) >= 0 || static_in_rule(nr, ip) >= 0 ||
 	    (napt_is_later_fragment(ip) && nat_ipv4_forward_address(nr, ip->dst_addr)) ||
 	    (!from_inside && icmp_error_parse(hdr, ip_len, &e) && error_in(nr, hdr, &e, false)))
 		return true;
+	if (nat_ipv4_in_pool(nr, ip->dst_addr))
+		return !from_inside || l4_cksum(hdr, ip_len); /* TCP, UDP: a mapping */
+	return false;
+}
+
+bool nat_ipv4_in_pool(const struct nat_rules *nr, rte_be32_t ip)
+{
+	uint32_t a = rte_be_to_cpu_32(ip);
+	unsigned int i;
+
 	for (i = 0; i < nr->n_snat; i++)
-		if (dst - nr->snat[i].pool_first <= nr->snat[i].pool_last - nr->snat[i].pool_first)
-			return !from_inside || l4_cksum(hdr, ip_len); /* TCP, UDP: a mapping */
+		if (a - nr->snat[i].pool_first <= nr->snat[i].pool_last - nr->snat[i].pool_first)
+			return true;
 	return false;
 }
 
@@ -435,16 +443,22 @@ static const struct nat_nptv6 *nptv6_inside_rule(const struct nat_rules *nr, con
 
 /*
  * An inside host's packet to the outside address of another (hairpinning, which RFC
- * 6296 leaves open): the destination is mapped inside by R, and the source outside by
- * its own rule, so that each host sees the other's outside address, as a host outside
- * would, and the answer comes back the same way. Not an inside source: NAT_PASS.
+ * 6296 leaves open), arrived on port IN_PORT: the destination is mapped inside by R, and
+ * the source outside by its own rule, so that each host sees the other's outside
+ * address, as a host outside would, and the answer comes back the same way. Not from
+ * an inside source, or from an outside port of any rule (a forged source): NAT_PASS.
  */
 static enum nat_result nptv6_hairpin(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
-				     uint32_t ip_len, const struct nat_nptv6 *r, uint32_t *problem)
+				     uint32_t ip_len, uint16_t in_port, const struct nat_nptv6 *r,
+				     uint32_t *problem)
 {
 	const struct nat_nptv6 *own = nptv6_inside_rule(nr, ip->src_addr);
 	int w_src, w_dst;
+	unsigned int i;
 
+	for (i = 0; i < nr->n_nptv6; i++)
+		if (nr->nptv6[i].port == in_port)
+			return NAT_PASS;
 	if (!own)
 		return NAT_PASS;
 	w_src = nptv6_word(ip->src_addr, own->len, problem);
@@ -478,7 +492,7 @@ enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
 		if (!prefix6_match(ip->dst_addr, r->outside, r->len))
 			continue;
 		if (r->port != in_port)
-			return nptv6_hairpin(nr, ip, ip_len, r, problem);
+			return nptv6_hairpin(nr, ip, ip_len, in_port, r, problem);
 		res = nptv6_map(ip->dst_addr, r->inside, r->len, r->adj_in, DST6, problem);
 		if (res == NAT_TRANSLATED)
 			nptv6_quote(ip, ip_len, r, true);

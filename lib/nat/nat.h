@@ -106,6 +106,8 @@ bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *i
 bool nat_ipv4_forward_address(const struct nat_rules *nr, rte_be32_t ip);
 bool nat_ipv4_forward_server(const struct nat_rules *nr, rte_be32_t ip);
 bool nat_ipv4_static_outside(const struct nat_rules *nr, rte_be32_t ip);
+/* Whether IP is an address of an snat pool: only there may NAPT have mappings. */
+bool nat_ipv4_in_pool(const struct nat_rules *nr, rte_be32_t ip);
 
 /* Whether a port forward takes (TCP or UDP) traffic to IP:PORT: NAPT never hands that
  * port of a pool address out, or the mapping would shadow the forward. */
@@ -273,9 +275,9 @@ void napt_route_learn(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip
  * napt_fragment_owner() names, in a bounded table (the oldest is overwritten).
  */
 bool napt_is_later_fragment(const struct rte_ipv4_hdr *ip);
-/* The worker that keeps the records of IP's datagram, whose destination was DST as it
- * arrived (a record is found by the addresses a datagram arrives with). */
-unsigned int napt_fragment_owner(const struct rte_ipv4_hdr *ip, rte_be32_t dst,
+/* The worker that keeps the records of IP's datagram, which arrived from SRC to DST (a
+ * record is found by the addresses a datagram arrives with). */
+unsigned int napt_fragment_owner(const struct rte_ipv4_hdr *ip, rte_be32_t src, rte_be32_t dst,
 				 unsigned int n_workers);
 void napt_fragment_out(const struct nat_snat *r, struct rte_ipv4_hdr *ip);
 /* IP, the first fragment of a datagram, was translated going OUTBOUND (from source

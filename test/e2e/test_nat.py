@@ -640,6 +640,30 @@ def test_forwarded_server_fragments_of_its_own_flows_take_the_pool(tmp_path):
     assert (d[UDP].sport, d[Raw].load) == (6000, want)
 
 
+def test_forwarded_server_own_fragments_several_workers(tmp_path):
+    """Three workers: a port forward's server sending fragmented datagrams of its own
+    (through NAPT, not from the forward's port), whose mappings are owned by another
+    worker than the one that keeps their fragment records: every fragment leaves (the
+    first ones once bounced between those two workers forever), reassembling to the
+    datagram from the pool address."""
+    n = 3
+    pairs = [(sport, 300 + k) for k, sport in enumerate(range(6000, 6040))
+             if owner_of_inside(17, "192.168.1.20", sport, n) !=
+             frag_owner("192.168.1.20", REMOTE, 300 + k, n)][:6]
+    want, queues = {}, [[] for _ in range(n)]
+    for k, (sport, ip_id) in enumerate(pairs):
+        load, frames = fragmented(IP(src="192.168.1.20", dst=REMOTE, id=ip_id) /
+                                  UDP(sport=sport, dport=999), LAN_MAC, SERVER_MAC, 1500, 600)
+        queues[k % n] += frames
+        want[ip_id] = load
+    lan = [p for row in zip(*queues) for p in row]
+    r = run_dpfwd(tmp_path, {"lan": lan}, forward_config(), lcores="(0-3)@(0,1)", queues=n)
+    assert len(r.out["wan"]) == 3 * len(pairs), r.nonzero_drops()
+    assert all(p[IP].src == POOL for p in r.out["wan"])
+    got = {d[IP].id: d[Raw].load for d in reassembled(r.out["wan"])}
+    assert got == want
+
+
 def test_port_forward_fragments_several_workers(tmp_path):
     """With three workers, a port forward's fragments go to the worker that keeps their
     datagram's record (by hand-over where it is another one than the one that received
@@ -662,12 +686,12 @@ def test_port_forward_fragments_several_workers(tmp_path):
     assert len({frag_owner(REMOTE, "203.0.113.1", 100 + k, n) for k in range(datagrams)}) == n
     r = run_dpfwd(tmp_path, inputs, forward_config(), lcores="(0-3)@(0,1)", queues=n)
     assert "forwarding with 3 worker(s)" in r.stdout + r.stderr
+    assert len(r.out["lan"]) == len(r.out["wan"]) == 3 * datagrams, r.nonzero_drops()
     got_in = {(d[IP].dst, d[UDP].dport, d[UDP].sport, d[Raw].load)
               for d in reassembled(r.out["lan"])}
     got_out = {(d[IP].src, d[UDP].sport, d[UDP].dport, d[Raw].load)
                for d in reassembled(r.out["wan"])}
     assert (got_in, got_out) == (want_in, want_out)
-    assert len(r.out["lan"]) == len(r.out["wan"]) == 3 * datagrams
 
 
 @pytest.mark.parametrize("stateless", [False, True])
