@@ -33,13 +33,15 @@ def test_neighbours_in_use_stay_resolved_while_they_answer_probes(tmp_path, dst)
 
 
 def test_expired_neighbours_give_their_slots_back(tmp_path):
-    """With room for 16 neighbours: h2 takes on 14 addresses and h1 pings each through
-    dpfwd, which learns them (h1 is the 15th); h2 gives them up, dpfwd's probes go
-    unanswered and they expire; then 14 new addresses of h2's are learned in their
-    slots (they were kept until a reload before), and reached."""
+    """With room for 16 neighbours (and one spare slot): h2 takes on 10 addresses and h1
+    pings each through dpfwd, which learns them (with h1, and h2's own address when its
+    kernel asks for the router from it: up to 12); h2 gives them up, dpfwd's probes go
+    unanswered and they expire, and as the table is half used their slots go back; then
+    10 new addresses of h2's are learned too. Without reclaiming, at most 17 could ever
+    be learned (they were kept until a reload before)."""
     n = Net(tmp_path, CONFIG + "slow_path: {neighbour_timeout: 1, neighbours: 16}\n")
-    first = [f"203.0.113.{100 + i}" for i in range(14)]
-    second = [f"203.0.113.{150 + i}" for i in range(14)]
+    first = [f"203.0.113.{100 + i}" for i in range(10)]
+    second = [f"203.0.113.{150 + i}" for i in range(10)]
     try:
         n.start()
         for batch in (first, second):
@@ -51,10 +53,12 @@ def test_expired_neighbours_give_their_slots_back(tmp_path):
             for addr in batch:
                 n.run("h2", "ip", "addr", "del", addr + "/24", "dev", n.iface["h2"])
             if batch is first:
-                time.sleep(6)  # 1 s without news, 3 probes a second apart, unanswered
+                # 1 s without news, 3 probes a second apart, unanswered; then the next
+                # reclaim (at most once a second)
+                time.sleep(6.5)
     finally:
         stats = n.stop()
     n.check_exit(stats)
     sp = stats["slow_path"]
-    assert sp["neighbours_expired"] >= 14, sp
-    assert sp["neighbours_learned"] >= 29, sp  # h1, then both batches
+    assert sp["neighbours_expired"] >= 10, sp
+    assert sp["neighbours_learned"] >= 21, sp  # h1, then both batches
