@@ -475,20 +475,31 @@ static struct cfg_ip punt_target(const struct control *c, const struct rte_mbuf 
 
 /* The port a packet punted for next hop NH_IDX, going to TARGET (punt_target), leaves
  * by: the next hop's, unless that was a neighbour's slot reclaimed since (free, or
- * another neighbour's, maybe on another link): then the port whose subnet holds TARGET. */
+ * another neighbour's, maybe on another link): then the port of the longest subnet
+ * holding TARGET, as routing has it. */
 static uint16_t punt_port(const struct control *c, uint32_t nh_idx, const struct cfg_ip *target)
 {
 	const struct nexthop_meta *meta = &c->rt->nh_meta[nh_idx];
 	const struct nexthop *nh = &c->rt->nh[nh_idx];
+	uint16_t port = nh->port;
+	int best = -1;
 	unsigned int p;
 
 	if (nh->type == NH_CONNECTED || cfg_ip_equal(&meta->ip, target) ||
 	    (!meta->learned && meta->ip.family))
 		return nh->port;
-	for (p = 0; p < c->cfg->n_ports; p++)
-		if (port_subnet_of(&c->cfg->ports[p], target))
-			return (uint16_t)p;
-	return nh->port;
+	for (p = 0; p < c->cfg->n_ports; p++) {
+		const struct cfg_port *cp = &c->cfg->ports[p];
+		const struct cfg_prefix *a = target->family == AF_INET ? cp->ipv4 : cp->ipv6;
+		unsigned int n = target->family == AF_INET ? cp->n_ipv4 : cp->n_ipv6, i;
+
+		for (i = 0; i < n; i++)
+			if (a[i].len > best && cfg_prefix_contains(&a[i], target)) {
+				best = a[i].len;
+				port = (uint16_t)p;
+			}
+	}
+	return port;
 }
 
 /* A packet whose next hop has no MAC yet: hold it and ask (RFC 1812 3.3.2). */

@@ -498,13 +498,18 @@ static bool napt_source(struct burst *b, struct rte_mbuf *m, const struct nat_sn
 	return false;
 }
 
-/* The snat rule of any out port that covers M's source: an inside host sending to an
- * outside address of ours (hairpinning). */
-static const struct nat_snat *hairpin_rule(const struct nat_rules *nr, rte_be32_t src)
+/* The snat rule of any out port that covers the source SRC of a packet that came in on
+ * IN_PORT: an inside host sending to an outside address of ours (hairpinning). Not from
+ * an outside link (an snat rule's out port): there an inside source is forged, and
+ * taking it for a hairpin would let anyone outside make mappings. */
+static const struct nat_snat *hairpin_rule(const struct nat_rules *nr, rte_be32_t src,
+					   uint16_t in_port)
 {
 	uint32_t a = rte_be_to_cpu_32(src);
 	unsigned int i;
 
+	if (nr->snat_out_ports >> in_port & 1)
+		return NULL;
 	for (i = 0; i < nr->n_snat; i++)
 		if ((a & nr->snat[i].from_mask) == nr->snat[i].from)
 			return &nr->snat[i];
@@ -581,7 +586,7 @@ static bool fragment_record(struct burst *b, struct rte_mbuf *m, rte_be32_t orig
  * 1:1 address, whose rule takes it whole. */
 static int napt_destination(struct burst *b, struct rte_mbuf *m)
 {
-	const struct nat_snat *own = hairpin_rule(b->rt->nat, ipv4_hdr(m)->src_addr);
+	const struct nat_snat *own = hairpin_rule(b->rt->nat, ipv4_hdr(m)->src_addr, b->in_port);
 	struct rte_ipv4_hdr *ip;
 	rte_be32_t orig_dst;
 	unsigned int owner;
@@ -594,8 +599,10 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 	if (napt_is_later_fragment(ip))
 		return nat_ipv4_static_outside(b->rt->nat, ip->dst_addr) ? 0
 									: napt_later_fragment_in(b, m);
-	/* No mapping but to a pool address: a port forward's packet stays on this worker. */
+	/* No mapping but on a pool address, none on a forwarded port: a port forward's
+	 * packet stays on this worker. */
 	if (!nat_ipv4_in_pool(b->rt->nat, ip->dst_addr) ||
+	    nat_ipv4_forward_takes(b->rt->nat, ip, ip_reach(m)) ||
 	    !napt_owner(ip, ip_reach(m), false, b->w->dp->n_workers, &owner))
 		return 0;
 	if (owner != b->w->id) {
@@ -725,7 +732,7 @@ static bool nat_in_translate_forward(struct burst *b, struct rte_mbuf *m, bool v
 	int64_t nh_idx;
 
 	if (v4 && b->w->napt) {
-		bool hairpin = hairpin_rule(rt->nat, ipv4_hdr(m)->src_addr) != NULL;
+		bool hairpin = hairpin_rule(rt->nat, ipv4_hdr(m)->src_addr, b->in_port) != NULL;
 		int rc = napt_destination(b, m);
 
 		if (rc == 0) /* no NAPT mapping: the stateless rules' */
@@ -949,11 +956,12 @@ static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, b
 	}
 }
 
-/* Whether a NAT rule may take IP, for one of the router's own addresses, inside. */
+/* Whether a NAT rule may take IP, for one of the router's own addresses, inside
+ * (arrived on IN_PORT). */
 static bool local_nat_in(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
-			 uint32_t ip_len)
+			 uint32_t ip_len, uint16_t in_port)
 {
-	return nat_ipv4_to_inside(nr, ip, ip_len, hairpin_rule(nr, ip->src_addr) != NULL);
+	return nat_ipv4_to_inside(nr, ip, ip_len, hairpin_rule(nr, ip->src_addr, in_port) != NULL);
 }
 
 /* Next hops that cannot transmit: our own addresses, unresolved neighbours and what
@@ -970,7 +978,8 @@ static __rte_noinline bool forward_not(struct burst *b, struct rte_mbuf *m, uint
 		return false;
 	}
 	if (b->rt->nat->enabled && (type == NH_NAT || (type == NH_LOCAL && v4 &&
-						       local_nat_in(b->rt->nat, ipv4_hdr(m), ip_reach(m))))) {
+						       local_nat_in(b->rt->nat, ipv4_hdr(m), ip_reach(m),
+								    b->in_port)))) {
 		if (v4 && b->w->napt) { /* after the out stage made this burst's mappings */
 			nat_defer(&b->nat_in, m, nh_idx, false);
 			return false;

@@ -224,6 +224,14 @@ bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *i
 	return false;
 }
 
+bool nat_ipv4_forward_takes(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
+			    uint32_t ip_len)
+{
+	uint8_t *port;
+
+	return dnat_in_rule(nr, (struct rte_ipv4_hdr *)(uintptr_t)ip, ip_len, &port) >= 0;
+}
+
 bool nat_ipv4_in_pool(const struct nat_rules *nr, rte_be32_t ip)
 {
 	uint32_t a = rte_be_to_cpu_32(ip);
@@ -693,6 +701,7 @@ static int build_snat(struct nat_rules *nr, const struct config *cfg)
 		r->port_first = c->port_first;
 		r->port_last = c->port_last;
 		nr->out_ports |= 1u << r->out;
+		nr->snat_out_ports |= 1u << r->out;
 	}
 	nr->n_snat = nat->n_snat;
 	nr->filtering = nat->filtering;

@@ -62,6 +62,7 @@ struct nat_rules {
 	uint32_t max_sessions;
 	/* Egress ports where an "out" translation may apply: one test per packet. */
 	uint32_t out_ports;
+	uint32_t snat_out_ports; /* the snat rules' out ports: outside links */
 	unsigned int n_static, n_dnat; /* none: their lookups are skipped */
 	struct rte_hash *static_in;  /* inside IPv4 -> rule index */
 	struct rte_hash *static_out; /* outside IPv4 -> rule index */
@@ -108,6 +109,10 @@ bool nat_ipv4_forward_server(const struct nat_rules *nr, rte_be32_t ip);
 bool nat_ipv4_static_outside(const struct nat_rules *nr, rte_be32_t ip);
 /* Whether IP is an address of an snat pool: only there may NAPT have mappings. */
 bool nat_ipv4_in_pool(const struct nat_rules *nr, rte_be32_t ip);
+/* Whether a port forward takes IP (IP_LEN bytes) inwards: NAPT never has a mapping on a
+ * forwarded port. */
+bool nat_ipv4_forward_takes(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
+			    uint32_t ip_len);
 
 /* Whether a port forward takes (TCP or UDP) traffic to IP:PORT: NAPT never hands that
  * port of a pool address out, or the mapping would shadow the forward. */

@@ -502,6 +502,17 @@ def test_icmp_error_from_inside_translated(tmp_path):
     assert r.drops("nat_untranslatable") == 1
 
 
+def test_forged_inside_sources_from_outside_make_no_mappings(tmp_path):
+    """A packet from the outside link with an inside source (forged) to a pool address is
+    no hairpin: it gets no NAPT mapping of its own (anyone outside could fill the table
+    and the pool), and without a mapping for its destination it is nat_no_rule."""
+    wan = [Ether(dst=WAN_MAC, src=GW_MAC) / IP(src=f"192.168.1.{100 + k}", dst=POOL) /
+           UDP(sport=7000 + k, dport=5000) / Raw(b"f") for k in range(20)]
+    r = run_dpfwd(tmp_path, {"wan": wan}, nat_config(filtering="endpoint-independent"))
+    assert r.stats["nat"]["mappings_created"] == 0
+    assert r.out["lan"] == [] and r.drops("nat_no_rule") == 20
+
+
 def test_one_mapping_per_uplink(tmp_path):
     """Two uplinks, each with an snat rule for the same inside prefix: an inside
     endpoint talking through both at once has a mapping on each (its own pool address,
