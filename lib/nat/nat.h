@@ -253,8 +253,8 @@ void napt_note(const struct napt_table *t, const struct nat_rules *nr,
 	       unsigned int l2_len);
 
 /* Translate the candidates of C whose session knows its next hop under the route cache
- * tag ROUTE_TAG (route_cache_tag): sets bit i of DONE (NAPT_CANDIDATES_MAX bits, cleared by the
- * caller) and NH[i] for each candidate i translated. */
+ * tag ROUTE_TAG (route_cache_tag): sets bit i of DONE (NAPT_CANDIDATES_MAX bits, cleared
+ * by the caller) and NH[i] for each candidate i translated. */
 void napt_translate(struct napt_table *t, const struct napt_candidates *c, uint32_t route_tag,
 		    uint64_t now, uint64_t *done, uint32_t *nh);
 
