@@ -65,7 +65,7 @@ bool icmp4_error_allowed(const struct rte_ipv4_hdr *ip)
 {
 	const struct rte_icmp_hdr *icmp;
 
-	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))
+	if (pkt_ipv4_is_later_fragment(ip))
 		return false;
 	if (ip->next_proto_id != IPPROTO_ICMP)
 		return true;

@@ -479,7 +479,7 @@ static bool napt_source(struct burst *b, struct rte_mbuf *m, const struct nat_sn
 	unsigned int owner;
 	int rc;
 
-	if (napt_is_later_fragment(ip)) { /* its ports went with the first fragment */
+	if (pkt_ipv4_is_later_fragment(ip)) { /* its ports went with the first fragment */
 		napt_fragment_out(r, ip);
 		return true;
 	}
@@ -596,7 +596,7 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 	    !napt_source(b, m, own))
 		return -1;
 	ip = ipv4_hdr(m);
-	if (napt_is_later_fragment(ip))
+	if (pkt_ipv4_is_later_fragment(ip))
 		return nat_ipv4_static_outside(b->rt->nat, ip->dst_addr) ? 0
 									: napt_later_fragment_in(b, m);
 	/* No mapping but on a pool address, none on a forwarded port: a port forward's
@@ -648,7 +648,7 @@ static int nat_ipv4_out_recorded(struct burst *b, struct rte_mbuf *m, uint16_t p
 	bool server_fragment = pkt_ipv4_is_fragment(ip) && nat_ipv4_forward_server(nr, orig_src);
 	enum nat_result r;
 
-	if (server_fragment && napt_is_later_fragment(ip)) {
+	if (server_fragment && pkt_ipv4_is_later_fragment(ip)) {
 		unsigned int owner = napt_fragment_owner(ip, ip->src_addr, ip->dst_addr,
 							 b->w->dp->n_workers);
 
@@ -661,7 +661,7 @@ static int nat_ipv4_out_recorded(struct burst *b, struct rte_mbuf *m, uint16_t p
 	}
 	r = nat_ipv4_out(nr, ip, ip_reach(m), port);
 	/* Translated, its source is no server's any more: it cannot come back here. */
-	if (r == NAT_TRANSLATED && server_fragment && !napt_is_later_fragment(ip) &&
+	if (r == NAT_TRANSLATED && server_fragment && !pkt_ipv4_is_later_fragment(ip) &&
 	    !fragment_record(b, m, orig_src, true))
 		return -1;
 	return (int)r;

@@ -15,7 +15,7 @@ bool is_icmp_error(const struct rte_ipv4_hdr *ip, uint32_t ip_len)
 	const uint8_t *icmp = (const uint8_t *)ip + rte_ipv4_hdr_len(ip);
 
 	return ip->next_proto_id == IPPROTO_ICMP &&
-	       !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) &&
+	       !pkt_ipv4_is_later_fragment(ip) &&
 	       ip_len >= rte_ipv4_hdr_len(ip) + 8u &&
 	       (icmp[0] == 3 || icmp[0] == 11 || icmp[0] == 12); /* unreachable, time, param */
 }

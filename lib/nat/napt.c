@@ -153,7 +153,7 @@ static bool l4_view(struct rte_ipv4_hdr *ip, uint32_t ip_len, struct napt_l4 *v)
 	uint32_t hl = rte_ipv4_hdr_len(ip);
 	uint8_t *l4 = (uint8_t *)ip + hl;
 
-	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))
+	if (pkt_ipv4_is_later_fragment(ip))
 		return false;
 	v->proto = ip->next_proto_id;
 	if (v->proto == IPPROTO_TCP && ip_len >= hl + sizeof(struct rte_tcp_hdr)) {
@@ -1096,11 +1096,6 @@ bool napt_owner(const struct rte_ipv4_hdr *ip, uint32_t ip_len, bool outbound,
 }
 
 /* ---- fragments ---- */
-
-bool napt_is_later_fragment(const struct rte_ipv4_hdr *ip)
-{
-	return (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) != 0;
-}
 
 static uint32_t frag_hash(rte_be32_t src, rte_be32_t dst, uint8_t proto, rte_be16_t id)
 {

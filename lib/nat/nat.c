@@ -36,7 +36,7 @@ static uint8_t *l4_cksum(struct rte_ipv4_hdr *ip, uint32_t ip_len)
 	uint32_t hl = rte_ipv4_hdr_len(ip);
 	uint8_t *l4 = (uint8_t *)ip + hl;
 
-	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))
+	if (pkt_ipv4_is_later_fragment(ip))
 		return NULL;
 	if (ip->next_proto_id == IPPROTO_TCP && ip_len >= hl + sizeof(struct rte_tcp_hdr))
 		return l4 + offsetof(struct rte_tcp_hdr, cksum);
@@ -216,7 +216,7 @@ bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *i
 	uint8_t *port;
 
 	if (dnat_in_rule(nr, hdr, ip_len, &port) >= 0 || static_in_rule(nr, ip) >= 0 ||
-	    (napt_is_later_fragment(ip) && nat_ipv4_forward_address(nr, ip->dst_addr)) ||
+	    (pkt_ipv4_is_later_fragment(ip) && nat_ipv4_forward_address(nr, ip->dst_addr)) ||
 	    (!from_inside && icmp_error_parse(hdr, ip_len, &e) && error_in(nr, hdr, &e, false)))
 		return true;
 	if (nat_ipv4_in_pool(nr, ip->dst_addr))

@@ -279,7 +279,6 @@ void napt_route_learn(struct napt_table *t, struct rte_ipv4_hdr *ip, uint32_t ip
  * server sends (going out, its source). Records live on the worker
  * napt_fragment_owner() names, in a bounded table (the oldest is overwritten).
  */
-bool napt_is_later_fragment(const struct rte_ipv4_hdr *ip);
 /* The worker that keeps the records of IP's datagram, which arrived from SRC to DST (a
  * record is found by the addresses a datagram arrives with). */
 unsigned int napt_fragment_owner(const struct rte_ipv4_hdr *ip, rte_be32_t src, rte_be32_t dst,

@@ -253,6 +253,12 @@ static inline bool pkt_ipv4_is_fragment(const struct rte_ipv4_hdr *ip)
 		RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) != 0;
 }
 
+/* Whether IP is a fragment after the first (it has an offset, and no L4 header). */
+static inline bool pkt_ipv4_is_later_fragment(const struct rte_ipv4_hdr *ip)
+{
+	return (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+}
+
 static inline bool pkt_ipv4_is_first_fragment(const struct rte_ipv4_hdr *ip)
 {
 	return (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG)) ==
