@@ -578,6 +578,42 @@ static bool fragment_record(struct burst *b, struct rte_mbuf *m, rte_be32_t orig
 	return false;
 }
 
+/* The stateless rules for M's source (1:1, port forward replies), going out through
+ * PORT, or with HAIRPIN to one of NAT's outside addresses. A port forward's server's
+ * first fragment that a rule translates is recorded (on the worker that keeps its
+ * datagram's records: handed there translated), and its later ones, without ports to
+ * match the forward by, go to that worker and take the record; a later one without a
+ * record goes on as any other source's (NAPT's pairing, or untranslated). -1 if M went
+ * to another worker. */
+static int nat_ipv4_source_recorded(struct burst *b, struct rte_mbuf *m, uint16_t port,
+				    bool hairpin)
+{
+	const struct nat_rules *nr = b->rt->nat;
+	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
+	rte_be32_t orig_src = ip->src_addr;
+	bool server_fragment = pkt_ipv4_is_fragment(ip) && nat_ipv4_forward_server(nr, orig_src);
+	enum nat_result r;
+
+	if (server_fragment && pkt_ipv4_is_later_fragment(ip)) {
+		unsigned int owner = napt_fragment_owner(ip, ip->src_addr, ip->dst_addr,
+							 b->w->dp->n_workers);
+
+		if (owner != b->w->id) {
+			handoff(b, m, owner);
+			return -1;
+		}
+		if (napt_fragment_take(b->w->napt, ip, true, b->now))
+			return NAT_TRANSLATED;
+	}
+	r = hairpin ? nat_ipv4_hairpin_source(nr, ip, ip_reach(m))
+		    : nat_ipv4_out(nr, ip, ip_reach(m), port);
+	/* Translated, its source is no server's any more: it cannot come back here. */
+	if (r == NAT_TRANSLATED && server_fragment && !pkt_ipv4_is_later_fragment(ip) &&
+	    !fragment_record(b, m, orig_src, true))
+		return -1;
+	return (int)r;
+}
+
 /* NAPT towards the inside: 1 translated, 0 no mapping (try the stateless rules), -1
  * M left (dropped, handed to its owner). RFC 4787 REQ-9: an inside source is first
  * given its outside endpoint, so that the other inside host sees it as from outside:
@@ -592,9 +628,11 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m)
 	unsigned int owner;
 	int rc;
 
-	if (own && nat_ipv4_hairpin_source(b->rt->nat, ipv4_hdr(m), ip_reach(m)) == NAT_PASS &&
-	    !napt_source(b, m, own))
-		return -1;
+	if (own) {
+		rc = nat_ipv4_source_recorded(b, m, 0, true);
+		if (rc < 0 || (rc == NAT_PASS && !napt_source(b, m, own)))
+			return -1;
+	}
 	ip = ipv4_hdr(m);
 	if (pkt_ipv4_is_later_fragment(ip))
 		return nat_ipv4_static_outside(b->rt->nat, ip->dst_addr) ? 0
@@ -630,39 +668,6 @@ static int nat_ipv4_in_recorded(struct burst *b, struct rte_mbuf *m)
 
 	if (r == NAT_TRANSLATED && pkt_ipv4_is_first_fragment(ip) &&
 	    !nat_ipv4_static_outside(b->rt->nat, orig_dst) && !fragment_record(b, m, orig_dst, false))
-		return -1;
-	return (int)r;
-}
-
-/* The stateless rules going out through PORT (1:1, port forward replies). A port
- * forward's server's first fragment that a rule translates is recorded (on the worker
- * that keeps its datagram's records: handed there translated), and its later ones,
- * without ports to match the forward by, go to that worker and take the record; a later
- * one without a record goes on as any other source's (NAPT's pairing, or untranslated).
- * -1 if M went to another worker. */
-static int nat_ipv4_out_recorded(struct burst *b, struct rte_mbuf *m, uint16_t port)
-{
-	const struct nat_rules *nr = b->rt->nat;
-	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
-	rte_be32_t orig_src = ip->src_addr;
-	bool server_fragment = pkt_ipv4_is_fragment(ip) && nat_ipv4_forward_server(nr, orig_src);
-	enum nat_result r;
-
-	if (server_fragment && pkt_ipv4_is_later_fragment(ip)) {
-		unsigned int owner = napt_fragment_owner(ip, ip->src_addr, ip->dst_addr,
-							 b->w->dp->n_workers);
-
-		if (owner != b->w->id) {
-			handoff(b, m, owner);
-			return -1;
-		}
-		if (napt_fragment_take(b->w->napt, ip, true, b->now))
-			return NAT_TRANSLATED;
-	}
-	r = nat_ipv4_out(nr, ip, ip_reach(m), port);
-	/* Translated, its source is no server's any more: it cannot come back here. */
-	if (r == NAT_TRANSLATED && server_fragment && !pkt_ipv4_is_later_fragment(ip) &&
-	    !fragment_record(b, m, orig_src, true))
 		return -1;
 	return (int)r;
 }
@@ -797,7 +802,7 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
 	enum nat_result r;
 
 	if (v4 && b->w->napt) {
-		int rc = nat_ipv4_out_recorded(b, m, port);
+		int rc = nat_ipv4_source_recorded(b, m, port, false);
 
 		if (rc < 0)
 			return false;
@@ -918,7 +923,7 @@ static __rte_noinline void nat_out_stage(struct burst *b)
 		}
 
 		if (nr->n_static || nr->n_dnat) {
-			int rc = nat_ipv4_out_recorded(b, m, port);
+			int rc = nat_ipv4_source_recorded(b, m, port, false);
 
 			if (rc < 0)
 				continue; /* to the worker that keeps its datagram's record */

@@ -651,6 +651,29 @@ def test_forwarded_server_fragments_of_its_own_flows_take_the_pool(tmp_path):
     assert (d[UDP].sport, d[Raw].load) == (6000, want)
 
 
+def test_forwarded_server_fragmented_reply_to_a_hairpin(tmp_path):
+    """An inside client reaches the forwarded server through the forward's address (a
+    hairpin: the server sees the client's pool endpoint); the server's fragmented replies
+    reach the client whole, every fragment from the forward's address (the later ones by
+    their first fragment's records: the source's, then the destination's). One worker:
+    the request must make its mapping before the replies come (the records' hand-overs
+    between workers are the other tests')."""
+    lan = [out4("192.168.1.10", 4000, "203.0.113.1", 5353)]
+    loads = {}
+    for k in range(3):
+        load, frames = fragmented(IP(src="192.168.1.20", dst=POOL, id=400 + k) /
+                                  UDP(sport=53, dport=4000), LAN_MAC, SERVER_MAC, 1500, 600)
+        lan += frames
+        loads[400 + k] = load
+    r = run_dpfwd(tmp_path, {"lan": lan}, forward_config(filtering="endpoint-independent"))
+    to_client = [p for p in r.out["lan"] if p[Ether].dst == HOST_MAC]
+    assert len(to_client) == 3 * len(loads), r.nonzero_drops()
+    assert all(p[IP].src == "203.0.113.1" for p in to_client)
+    got = {d[IP].id: (d[IP].dst, d[UDP].sport, d[UDP].dport, d[Raw].load)
+           for d in reassembled(to_client)}
+    assert got == {i: ("192.168.1.10", 5353, 4000, load) for i, load in loads.items()}
+
+
 def test_forwarded_server_own_fragments_several_workers(tmp_path):
     """Three workers: a port forward's server sending fragmented datagrams of its own
     (through NAPT, not from the forward's port), whose mappings are owned by another
