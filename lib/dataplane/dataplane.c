@@ -537,11 +537,10 @@ static bool frag_wait_park(struct burst *b, struct rte_mbuf *m)
 	return true;
 }
 
-/* A later fragment to a pool address: to the worker holding the records of its
- * datagram, translated there by the first fragment's record. Without one, it waits a
- * little: with several workers, the first fragment goes through its mapping's owner
- * before its record is made, and may arrive after it. Returns as below. */
-static int napt_later_fragment_in(struct burst *b, struct rte_mbuf *m)
+/* M, a later fragment, goes to the worker that keeps its datagram's records (-1: it
+ * went there) and is translated there by its first fragment's record going OUTBOUND or
+ * in: 1, or 0 without a record. */
+static int later_fragment_take(struct burst *b, struct rte_mbuf *m, bool outbound)
 {
 	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
 	unsigned int owner = napt_fragment_owner(ip, ip->src_addr, ip->dst_addr,
@@ -551,8 +550,19 @@ static int napt_later_fragment_in(struct burst *b, struct rte_mbuf *m)
 		handoff(b, m, owner);
 		return -1;
 	}
-	if (napt_fragment_take(b->w->napt, ip, false, b->now))
-		return 1;
+	return napt_fragment_take(b->w->napt, ip, outbound, b->now);
+}
+
+/* A later fragment to a pool address or a port forward's: translated by its first
+ * fragment's record. Without one, it waits a little: with several workers, the first
+ * fragment goes through its mapping's owner before its record is made, and may arrive
+ * after it. Returns as below. */
+static int napt_later_fragment_in(struct burst *b, struct rte_mbuf *m)
+{
+	int rc = later_fragment_take(b, m, false);
+
+	if (rc)
+		return rc;
 	if (!frag_wait_park(b, m))
 		drop(b, m, DROP_NAT_FRAGMENT_UNMATCHED);
 	return -1;
@@ -595,15 +605,10 @@ static int nat_ipv4_source_recorded(struct burst *b, struct rte_mbuf *m, uint16_
 	enum nat_result r;
 
 	if (server_fragment && pkt_ipv4_is_later_fragment(ip)) {
-		unsigned int owner = napt_fragment_owner(ip, ip->src_addr, ip->dst_addr,
-							 b->w->dp->n_workers);
+		int rc = later_fragment_take(b, m, true);
 
-		if (owner != b->w->id) {
-			handoff(b, m, owner);
-			return -1;
-		}
-		if (napt_fragment_take(b->w->napt, ip, true, b->now))
-			return NAT_TRANSLATED;
+		if (rc)
+			return rc < 0 ? -1 : NAT_TRANSLATED;
 	}
 	r = hairpin ? nat_ipv4_hairpin_source(nr, ip, ip_reach(m))
 		    : nat_ipv4_out(nr, ip, ip_reach(m), port);
