@@ -1,8 +1,10 @@
 """Malformed input, at random: whatever arrives, dpfwd neither crashes nor loses count.
 
 Valid packets of every kind dpfwd parses (forwarded IPv4 and IPv6, NAPT both ways, port
-forward, 1:1, NPTv6, ICMP errors quoting translated packets, fragments, IPv4 options,
-IPv6 extension headers, ARP, ND, echo to the router, VLAN tags) are sent whole and,
+forwards, 1:1, NPTv6 and its hairpin, ICMP errors quoting translated packets, fragments,
+a port forward's fragments both ways and to a hairpinning client, forged inside sources,
+IPv4 options, IPv6 extension headers, ARP, ND, echo to the router, VLAN tags) are sent
+whole and,
 interleaved, cut short, with bytes flipped in their headers, with length fields set to
 extremes, or with garbage appended. The seeds are fixed, so a failure repeats. Every
 run checks conservation (each packet in left exactly one way, every drop under a named
@@ -19,7 +21,7 @@ from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, ICMPv6EchoRequest,
                        IPv6ExtHdrHopByHop, Raw, checksum, fragment)
 
 from dpfwd_run import GW_MAC, HOST_MAC, LAN_MAC, WAN_MAC, run_dpfwd
-from test_nat import POOL, REMOTE, in4, nat_config, out4
+from test_nat import POOL, REMOTE, SERVER_MAC, forward_config, in4, out4
 
 PORT_MACS = {"lan": LAN_MAC, "wan": WAN_MAC}
 
@@ -27,6 +29,13 @@ PORT_MACS = {"lan": LAN_MAC, "wan": WAN_MAC}
 def lan_seeds():
     lan = lambda: Ether(dst=LAN_MAC, src=HOST_MAC)  # noqa: E731
     big = IP(src="192.168.1.10", dst=REMOTE, id=77) / UDP(sport=5002, dport=53) / Raw(b"f" * 1200)
+    server = lambda: Ether(dst=LAN_MAC, src=SERVER_MAC)  # noqa: E731
+    # A forwarded server's datagrams in fragments: a reply through the forward, one of
+    # its own (NAPT; with 3 workers its mapping's owner, 2, is not its records', 0), a
+    # reply to a hairpinning client.
+    served = [IP(src="192.168.1.20", dst=dst, id=ip_id) / UDP(sport=sport, dport=dport) /
+              Raw(b"s" * 1000) for dst, sport, dport, ip_id in
+              ((REMOTE, 53, 999, 80), (REMOTE, 6001, 999, 72), (POOL, 53, 5004, 81))]
     return [
         out4("192.168.1.10", 5000, REMOTE, 53),
         out4("192.168.1.10", 5001, REMOTE, 80, proto=TCP, flags="S"),
@@ -52,7 +61,11 @@ def lan_seeds():
         Ether(dst="ff:ff:ff:ff:ff:ff", src=HOST_MAC) / ARP(psrc="192.168.1.10", pdst="192.168.1.1",
                                                            hwsrc=HOST_MAC),
         lan() / Dot1Q(vlan=5) / IP(src="192.168.1.10", dst=REMOTE) / UDP(),
-    ] + [lan() / f for f in fragment(big, fragsize=600)]
+        out4("192.168.1.10", 5004, "203.0.113.1", 5353),              # hairpin to a forward
+        lan() / IPv6(src="fd00:1::10", dst="2001:db8:100::11") / UDP(),  # NPTv6 hairpin
+        lan() / IPv6(src="fd00:1:0:ffff::10", dst="2001:db8:ff::99") / UDP(),  # unmappable
+    ] + [lan() / f for f in fragment(big, fragsize=600)] + \
+        [server() / f for d in served for f in fragment(d, fragsize=400)]
 
 
 def wan_seeds():
@@ -68,6 +81,11 @@ def wan_seeds():
         IP(src=POOL, dst=REMOTE) / UDP(sport=5000, dport=53),
         wan() / IP(src=REMOTE, dst=POOL, id=5, flags="MF") / UDP(sport=53, dport=5000) / Raw(b"a" * 16),
         wan() / IP(src=REMOTE, dst=POOL, id=5, frag=3) / Raw(b"b" * 16),
+        # A fragmented request to a port forward on the router's address.
+        wan() / IP(src=REMOTE, dst="203.0.113.1", id=6, flags="MF") /
+        UDP(sport=999, dport=5353) / Raw(b"c" * 16),
+        wan() / IP(src=REMOTE, dst="203.0.113.1", id=6, frag=3) / Raw(b"d" * 16),
+        in4("192.168.1.77", 7000, POOL, 5000),  # a forged inside source
         wan() / IPv6(src="2001:db8:ff::99", dst="2001:db8:100::10") / UDP(sport=2, dport=1),  # NPTv6
         wan() / IP(src=REMOTE, dst="8.8.8.8") / UDP(),  # routed back out of wan
         Ether(dst=WAN_MAC, src=GW_MAC) / ARP(op=2, psrc="203.0.113.254", pdst="203.0.113.1",
@@ -117,9 +135,11 @@ def test_random_damage_is_dropped_or_forwarded_never_lost(tmp_path, seed, worker
     rng = random.Random(seed)
     inputs = {"lan": stream(lan_seeds(), rng, 1500), "wan": stream(wan_seeds(), rng, 1500)}
     kw = {"lcores": "(0-3)@(0,1)", "queues": workers} if workers > 1 else {}
-    r = run_dpfwd(tmp_path, inputs, nat_config(), **kw)
+    r = run_dpfwd(tmp_path, inputs, forward_config(), **kw)
     t = r.stats["totals"]
     assert t["tx_packets"] > 300 and t["dropped"] > 300, t  # both ways were taken
+    # Hand-offs between workers end: a packet bouncing between two would fill a ring.
+    assert r.drops("nat_handoff_full") == 0
     for port, frames in r.out.items():
         for p in frames:
             frame = bytes(p)
