@@ -4,9 +4,8 @@ Valid packets of every kind dpfwd parses (forwarded IPv4 and IPv6, NAPT both way
 forwards, 1:1, NPTv6 and its hairpin, ICMP errors quoting translated packets, fragments,
 a port forward's fragments both ways and to a hairpinning client, forged inside sources,
 IPv4 options, IPv6 extension headers, ARP, ND, echo to the router, VLAN tags) are sent
-whole and,
-interleaved, cut short, with bytes flipped in their headers, with length fields set to
-extremes, or with garbage appended. The seeds are fixed, so a failure repeats. Every
+whole and, interleaved, cut short, with bytes flipped in their headers, with length
+fields set to extremes, or with garbage appended. The seeds are fixed, so a failure repeats. Every
 run checks conservation (each packet in left exactly one way, every drop under a named
 reason, no mbuf left behind: dpfwd_run); these tests also check that what leaves is a
 frame from the egress port's MAC with an IPv4 or IPv6 header that would pass dpfwd's
