@@ -498,22 +498,26 @@ static bool napt_source(struct burst *b, struct rte_mbuf *m, const struct nat_sn
 	return false;
 }
 
-/* The snat rule of any out port that covers the source SRC of a packet that came in on
- * IN_PORT: an inside host sending to an outside address of ours (hairpinning). Not from
- * an outside link (an snat rule's out port): there an inside source is forged, and
- * taking it for a hairpin would let anyone outside make mappings. */
+/* The snat rule that covers the source SRC of a packet that came in on IN_PORT: an
+ * inside host sending to an outside address of ours (hairpinning). None if a rule that
+ * covers SRC has IN_PORT as its out (the outside link of that rule: there an inside
+ * source is forged, and taking it for a hairpin would let anyone outside make
+ * mappings), nor if SRC is an outside address (a packet NAT gave its source already,
+ * handed to another worker, when `from` covers the outside addresses). */
 static const struct nat_snat *hairpin_rule(const struct nat_rules *nr, rte_be32_t src,
 					   uint16_t in_port)
 {
+	const struct nat_snat *own = NULL;
 	uint32_t a = rte_be_to_cpu_32(src);
 	unsigned int i;
 
-	if (nr->snat_out_ports >> in_port & 1)
-		return NULL;
 	for (i = 0; i < nr->n_snat; i++)
-		if ((a & nr->snat[i].from_mask) == nr->snat[i].from)
-			return &nr->snat[i];
-	return NULL;
+		if ((a & nr->snat[i].from_mask) == nr->snat[i].from) {
+			if (nr->snat[i].out == in_port)
+				return NULL;
+			own = own ? own : &nr->snat[i];
+		}
+	return own && !nat_ipv4_outside_address(nr, src) ? own : NULL;
 }
 
 /* Whether a later fragment first looked at SINCE has waited its time by NOW. */

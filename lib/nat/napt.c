@@ -649,7 +649,10 @@ const struct nat_snat *napt_rule_for(const struct nat_rules *nr, rte_be32_t src,
 		const struct nat_snat *r = &nr->snat[i];
 
 		if (r->out == out_port && (a & r->from_mask) == r->from)
-			return r;
+			/* A source NAT gave already (a packet handed to another worker, with
+			 * `from` covering the outside addresses, 0.0.0.0/0 say) is not NAT'd
+			 * again. */
+			return nat_ipv4_outside_address(nr, src) ? NULL : r;
 	}
 	return NULL;
 }

@@ -232,6 +232,12 @@ bool nat_ipv4_forward_takes(const struct nat_rules *nr, const struct rte_ipv4_hd
 	return dnat_in_rule(nr, (struct rte_ipv4_hdr *)(uintptr_t)ip, ip_len, &port) >= 0;
 }
 
+bool nat_ipv4_outside_address(const struct nat_rules *nr, rte_be32_t ip)
+{
+	return nat_ipv4_in_pool(nr, ip) || nat_ipv4_forward_address(nr, ip) ||
+	       nat_ipv4_static_outside(nr, ip);
+}
+
 bool nat_ipv4_in_pool(const struct nat_rules *nr, rte_be32_t ip)
 {
 	uint32_t a = rte_be_to_cpu_32(ip);
@@ -701,7 +707,6 @@ static int build_snat(struct nat_rules *nr, const struct config *cfg)
 		r->port_first = c->port_first;
 		r->port_last = c->port_last;
 		nr->out_ports |= 1u << r->out;
-		nr->snat_out_ports |= 1u << r->out;
 	}
 	nr->n_snat = nat->n_snat;
 	nr->filtering = nat->filtering;

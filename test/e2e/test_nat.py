@@ -513,6 +513,58 @@ def test_forged_inside_sources_from_outside_make_no_mappings(tmp_path):
     assert r.out["lan"] == [] and r.drops("nat_no_rule") == 20
 
 
+def test_hairpin_from_a_port_that_is_another_rules_outside(tmp_path):
+    """A DMZ port is the outside of one snat rule (the LAN hidden from the DMZ) and the
+    inside of another: a LAN client reaching a DMZ server through a port forward is
+    still a hairpin (its own rule, LAN to WAN, does not have it arrive on its outside),
+    and the server's reply comes back from the forward's address."""
+    dmz_mac = "02:00:00:00:04:01"
+    cfg = nat_config(stateless=False).replace("""  - name: wan
+    device: net_pcap1""", f"""  - name: dmz
+    device: net_pcap2
+    mac: "{dmz_mac}"
+    ipv4: [172.16.0.1/24]
+  - name: wan
+    device: net_pcap1""").replace(
+        "neighbours:\n", f'neighbours:\n  - {{ip: 172.16.0.5, mac: "{SERVER_MAC}", port: dmz}}\n'
+    ).replace("  snat:\n", '  dnat:\n    - {proto: udp, match: "203.0.113.1:8080", '
+              'to: "172.16.0.5:80"}\n  snat:\n').replace(
+        "  nptv6:\n", "    - {from: 172.16.0.0/24, out: wan, pool: [203.0.113.11]}\n"
+        "    - {from: 192.168.1.0/24, out: dmz, pool: [172.16.0.1]}\n  nptv6:\n")
+    request = out4("192.168.1.10", 4000, "203.0.113.1", 8080)
+    r = run_dpfwd(tmp_path, {"lan": [request]}, cfg, ports=("lan", "wan", "dmz"))
+    (at_server,) = r.out["dmz"]
+    assert (at_server[IP].dst, at_server[UDP].dport) == ("172.16.0.5", 80)
+    assert (at_server[IP].src, at_server[UDP].sport) == (POOL, 4000)  # the client's mapping
+    reply = Ether(dst=dmz_mac, src=SERVER_MAC) / IP(src="172.16.0.5", dst=POOL) / \
+        UDP(sport=80, dport=4000) / Raw(b"r")
+    r = run_dpfwd(tmp_path / "back", {"lan": [request], "dmz": [reply] * 40}, cfg,
+                  ports=("lan", "wan", "dmz"))
+    back = [p for p in r.out["lan"] if p[Ether].dst == HOST_MAC]
+    assert back and {(p[IP].src, p[UDP].sport, p[IP].dst) for p in back} == \
+        {("203.0.113.1", 8080, "192.168.1.10")}
+
+
+def test_from_everywhere_translates_once(tmp_path):
+    """`from: 0.0.0.0/0` covers the outside addresses too: a source NAT already gave (a
+    packet handed to another worker and processed there again) is not translated again,
+    nor taken for a hairpin. Three workers; a later fragment from an inside host to a
+    pool address whose first fragment never came, with two pool addresses paired with
+    each other, once bounced between workers for good; now it waits and is dropped."""
+    cfg = nat_config(stateless=False).replace(
+        f"from: 192.168.1.0/24, out: wan, pool: [{POOL}]",
+        "from: 0.0.0.0/0, out: wan, pool: [203.0.113.10-203.0.113.11]")
+    stray = Ether(dst=LAN_MAC, src=HOST_MAC) / IP(src="192.168.1.10", dst=POOL, id=1, frag=100,
+                                                  proto=17) / Raw(b"z" * 16)
+    lan = [stray] + [out4("192.168.1.10", 5000 + k, REMOTE, 53) for k in range(30)]
+    r = run_dpfwd(tmp_path, {"lan": lan}, cfg, lcores="(0-3)@(0,1)", queues=3)
+    assert r.drops("nat_handoff_full") == 0
+    assert r.drops("nat_fragment_unmatched") == 1
+    out = r.out["wan"]
+    assert len(out) == 30 and {p[IP].src for p in out} <= {"203.0.113.10", "203.0.113.11"}
+    assert r.stats["nat"]["mappings_created"] == 30
+
+
 def test_one_mapping_per_uplink(tmp_path):
     """Two uplinks, each with an snat rule for the same inside prefix: an inside
     endpoint talking through both at once has a mapping on each (its own pool address,
