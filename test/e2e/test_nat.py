@@ -513,19 +513,24 @@ def test_forged_inside_sources_from_outside_make_no_mappings(tmp_path):
     assert r.out["lan"] == [] and r.drops("nat_no_rule") == 20
 
 
+def third_port_config(name, mac, ipv4):
+    """nat_config(stateless=False) with a third port NAME (net_pcap2; MAC, IPV4/len)."""
+    return nat_config(stateless=False).replace("""  - name: wan
+    device: net_pcap1""", f"""  - name: {name}
+    device: net_pcap2
+    mac: "{mac}"
+    ipv4: [{ipv4}]
+  - name: wan
+    device: net_pcap1""")
+
+
 def test_hairpin_from_a_port_that_is_another_rules_outside(tmp_path):
     """A DMZ port is the outside of one snat rule (the LAN hidden from the DMZ) and the
     inside of another: a LAN client reaching a DMZ server through a port forward is
     still a hairpin (its own rule, LAN to WAN, does not have it arrive on its outside),
     and the server's reply comes back from the forward's address."""
     dmz_mac = "02:00:00:00:04:01"
-    cfg = nat_config(stateless=False).replace("""  - name: wan
-    device: net_pcap1""", f"""  - name: dmz
-    device: net_pcap2
-    mac: "{dmz_mac}"
-    ipv4: [172.16.0.1/24]
-  - name: wan
-    device: net_pcap1""").replace(
+    cfg = third_port_config("dmz", dmz_mac, "172.16.0.1/24").replace(
         "neighbours:\n", f'neighbours:\n  - {{ip: 172.16.0.5, mac: "{SERVER_MAC}", port: dmz}}\n'
     ).replace("  snat:\n", '  dnat:\n    - {proto: udp, match: "203.0.113.1:8080", '
               'to: "172.16.0.5:80"}\n  snat:\n').replace(
@@ -572,13 +577,7 @@ def test_one_mapping_per_uplink(tmp_path):
     uplink: the flows out of one do not move the other's mapping), and the replies
     through each get in."""
     wan2_mac = "02:00:00:00:03:01"
-    cfg = nat_config(stateless=False).replace("""  - name: wan
-    device: net_pcap1""", f"""  - name: wan2
-    device: net_pcap2
-    mac: "{wan2_mac}"
-    ipv4: [192.0.2.1/24]
-  - name: wan
-    device: net_pcap1""").replace("routes:\n", "routes:\n"
+    cfg = third_port_config("wan2", wan2_mac, "192.0.2.1/24").replace("routes:\n", "routes:\n"
                                    "  - {prefix: 198.51.100.8/31, via: 192.0.2.254}\n").replace(
         "neighbours:\n", f'neighbours:\n  - {{ip: 192.0.2.254, mac: "{GW_MAC}", port: wan2}}\n').replace(
         "  snat:\n", "  snat:\n    - {from: 192.168.1.0/24, out: wan2, pool: [192.0.2.10]}\n")
