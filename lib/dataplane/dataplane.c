@@ -498,26 +498,30 @@ static bool napt_source(struct burst *b, struct rte_mbuf *m, const struct nat_sn
 	return false;
 }
 
-/* The snat rule that covers the source SRC of a packet that came in on IN_PORT: an
- * inside host sending to an outside address of ours (hairpinning). None if a rule that
- * covers SRC has IN_PORT as its out (the outside link of that rule: there an inside
- * source is forged, and taking it for a hairpin would let anyone outside make
- * mappings), nor if SRC is an outside address (a packet NAT gave its source already,
- * handed to another worker, when `from` covers the outside addresses). */
-static const struct nat_snat *hairpin_rule(const struct nat_rules *nr, rte_be32_t src,
-					   uint16_t in_port)
+/* The snat rule that covers the source of IP, a packet to an outside address of ours
+ * that came in on IN_PORT, if it is an inside host's hairpin. None if IN_PORT is the
+ * outside link of the rule whose outside address it is for (inbound traffic of that
+ * rule: a reply from a DMZ host to the LAN's pool on the DMZ, say), nor if a rule that
+ * covers the source has IN_PORT as its out (there an inside source is forged, and
+ * taking it for a hairpin would let anyone outside make mappings), nor if the source is
+ * an outside address (one NAT gave already: a packet handed to another worker, when
+ * `from` covers the outside addresses). */
+static const struct nat_snat *hairpin_rule(const struct nat_rules *nr,
+					   const struct rte_ipv4_hdr *ip, uint16_t in_port)
 {
 	const struct nat_snat *own = NULL;
-	uint32_t a = rte_be_to_cpu_32(src);
+	uint32_t a = rte_be_to_cpu_32(ip->src_addr);
 	unsigned int i;
 
+	if (nat_ipv4_outside_on(nr, ip->dst_addr, in_port))
+		return NULL;
 	for (i = 0; i < nr->n_snat; i++)
 		if ((a & nr->snat[i].from_mask) == nr->snat[i].from) {
 			if (nr->snat[i].out == in_port)
 				return NULL;
 			own = own ? own : &nr->snat[i];
 		}
-	return own && !nat_ipv4_outside_address(nr, src) ? own : NULL;
+	return own && !nat_ipv4_outside_address(nr, ip->src_addr) ? own : NULL;
 }
 
 /* Whether a later fragment first looked at SINCE has waited its time by NOW. */
@@ -626,12 +630,11 @@ static int nat_ipv4_source_recorded(struct burst *b, struct rte_mbuf *m, uint16_
 /* NAPT towards the inside: 1 translated, 0 no mapping (try the stateless rules), -1
  * M left (dropped, handed to its owner). RFC 4787 REQ-9: an inside source is first
  * given its outside endpoint, so that the other inside host sees it as from outside:
- * its 1:1 or port forward one if a rule covers it, else its own NAPT mapping. A later
- * fragment takes its first fragment's record (NAPT's or a port forward's), except to a
- * 1:1 address, whose rule takes it whole. */
-static int napt_destination(struct burst *b, struct rte_mbuf *m)
+ * its 1:1 or port forward one if a rule covers it, else its own NAPT mapping by OWN
+ * (hairpin_rule; NULL: no hairpin). A later fragment takes its first fragment's record
+ * (NAPT's or a port forward's), except to a 1:1 address, whose rule takes it whole. */
+static int napt_destination(struct burst *b, struct rte_mbuf *m, const struct nat_snat *own)
 {
-	const struct nat_snat *own = hairpin_rule(b->rt->nat, ipv4_hdr(m)->src_addr, b->in_port);
 	struct rte_ipv4_hdr *ip;
 	rte_be32_t orig_dst;
 	unsigned int owner;
@@ -746,13 +749,13 @@ static bool nat_in_translate_forward(struct burst *b, struct rte_mbuf *m, bool v
 	int64_t nh_idx;
 
 	if (v4 && b->w->napt) {
-		bool hairpin = hairpin_rule(rt->nat, ipv4_hdr(m)->src_addr, b->in_port) != NULL;
-		int rc = napt_destination(b, m);
+		const struct nat_snat *own = hairpin_rule(rt->nat, ipv4_hdr(m), b->in_port);
+		int rc = napt_destination(b, m, own);
 
 		if (rc == 0) /* no NAPT mapping: the stateless rules' */
 			rc = nat_ipv4_in_recorded(b, m);
 		else
-			napt = rc > 0 && !hairpin;
+			napt = rc > 0 && !own;
 		if (rc < 0)
 			return true; /* dropped or handed off */
 		r = (enum nat_result)rc; /* NAPT's 1 is NAT_TRANSLATED */
@@ -975,7 +978,7 @@ static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, b
 static bool local_nat_in(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
 			 uint32_t ip_len, uint16_t in_port)
 {
-	return nat_ipv4_to_inside(nr, ip, ip_len, hairpin_rule(nr, ip->src_addr, in_port) != NULL);
+	return nat_ipv4_to_inside(nr, ip, ip_len, hairpin_rule(nr, ip, in_port) != NULL);
 }
 
 /* Next hops that cannot transmit: our own addresses, unresolved neighbours and what

@@ -234,8 +234,49 @@ bool nat_ipv4_forward_takes(const struct nat_rules *nr, const struct rte_ipv4_hd
 
 bool nat_ipv4_outside_address(const struct nat_rules *nr, rte_be32_t ip)
 {
-	return nat_ipv4_in_pool(nr, ip) || nat_ipv4_forward_address(nr, ip) ||
-	       nat_ipv4_static_outside(nr, ip);
+	return nr->from_covers_outside &&
+	       (nat_ipv4_in_pool(nr, ip) || nat_ipv4_forward_address(nr, ip) ||
+		nat_ipv4_static_outside(nr, ip));
+}
+
+bool nat_ipv4_outside_on(const struct nat_rules *nr, rte_be32_t ip, uint16_t port)
+{
+	uint32_t a = rte_be_to_cpu_32(ip);
+	unsigned int i;
+	int k;
+
+	for (i = 0; i < nr->n_snat; i++)
+		if (nr->snat[i].out == port &&
+		    a - nr->snat[i].pool_first <= nr->snat[i].pool_last - nr->snat[i].pool_first)
+			return true;
+	k = nr->n_dnat ? dnat_find(nr->dnat_match, 0, ip, 0) : -1;
+	if (k >= 0 && (nr->dnat_port_mask[k] >> port & 1))
+		return true;
+	k = nr->n_static ? hash_find(nr->static_out, &a) : -1;
+	return k >= 0 && (nr->static_port_mask[k] >> port & 1);
+}
+
+/* Whether an snat rule's `from` covers an outside address (0.0.0.0/0 does): only then
+ * may a source be an outside address NAT gave, to be left alone. */
+static bool from_covers_outside(const struct nat_rules *nr)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < nr->n_snat; i++) {
+		const struct nat_snat *r = &nr->snat[i];
+		uint32_t last = r->from | ~r->from_mask;
+
+		for (j = 0; j < nr->n_snat; j++)
+			if (nr->snat[j].pool_first <= last && nr->snat[j].pool_last >= r->from)
+				return true;
+		for (j = 0; j < nr->n_dnat; j++)
+			if ((nr->dnat[j].match_ip & r->from_mask) == r->from)
+				return true;
+		for (j = 0; j < nr->n_static; j++)
+			if ((nr->statics[j].outside & r->from_mask) == r->from)
+				return true;
+	}
+	return false;
 }
 
 bool nat_ipv4_in_pool(const struct nat_rules *nr, rte_be32_t ip)
@@ -736,6 +777,7 @@ struct nat_rules *nat_rules_build(const struct config *cfg, int socket_id, char 
 		nat_rules_free(nr);
 		return NULL;
 	}
+	nr->from_covers_outside = from_covers_outside(nr);
 	return nr;
 }
 

@@ -62,6 +62,7 @@ struct nat_rules {
 	uint32_t max_sessions;
 	/* Egress ports where an "out" translation may apply: one test per packet. */
 	uint32_t out_ports;
+	bool from_covers_outside; /* an snat `from` holds an outside address (0.0.0.0/0) */
 	unsigned int n_static, n_dnat; /* none: their lookups are skipped */
 	struct rte_hash *static_in;  /* inside IPv4 -> rule index */
 	struct rte_hash *static_out; /* outside IPv4 -> rule index */
@@ -109,8 +110,11 @@ bool nat_ipv4_static_outside(const struct nat_rules *nr, rte_be32_t ip);
 /* Whether IP is an address of an snat pool: only there may NAPT have mappings. */
 bool nat_ipv4_in_pool(const struct nat_rules *nr, rte_be32_t ip);
 /* Whether IP is any outside address of NR's rules (a pool's, a port forward's, a 1:1
- * rule's): a source NAT gave, never an inside host's. */
+ * rule's) that an snat `from` covers: a source NAT gave, never an inside host's. */
 bool nat_ipv4_outside_address(const struct nat_rules *nr, rte_be32_t ip);
+/* Whether IP is an outside address of a rule whose outside link is PORT: a packet to it
+ * arriving there is that rule's inbound traffic, never a hairpin. */
+bool nat_ipv4_outside_on(const struct nat_rules *nr, rte_be32_t ip, uint16_t port);
 /* Whether a port forward takes IP (IP_LEN bytes) inwards: NAPT never has a mapping on a
  * forwarded port. */
 bool nat_ipv4_forward_takes(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,

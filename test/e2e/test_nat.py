@@ -548,6 +548,20 @@ def test_hairpin_from_a_port_that_is_another_rules_outside(tmp_path):
     back = [p for p in r.out["lan"] if p[Ether].dst == HOST_MAC]
     assert back and {(p[IP].src, p[UDP].sport, p[IP].dst) for p in back} == \
         {("203.0.113.1", 8080, "192.168.1.10")}
+    # Plain NAPT from the LAN into the DMZ: the DMZ host's replies to the LAN's DMZ pool
+    # arrive on the DMZ, that rule's outside: inbound, not a hairpin of the DMZ host's.
+    direct = out4("192.168.1.10", 4001, "172.16.0.5", 81)
+    answer = Ether(dst=dmz_mac, src=SERVER_MAC) / IP(src="172.16.0.5", dst="172.16.0.1") / \
+        UDP(sport=81, dport=4001) / Raw(b"a")
+    r = run_dpfwd(tmp_path / "direct", {"lan": [direct], "dmz": [answer] * 40}, cfg,
+                  ports=("lan", "wan", "dmz"))
+    (out,) = r.out["dmz"]
+    assert (out[IP].src, out[UDP].sport) == ("172.16.0.1", 4001)
+    back = [p for p in r.out["lan"] if p[Ether].dst == HOST_MAC]
+    assert len(back) == 40, r.nonzero_drops()
+    assert {(p[IP].src, p[UDP].sport, p[IP].dst, p[UDP].dport) for p in back} == \
+        {("172.16.0.5", 81, "192.168.1.10", 4001)}
+    assert r.stats["nat"]["mappings_created"] == 1
 
 
 def test_from_everywhere_translates_once(tmp_path):
