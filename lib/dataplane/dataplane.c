@@ -498,8 +498,8 @@ static bool napt_source(struct burst *b, struct rte_mbuf *m, const struct nat_sn
 	return false;
 }
 
-/* The snat rule that covers the source of IP, a packet to an outside address of ours
- * that came in on IN_PORT, if it is an inside host's hairpin. None if IN_PORT is the
+/* The snat rule that covers the source of IP (IP_LEN bytes), a packet to an outside
+ * address of ours that came in on IN_PORT, if it is an inside host's hairpin. None if IN_PORT is the
  * outside link of the rule whose outside address it is for (inbound traffic of that
  * rule: a reply from a DMZ host to the LAN's pool on the DMZ, say), nor if a rule that
  * covers the source has IN_PORT as its out (there an inside source is forged, and
@@ -507,13 +507,14 @@ static bool napt_source(struct burst *b, struct rte_mbuf *m, const struct nat_sn
  * an outside address (one NAT gave already: a packet handed to another worker, when
  * `from` covers the outside addresses). */
 static const struct nat_snat *hairpin_rule(const struct nat_rules *nr,
-					   const struct rte_ipv4_hdr *ip, uint16_t in_port)
+					   const struct rte_ipv4_hdr *ip, uint32_t ip_len,
+					   uint16_t in_port)
 {
 	const struct nat_snat *own = NULL;
 	uint32_t a = rte_be_to_cpu_32(ip->src_addr);
 	unsigned int i;
 
-	if (nat_ipv4_outside_on(nr, ip->dst_addr, in_port))
+	if (nat_ipv4_outside_on(nr, ip, ip_len, in_port))
 		return NULL;
 	for (i = 0; i < nr->n_snat; i++)
 		if ((a & nr->snat[i].from_mask) == nr->snat[i].from) {
@@ -749,7 +750,8 @@ static bool nat_in_translate_forward(struct burst *b, struct rte_mbuf *m, bool v
 	int64_t nh_idx;
 
 	if (v4 && b->w->napt) {
-		const struct nat_snat *own = hairpin_rule(rt->nat, ipv4_hdr(m), b->in_port);
+		const struct nat_snat *own = hairpin_rule(rt->nat, ipv4_hdr(m), ip_reach(m),
+							  b->in_port);
 		int rc = napt_destination(b, m, own);
 
 		if (rc == 0) /* no NAPT mapping: the stateless rules' */
@@ -978,7 +980,7 @@ static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, b
 static bool local_nat_in(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
 			 uint32_t ip_len, uint16_t in_port)
 {
-	return nat_ipv4_to_inside(nr, ip, ip_len, hairpin_rule(nr, ip, in_port) != NULL);
+	return nat_ipv4_to_inside(nr, ip, ip_len, hairpin_rule(nr, ip, ip_len, in_port) != NULL);
 }
 
 /* Next hops that cannot transmit: our own addresses, unresolved neighbours and what

@@ -239,17 +239,23 @@ bool nat_ipv4_outside_address(const struct nat_rules *nr, rte_be32_t ip)
 		nat_ipv4_static_outside(nr, ip));
 }
 
-bool nat_ipv4_outside_on(const struct nat_rules *nr, rte_be32_t ip, uint16_t port)
+bool nat_ipv4_outside_on(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
+			 uint32_t ip_len, uint16_t port)
 {
-	uint32_t a = rte_be_to_cpu_32(ip);
+	uint32_t a = rte_be_to_cpu_32(ip->dst_addr);
 	unsigned int i;
+	uint8_t *l4;
 	int k;
 
 	for (i = 0; i < nr->n_snat; i++)
 		if (nr->snat[i].out == port &&
 		    a - nr->snat[i].pool_first <= nr->snat[i].pool_last - nr->snat[i].pool_first)
 			return true;
-	k = nr->n_dnat ? dnat_find(nr->dnat_match, 0, ip, 0) : -1;
+	/* The forward that takes it (forwards on one routed address may have different
+	 * outsides); without ports, any forward of the address. */
+	k = dnat_in_rule(nr, (struct rte_ipv4_hdr *)(uintptr_t)ip, ip_len, &l4);
+	if (k < 0 && nr->n_dnat)
+		k = dnat_find(nr->dnat_match, 0, ip->dst_addr, 0);
 	if (k >= 0 && (nr->dnat_port_mask[k] >> port & 1))
 		return true;
 	k = nr->n_static ? hash_find(nr->static_out, &a) : -1;

@@ -112,9 +112,10 @@ bool nat_ipv4_in_pool(const struct nat_rules *nr, rte_be32_t ip);
 /* Whether IP is any outside address of NR's rules (a pool's, a port forward's, a 1:1
  * rule's) that an snat `from` covers: a source NAT gave, never an inside host's. */
 bool nat_ipv4_outside_address(const struct nat_rules *nr, rte_be32_t ip);
-/* Whether IP is an outside address of a rule whose outside link is PORT: a packet to it
- * arriving there is that rule's inbound traffic, never a hairpin. */
-bool nat_ipv4_outside_on(const struct nat_rules *nr, rte_be32_t ip, uint16_t port);
+/* Whether IP (IP_LEN bytes) is for an outside address of a rule whose outside link is
+ * PORT: arriving there, it is that rule's inbound traffic, never a hairpin. */
+bool nat_ipv4_outside_on(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
+			 uint32_t ip_len, uint16_t port);
 /* Whether a port forward takes IP (IP_LEN bytes) inwards: NAPT never has a mapping on a
  * forwarded port. */
 bool nat_ipv4_forward_takes(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,

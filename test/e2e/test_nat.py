@@ -564,6 +564,22 @@ def test_hairpin_from_a_port_that_is_another_rules_outside(tmp_path):
     assert r.stats["nat"]["mappings_created"] == 1
 
 
+def test_hairpin_to_a_routed_forward_address_with_forwards_to_two_sides(tmp_path):
+    """Two forwards on one routed address (on no port's subnet), to a LAN server and to a
+    DMZ server: each forward's own outside decides, so a LAN client reaching the LAN
+    server through it is a hairpin (the server sees the client's pool endpoint)."""
+    dmz_mac = "02:00:00:00:04:01"
+    cfg = third_port_config("dmz", dmz_mac, "172.16.0.1/24").replace(
+        "  snat:\n", '  dnat:\n    - {proto: udp, match: "198.18.0.1:80", to: "192.168.1.20:80"}\n'
+        '    - {proto: udp, match: "198.18.0.1:81", to: "172.16.0.5:81"}\n  snat:\n')
+    request = out4("192.168.1.10", 4000, "198.18.0.1", 80)
+    r = run_dpfwd(tmp_path, {"lan": [request]}, cfg, ports=("lan", "wan", "dmz"))
+    (at_server,) = r.out["lan"]
+    assert (at_server[Ether].dst, at_server[IP].dst, at_server[UDP].dport) == \
+        (SERVER_MAC, "192.168.1.20", 80)
+    assert (at_server[IP].src, at_server[UDP].sport) == (POOL, 4000)
+
+
 def test_from_everywhere_translates_once(tmp_path):
     """`from: 0.0.0.0/0` covers the outside addresses too: a source NAT already gave (a
     packet handed to another worker and processed there again) is not translated again,
