@@ -566,7 +566,7 @@ static int parse_port(struct loader *l, yaml_node_t *node)
 
 /* Index of the port whose connected subnet covers IP, longest prefix first, the first
  * port on a tie; -1 if none. ONLY_PORT >= 0 looks at that port alone. */
-static int connected_port(const struct config *cfg, const struct cfg_ip *ip, int only_port)
+int config_connected_port(const struct config *cfg, const struct cfg_ip *ip, int only_port)
 {
 	int best = -1, best_len = -1;
 	unsigned int p, i;
@@ -651,7 +651,7 @@ static int parse_neighbour(struct loader *l, yaml_node_t *node)
 	if (parse_mapping(l, node, fields, &c))
 		return -1;
 	cfg_ip_format(&c.n.ip, ip, sizeof(ip));
-	if (connected_port(cfg, &c.n.ip, (int)c.n.port) < 0)
+	if (config_connected_port(cfg, &c.n.ip, (int)c.n.port) < 0)
 		return error_at(l, c.ip_node, "neighbour %s is not on a connected subnet of port '%s'",
 				ip, cfg->ports[c.n.port].name);
 	if (is_own_address(cfg, &c.n.ip))
@@ -749,7 +749,7 @@ static int route_resolve_via(struct loader *l, struct route_ctx *c, unsigned int
 			return error_at(l, node, "duplicate next hop %s", ip);
 	if (is_own_address(l->cfg, via))
 		return error_at(l, node, "next hop %s is one of dpfwd's own addresses", ip);
-	port = connected_port(l->cfg, via, -1);
+	port = config_connected_port(l->cfg, via, -1);
 	if (port < 0)
 		return error_at(l, node, "next hop %s is not on any connected subnet", ip);
 	c->r.via_port[i] = (unsigned int)port;

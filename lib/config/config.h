@@ -197,6 +197,10 @@ void config_sha256(const void *data, size_t len, uint8_t out[32]);
 /* Index of the port named NAME, or -1. */
 int config_port_index(const struct config *cfg, const char *name);
 
+/* The port whose subnet holding IP is the longest (as routing picks a connected port),
+ * only ONLY_PORT's if >= 0; -1 if none. */
+int config_connected_port(const struct config *cfg, const struct cfg_ip *ip, int only_port);
+
 /* PREFIX with its host bits cleared (192.0.2.1/24 -> 192.0.2.0/24). */
 struct cfg_prefix cfg_prefix_network(const struct cfg_prefix *p);
 

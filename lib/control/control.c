@@ -481,25 +481,13 @@ static uint16_t punt_port(const struct control *c, uint32_t nh_idx, const struct
 {
 	const struct nexthop_meta *meta = &c->rt->nh_meta[nh_idx];
 	const struct nexthop *nh = &c->rt->nh[nh_idx];
-	uint16_t port = nh->port;
-	int best = -1;
-	unsigned int p;
+	int port;
 
 	if (nh->type == NH_CONNECTED || cfg_ip_equal(&meta->ip, target) ||
 	    (!meta->learned && meta->ip.family))
 		return nh->port;
-	for (p = 0; p < c->cfg->n_ports; p++) {
-		const struct cfg_port *cp = &c->cfg->ports[p];
-		const struct cfg_prefix *a = target->family == AF_INET ? cp->ipv4 : cp->ipv6;
-		unsigned int n = target->family == AF_INET ? cp->n_ipv4 : cp->n_ipv6, i;
-
-		for (i = 0; i < n; i++)
-			if (a[i].len > best && cfg_prefix_contains(&a[i], target)) {
-				best = a[i].len;
-				port = (uint16_t)p;
-			}
-	}
-	return port;
+	port = config_connected_port(c->cfg, target, -1);
+	return port >= 0 ? (uint16_t)port : nh->port;
 }
 
 /* A packet whose next hop has no MAC yet: hold it and ask (RFC 1812 3.3.2). */
