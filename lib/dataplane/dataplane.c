@@ -599,13 +599,15 @@ static bool fragment_record(struct burst *b, struct rte_mbuf *m, rte_be32_t orig
 
 /* The stateless rules for M's source (1:1, port forward replies), going out through
  * PORT, or with HAIRPIN to one of NAT's outside addresses. A port forward's server's
- * first fragment that a rule translates is recorded (on the worker that keeps its
- * datagram's records: handed there translated), and its later ones, without ports to
- * match the forward by, go to that worker and take the record; a later one without a
- * record goes on as any other source's (NAPT's pairing, or untranslated). -1 if M went
- * to another worker. */
+ * first fragment is recorded (on the worker that keeps its datagram's records: handed
+ * there translated), here if a rule translates it, else where it leaves
+ * (napt_source_recorded), and its later ones, without ports to match the forward by,
+ * go to that worker and take the record. A later one without a record, as it arrived
+ * (AS_ARRIVED), waits a little for its first fragment, which may have been overtaken;
+ * then, or not as it arrived, it goes on as any other source's (NAPT's pairing, or
+ * untranslated). -1 if M went to another worker or waits. */
 static int nat_ipv4_source_recorded(struct burst *b, struct rte_mbuf *m, uint16_t port,
-				    bool hairpin)
+				    bool hairpin, bool as_arrived)
 {
 	const struct nat_rules *nr = b->rt->nat;
 	struct rte_ipv4_hdr *ip = ipv4_hdr(m);
@@ -618,6 +620,8 @@ static int nat_ipv4_source_recorded(struct burst *b, struct rte_mbuf *m, uint16_
 
 		if (rc)
 			return rc < 0 ? -1 : NAT_TRANSLATED;
+		if (as_arrived && frag_wait_park(b, m))
+			return -1;
 	}
 	r = hairpin ? nat_ipv4_hairpin_source(nr, ip, ip_reach(m))
 		    : nat_ipv4_out(nr, ip, ip_reach(m), port);
@@ -626,6 +630,22 @@ static int nat_ipv4_source_recorded(struct burst *b, struct rte_mbuf *m, uint16_
 	    !fragment_record(b, m, orig_src, true))
 		return -1;
 	return (int)r;
+}
+
+/* NAPT for M's source by rule R (NULL: none covers it, M leaves untranslated) where
+ * no stateless rule took it: a port forward's server's first fragment leaving so (a
+ * datagram of its own) is recorded too, for its later ones, which would otherwise
+ * wait for a record (nat_ipv4_source_recorded). False when M left (dropped, handed
+ * off). */
+static bool napt_source_recorded(struct burst *b, struct rte_mbuf *m, const struct nat_snat *r)
+{
+	rte_be32_t orig_src = ipv4_hdr(m)->src_addr;
+
+	if (r && !napt_source(b, m, r))
+		return false;
+	return !pkt_ipv4_is_first_fragment(ipv4_hdr(m)) ||
+	       !nat_ipv4_forward_server(b->rt->nat, orig_src) ||
+	       fragment_record(b, m, orig_src, true);
 }
 
 /* NAPT towards the inside: 1 translated, 0 no mapping (try the stateless rules), -1
@@ -642,8 +662,8 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m, const struct na
 	int rc;
 
 	if (own) {
-		rc = nat_ipv4_source_recorded(b, m, 0, true);
-		if (rc < 0 || (rc == NAT_PASS && !napt_source(b, m, own)))
+		rc = nat_ipv4_source_recorded(b, m, 0, true, true);
+		if (rc < 0 || (rc == NAT_PASS && !napt_source_recorded(b, m, own)))
 			return -1;
 	}
 	ip = ipv4_hdr(m);
@@ -811,12 +831,11 @@ static __rte_noinline bool nat_in_forward(struct burst *b, struct rte_mbuf *m, b
  * left (dropped, or handed to the worker that owns its mapping). */
 static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t port, bool v4)
 {
-	const struct nat_snat *rule;
 	uint32_t problem = 0;
 	enum nat_result r;
 
-	if (v4 && b->w->napt) {
-		int rc = nat_ipv4_source_recorded(b, m, port, false);
+	if (v4 && b->w->napt) { /* from punt_resolve: M may have been translated coming in */
+		int rc = nat_ipv4_source_recorded(b, m, port, false, false);
 
 		if (rc < 0)
 			return false;
@@ -832,8 +851,7 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
 	}
 	if (r == NAT_TRANSLATED || !v4 || !b->w->napt)
 		return true;
-	rule = napt_rule_for(b->rt->nat, ipv4_hdr(m)->src_addr, port);
-	return !rule || napt_source(b, m, rule);
+	return napt_source_recorded(b, m, napt_rule_for(b->rt->nat, ipv4_hdr(m)->src_addr, port));
 }
 
 /* ---- NAPT's fast path: established sessions whose route is known, before routing ----
@@ -937,7 +955,7 @@ static __rte_noinline void nat_out_stage(struct burst *b)
 		}
 
 		if (nr->n_static || nr->n_dnat) {
-			int rc = nat_ipv4_source_recorded(b, m, port, false);
+			int rc = nat_ipv4_source_recorded(b, m, port, false, q->learn[i]);
 
 			if (rc < 0)
 				continue; /* to the worker that keeps its datagram's record */
@@ -949,9 +967,9 @@ static __rte_noinline void nat_out_stage(struct burst *b)
 		}
 		rule = r == NAT_PASS && b->w->napt ? napt_rule_for(nr, ipv4_hdr(m)->src_addr, port)
 						   : NULL;
+		if (r == NAT_PASS && b->w->napt && !napt_source_recorded(b, m, rule))
+			continue; /* dropped, or handed to the worker that owns its mapping */
 		if (rule) {
-			if (!napt_source(b, m, rule))
-				continue; /* dropped, or handed to the worker that owns its mapping */
 			if (q->learn[i])
 				napt_route_learn(b->w->napt, ipv4_hdr(m), ip_reach(m), false,
 						 b->cache_tag, q->nh[i]);
@@ -1247,48 +1265,61 @@ static void handoff_drain(struct worker *w, const struct route_table *rt, uint64
 	}
 }
 
+/* The waiting fragments PENDING, processed again from the start, each with the time it
+ * has waited: the ones still without a record wait on if their time is not up. */
+static void frag_wait_retry(struct worker *w, const struct route_table *rt,
+			    const struct frag_wait *pending, uint64_t now)
+{
+	unsigned int i;
+
+	for (i = 0; i < pending->n; i++) {
+		struct rte_mbuf *m = pending->pkts[i];
+		struct dp_rxq q = { .port = m->port, .port_id = w->dp->ports[m->port].port_id };
+
+		w->frag_retry_since = pending->since[i];
+		process_burst(w, rt, &q, &m, 1, now, true);
+	}
+	w->frag_retry_since = 0;
+}
+
 /* Without a new record since they were last tried: the waiting fragments whose time
- * is up are dropped, the others wait on. */
-static void frag_wait_expire(struct worker *w, uint64_t now)
+ * is up are tried a last time (coming in, they are dropped then; going out from a port
+ * forward's server, they go on as any other source's), the others wait on. */
+static void frag_wait_expire(struct worker *w, const struct route_table *rt, uint64_t now)
 {
 	struct frag_wait *fw = &w->frag_wait;
+	struct frag_wait over;
 	unsigned int i, k = 0;
 
+	over.n = 0;
 	for (i = 0; i < fw->n; i++) {
 		if (!frag_wait_over(fw->since[i], now)) {
 			fw->pkts[k] = fw->pkts[i];
 			fw->since[k++] = fw->since[i];
 			continue;
 		}
-		w->stats.drops[DROP_NAT_FRAGMENT_UNMATCHED]++;
-		rte_pktmbuf_free(fw->pkts[i]);
+		over.pkts[over.n] = fw->pkts[i];
+		over.since[over.n++] = fw->since[i];
 	}
 	fw->n = k;
+	if (over.n)
+		frag_wait_retry(w, rt, &over, now);
 }
 
 /* The later fragments that waited for a record: processed again from the start when a
- * record was made since they were last tried (the ones still without one wait on,
- * until their time is up), so that a full list costs a loop little. */
+ * record was made since they were last tried, so that a full list costs a loop little. */
 static void frag_wait_drain(struct worker *w, const struct route_table *rt, uint64_t now)
 {
 	struct frag_wait pending;
 	struct napt_stats st;
-	unsigned int i;
 
 	napt_stats_get(w->napt, &st);
 	if (st.fragments_recorded == w->frag_records_seen)
-		return frag_wait_expire(w, now);
+		return frag_wait_expire(w, rt, now);
 	w->frag_records_seen = st.fragments_recorded;
 	pending = w->frag_wait;
 	w->frag_wait.n = 0;
-	for (i = 0; i < pending.n; i++) {
-		struct rte_mbuf *m = pending.pkts[i];
-		struct dp_rxq q = { .port = m->port, .port_id = w->dp->ports[m->port].port_id };
-
-		w->frag_retry_since = pending.since[i];
-		process_burst(w, rt, &q, &m, 1, now, true);
-	}
-	w->frag_retry_since = 0;
+	frag_wait_retry(w, rt, &pending, now);
 }
 
 /* Packets the control thread built or released, transmitted like forwarded ones. */

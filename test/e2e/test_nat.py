@@ -732,19 +732,20 @@ def test_forwarded_server_fragments_of_its_own_flows_take_the_pool(tmp_path):
     assert (d[UDP].sport, d[Raw].load) == (6000, want)
 
 
-def test_forwarded_server_fragmented_reply_to_a_hairpin(tmp_path):
+@pytest.mark.parametrize("last_first", [False, True])
+def test_forwarded_server_fragmented_reply_to_a_hairpin(tmp_path, last_first):
     """An inside client reaches the forwarded server through the forward's address (a
     hairpin: the server sees the client's pool endpoint); the server's fragmented replies
     reach the client whole, every fragment from the forward's address (the later ones by
-    their first fragment's records: the source's, then the destination's). One worker:
-    the request must make its mapping before the replies come (the records' hand-overs
-    between workers are the other tests')."""
+    their first fragment's records: the source's, then the destination's), also when
+    the server sent them LAST_FIRST. One worker: the request must make its mapping before
+    the replies come (the records' hand-overs between workers are the other tests')."""
     lan = [out4("192.168.1.10", 4000, "203.0.113.1", 5353)]
     loads = {}
     for k in range(3):
         load, frames = fragmented(IP(src="192.168.1.20", dst=POOL, id=400 + k) /
                                   UDP(sport=53, dport=4000), LAN_MAC, SERVER_MAC, 1500, 600)
-        lan += frames
+        lan += frames[::-1] if last_first else frames
         loads[400 + k] = load
     r = run_dpfwd(tmp_path, {"lan": lan}, forward_config(filtering="endpoint-independent"))
     to_client = [p for p in r.out["lan"] if p[Ether].dst == HOST_MAC]
@@ -1311,3 +1312,45 @@ def test_hairpin_to_port_forward_and_static(tmp_path, filtering):
     for p in to_client:
         assert_checksums(p)
     assert "nat_filtered" not in r.nonzero_drops()
+
+
+def test_forwarded_server_later_fragments_before_the_first(tmp_path):
+    """Fragments that overtook their first on the inside: a port forward's server's
+    reply, cut and sent last fragment first, leaves all from the forward's address (the
+    later ones wait for the first fragment's record); its datagram of its own, through
+    NAPT, all from the pool address. A later fragment whose first never comes leaves
+    after its wait, as any inside host's: from the pool address."""
+    want_fw, lan_fw = fragmented(IP(src="192.168.1.20", dst=REMOTE, id=31) /
+                                 UDP(sport=53, dport=999), LAN_MAC, SERVER_MAC)
+    want_own, lan_own = fragmented(IP(src="192.168.1.20", dst=REMOTE, id=32) /
+                                   UDP(sport=6000, dport=999), LAN_MAC, SERVER_MAC)
+    stray = Ether(dst=LAN_MAC, src=SERVER_MAC) / IP(src="192.168.1.20", dst=REMOTE, id=34,
+                                                     frag=100, proto=17) / Raw(b"z" * 16)
+    r = run_dpfwd(tmp_path, {"lan": [stray] + lan_fw[::-1] + lan_own[::-1]}, forward_config())
+    assert len(r.out["wan"]) == 7, r.nonzero_drops()
+    by_id = {}
+    for p in r.out["wan"]:
+        by_id.setdefault(p[IP].id, set()).add(p[IP].src)
+    assert by_id == {31: {"203.0.113.1"}, 32: {POOL}, 34: {POOL}}
+    got = {(d[IP].src, d[UDP].sport, d[Raw].load)
+           for d in reassembled([p for p in r.out["wan"] if p[IP].id != 34])}
+    assert got == {("203.0.113.1", 5353, want_fw), (POOL, 6000, want_own)}
+
+
+@pytest.mark.parametrize("to", ["forward", "mapping"])
+def test_hairpin_later_fragments_before_the_first(tmp_path, to):
+    """An inside client's fragmented datagram to the port forward's address, or to
+    another inside host's NAPT mapping, last fragment first: the other host gets every
+    fragment from the client's outside endpoint."""
+    dst, dport, host, mac = {"forward": ("203.0.113.1", 5353, ("192.168.1.20", 53), SERVER_MAC),
+                             "mapping": (POOL, 7000, ("192.168.1.11", 7000), HOST11_MAC)}[to]
+    want, lan = fragmented(IP(src="192.168.1.10", dst=dst, id=33) /
+                           UDP(sport=4000, dport=dport), LAN_MAC, HOST_MAC)
+    mapping = out4("192.168.1.11", 7000, REMOTE, 53, mac=HOST11_MAC)
+    r = run_dpfwd(tmp_path, {"lan": [mapping] + lan[::-1]},
+                  forward_config(filtering="endpoint-independent"))
+    to_host = [p for p in r.out["lan"] if p[Ether].dst == mac]
+    assert len(to_host) == 3, r.nonzero_drops()
+    (d,) = reassembled(to_host)
+    assert (d[IP].src, d[IP].dst, d[UDP].sport, d[UDP].dport, d[Raw].load) == \
+        (POOL, host[0], 4000, host[1], want)
