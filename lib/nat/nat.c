@@ -507,7 +507,8 @@ static const struct nat_nptv6 *nptv6_inside_rule(const struct nat_rules *nr, con
  * 6296 leaves open), arrived on port IN_PORT: the destination is mapped inside by R, and
  * the source outside by its own rule, so that each host sees the other's outside
  * address, as a host outside would, and the answer comes back the same way. Not from
- * an inside source, or from an outside port of any rule (a forged source): NAT_PASS.
+ * an inside source, or from the outside port of a rule whose inside holds the source
+ * (forged there): NAT_PASS. Another rule's outside port may have inside hosts too.
  */
 static enum nat_result nptv6_hairpin(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
 				     uint32_t ip_len, uint16_t in_port, const struct nat_nptv6 *r,
@@ -518,7 +519,8 @@ static enum nat_result nptv6_hairpin(const struct nat_rules *nr, struct rte_ipv6
 	unsigned int i;
 
 	for (i = 0; i < nr->n_nptv6; i++)
-		if (nr->nptv6[i].port == in_port)
+		if (nr->nptv6[i].port == in_port &&
+		    prefix6_match(ip->src_addr, nr->nptv6[i].inside, nr->nptv6[i].len))
 			return NAT_PASS;
 	if (!own)
 		return NAT_PASS;
