@@ -507,8 +507,9 @@ static const struct nat_nptv6 *nptv6_inside_rule(const struct nat_rules *nr, con
  * 6296 leaves open), arrived on port IN_PORT: the destination is mapped inside by R, and
  * the source outside by its own rule, so that each host sees the other's outside
  * address, as a host outside would, and the answer comes back the same way. Not from
- * an inside source, or from the outside port of a rule whose inside holds the source
- * (forged there): NAT_PASS. Another rule's outside port may have inside hosts too.
+ * an outside source, nor from an NPTv6 outside port, where an inside source is forged,
+ * unless that port is also on a subnet of the source's rule's inside (a LAN that is
+ * another rule's outside): NAT_PASS.
  */
 static enum nat_result nptv6_hairpin(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
 				     uint32_t ip_len, uint16_t in_port, const struct nat_nptv6 *r,
@@ -518,12 +519,11 @@ static enum nat_result nptv6_hairpin(const struct nat_rules *nr, struct rte_ipv6
 	int w_src, w_dst;
 	unsigned int i;
 
-	for (i = 0; i < nr->n_nptv6; i++)
-		if (nr->nptv6[i].port == in_port &&
-		    prefix6_match(ip->src_addr, nr->nptv6[i].inside, nr->nptv6[i].len))
-			return NAT_PASS;
-	if (!own)
+	if (!own || own->port == in_port)
 		return NAT_PASS;
+	for (i = 0; i < nr->n_nptv6; i++)
+		if (nr->nptv6[i].port == in_port && !(own->lan_ports >> in_port & 1))
+			return NAT_PASS;
 	w_src = nptv6_word(ip->src_addr, own->len, problem);
 	if (w_src < 0) {
 		*problem += SRC6;
@@ -712,6 +712,22 @@ static int build_dnat(struct nat_rules *nr, const struct config *cfg, int socket
 	return 0;
 }
 
+/* The ports with an IPv6 subnet that overlaps PREFIX/LEN: where its hosts may sit. */
+static uint32_t inside_ports6(const struct config *cfg, const uint8_t prefix[16], uint8_t len)
+{
+	uint32_t mask = 0, p;
+	unsigned int i;
+
+	for (p = 0; p < cfg->n_ports; p++)
+		for (i = 0; i < cfg->ports[p].n_ipv6; i++) {
+			const struct cfg_prefix *net = &cfg->ports[p].ipv6[i];
+
+			if (prefix6_match(net->addr.v6, prefix, RTE_MIN(net->len, len)))
+				mask |= 1u << p;
+		}
+	return mask;
+}
+
 static int build_nptv6(struct nat_rules *nr, const struct config *cfg)
 {
 	const struct cfg_nat *nat = &cfg->nat;
@@ -729,6 +745,7 @@ static int build_nptv6(struct nat_rules *nr, const struct config *cfg)
 		r->port = (uint16_t)nat->nptv6[i].port;
 		r->adj_out = nat_nptv6_adjustment(r->inside, r->outside);
 		r->adj_in = nat_nptv6_adjustment(r->outside, r->inside);
+		r->lan_ports = inside_ports6(cfg, r->inside, r->len);
 		nr->out_ports |= 1u << r->port;
 	}
 	nr->n_nptv6 = nat->n_nptv6;

@@ -1156,9 +1156,9 @@ def test_nptv6_hairpin(tmp_path):
 
 def test_nptv6_hairpin_on_another_rules_outside_port(tmp_path):
     """The LAN is the outside port of a second NPTv6 rule (for a prefix behind it): two
-    LAN hosts of the first rule still hairpin to each other's outside addresses. A
-    packet from the WAN with a source of the first rule's inside (forged: the WAN is that
-    rule's outside) to the second rule's outside prefix is no hairpin."""
+    LAN hosts of the first rule still hairpin to each other's outside addresses. From the
+    WAN, the first rule's outside, packets to the second rule's outside prefix with a
+    source of either rule's inside (forged there) are no hairpins."""
     cfg = nat_config().replace("neighbours:\n", "neighbours:\n"
                                f'  - {{ip: "fd00:1::11", mac: "{HOST11_MAC}", port: lan}}\n'
                                ).replace("  filtering:", '    - {inside: "fd00:3::/48", '
@@ -1170,12 +1170,12 @@ def test_nptv6_hairpin_on_another_rules_outside_port(tmp_path):
     (b_out,) = (p[IPv6].src for p in run_dpfwd(
         tmp_path / "first", {"lan": [v6("fd00:1::11", "2001:db8:99::1", HOST11_MAC)]},
         cfg).out["wan"])
-    forged = v6("fd00:1::10", "2001:db8:300::5", GW_MAC, WAN_MAC)
-    r = run_dpfwd(tmp_path / "hairpin", {"lan": [v6("fd00:1::10", b_out)], "wan": [forged]}, cfg)
+    forged = [v6(src, "2001:db8:300::5", GW_MAC, WAN_MAC) for src in ("fd00:1::10", "fd00:3::66")]
+    r = run_dpfwd(tmp_path / "hairpin", {"lan": [v6("fd00:1::10", b_out)], "wan": forged}, cfg)
     (to_b,) = r.out["lan"]
     assert (to_b[Ether].dst, to_b[IPv6].dst) == (HOST11_MAC, "fd00:1::11")
     assert to_b[IPv6].src.startswith("2001:db8:100:")
-    assert r.out["wan"] == [] and r.drops("nat_no_rule") == 1
+    assert r.out["wan"] == [] and r.drops("nat_no_rule") == 2
 
 
 def test_nptv6_unmappable_subnet_gets_parameter_problem(tmp_path):
