@@ -834,8 +834,9 @@ static __rte_noinline bool nat_out(struct burst *b, struct rte_mbuf *m, uint16_t
 	uint32_t problem = 0;
 	enum nat_result r;
 
-	if (v4 && b->w->napt) { /* from punt_resolve: M may have been translated coming in */
-		int rc = nat_ipv4_source_recorded(b, m, port, false, false);
+	if (v4 && b->w->napt) { /* from punt_resolve, M as it arrived unless NAT took it in */
+		int rc = nat_ipv4_source_recorded(b, m, port, false,
+						  !b->translated && b->orig_m != m);
 
 		if (rc < 0)
 			return false;

@@ -1138,13 +1138,20 @@ void napt_fragment_record(struct napt_table *t, const struct rte_ipv4_hdr *ip,
 {
 	rte_be32_t src = outbound ? orig : ip->src_addr, dst = outbound ? ip->dst_addr : orig;
 	struct frag_record *f = frag_slot(t, src, dst, ip->next_proto_id, ip->packet_id);
+	struct frag_record r = { .src = src, .dst = dst,
+				 .to = outbound ? ip->src_addr : ip->dst_addr,
+				 .id = ip->packet_id, .proto = ip->next_proto_id,
+				 .outbound = outbound,
+				 .expires_tsc = now + rte_get_tsc_hz() * FRAG_LIFETIME_S };
+	/* The same again (a first fragment that left untranslated, recorded where it was
+	 * handed and once more as it went on): not news for the fragments that wait. */
+	bool same = f->expires_tsc && now <= f->expires_tsc && f->src == r.src &&
+		    f->dst == r.dst && f->to == r.to && f->id == r.id && f->proto == r.proto &&
+		    f->outbound == r.outbound;
 
-	*f = (struct frag_record){ .src = src, .dst = dst,
-				   .to = outbound ? ip->src_addr : ip->dst_addr,
-				   .id = ip->packet_id, .proto = ip->next_proto_id,
-				   .outbound = outbound,
-				   .expires_tsc = now + rte_get_tsc_hz() * FRAG_LIFETIME_S };
-	t->stats.fragments_recorded++;
+	*f = r;
+	if (!same)
+		t->stats.fragments_recorded++;
 }
 
 bool napt_fragment_take(struct napt_table *t, struct rte_ipv4_hdr *ip, bool outbound,

@@ -1361,6 +1361,22 @@ def test_forwarded_server_later_fragments_before_the_first(tmp_path):
     assert got == {("203.0.113.1", 5353, want_fw), (POOL, 6000, want_own)}
 
 
+def test_forwarded_server_later_fragments_before_the_first_wait_for_the_gateway(tmp_path):
+    """The same with the gateway's MAC not known yet: the fragments wait for it in the
+    slow path, the later ones having waited for their first fragment's record before."""
+    from scapy.all import ARP
+    cfg = forward_config().replace(f'  - {{ip: 203.0.113.254, mac: "{GW_MAC}", port: wan}}\n', "")
+    arp_reply = Ether(dst=WAN_MAC, src=GW_MAC) / ARP(op=2, hwsrc=GW_MAC, psrc="203.0.113.254",
+                                                     hwdst=WAN_MAC, pdst="203.0.113.1")
+    want, lan = fragmented(IP(src="192.168.1.20", dst=REMOTE, id=35) /
+                           UDP(sport=53, dport=999), LAN_MAC, SERVER_MAC)
+    r = run_dpfwd(tmp_path, {"lan": lan[::-1], "wan": [arp_reply]}, cfg)
+    sent = [p for p in r.out["wan"] if IP in p]
+    assert len(sent) == 3 and {p[IP].src for p in sent} == {"203.0.113.1"}, r.nonzero_drops()
+    (d,) = reassembled(sent)
+    assert (d[UDP].sport, d[Raw].load) == (5353, want)
+
+
 @pytest.mark.parametrize("to", ["forward", "mapping"])
 def test_hairpin_later_fragments_before_the_first(tmp_path, to):
     """An inside client's fragmented datagram to the port forward's address, or to

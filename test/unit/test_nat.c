@@ -675,6 +675,40 @@ static void test_napt_fragment_route_not_learnt(void **state)
 	napt_table_free(t);
 }
 
+/* A fragment record made again, the same, is no new record (the waiting later
+ * fragments are not tried again for it); another one, or the same after it expired, is;
+ * a later fragment takes it, both the address and the header checksum. */
+static void test_napt_fragment_record_again(void **state)
+{
+	struct napt_table *t = napt_new(0, 1, 64);
+	struct napt_stats st;
+	rte_be32_t orig;
+	uint16_t ck;
+
+	(void)state;
+	bulk_packet(0, false);
+	orig = ip4->src_addr;
+	ip4->src_addr = RTE_BE32(RTE_IPV4(203, 0, 113, 9)); /* as translated */
+	ip4->fragment_offset = RTE_BE16(RTE_IPV4_HDR_MF_FLAG);
+	napt_fragment_record(t, ip4, orig, true, at(0));
+	napt_fragment_record(t, ip4, orig, true, at(1));
+	napt_stats_get(t, &st);
+	assert_int_equal(st.fragments_recorded, 1);
+	napt_fragment_record(t, ip4, orig, true, at(12)); /* the first expired at 10 s */
+	napt_stats_get(t, &st);
+	assert_int_equal(st.fragments_recorded, 2);
+	ip4->src_addr = orig; /* a later fragment as it arrives */
+	ip4->fragment_offset = RTE_BE16(100);
+	ip4->hdr_checksum = 0;
+	ip4->hdr_checksum = rte_ipv4_cksum(ip4);
+	assert_true(napt_fragment_take(t, ip4, true, at(13)));
+	assert_int_equal(ip4->src_addr, RTE_BE32(RTE_IPV4(203, 0, 113, 9)));
+	ck = ip4->hdr_checksum;
+	ip4->hdr_checksum = 0;
+	assert_int_equal(ck, rte_ipv4_cksum(ip4)); /* the incremental update, as recomputed */
+	napt_table_free(t);
+}
+
 /* With several workers, the fast path notes only the packets of mappings its worker
  * owns (the others are handed over by the full path): the same owner as napt_owner's,
  * for TCP, UDP and echo, going out (inside endpoint) and coming in (outside port). */
@@ -878,6 +912,7 @@ int main(void)
 		cmocka_unit_test(test_napt_bulk_matches_slow_path),
 		cmocka_unit_test(test_napt_direction),
 		cmocka_unit_test(test_napt_fragment_route_not_learnt),
+		cmocka_unit_test(test_napt_fragment_record_again),
 		cmocka_unit_test(test_napt_candidate_owner),
 		cmocka_unit_test(test_flow_table_full_load_and_churn),
 		cmocka_unit_test(test_napt_pool_bitmaps_taken_over),
