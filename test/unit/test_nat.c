@@ -688,7 +688,7 @@ static void test_napt_fragment_record_again(void **state)
 	(void)state;
 	bulk_packet(0, false);
 	orig = ip4->src_addr;
-	ip4->src_addr = RTE_BE32(RTE_IPV4(203, 0, 113, 9)); /* as translated */
+	ip4->src_addr = rte_cpu_to_be_32(a4("203.0.113.9")); /* as translated */
 	ip4->fragment_offset = RTE_BE16(RTE_IPV4_HDR_MF_FLAG);
 	napt_fragment_record(t, ip4, orig, true, at(0));
 	napt_fragment_record(t, ip4, orig, true, at(1));
@@ -702,7 +702,7 @@ static void test_napt_fragment_record_again(void **state)
 	ip4->hdr_checksum = 0;
 	ip4->hdr_checksum = rte_ipv4_cksum(ip4);
 	assert_true(napt_fragment_take(t, ip4, true, at(13)));
-	assert_int_equal(ip4->src_addr, RTE_BE32(RTE_IPV4(203, 0, 113, 9)));
+	assert_int_equal(ip4->src_addr, rte_cpu_to_be_32(a4("203.0.113.9")));
 	ck = ip4->hdr_checksum;
 	ip4->hdr_checksum = 0;
 	assert_int_equal(ck, rte_ipv4_cksum(ip4)); /* the incremental update, as recomputed */
