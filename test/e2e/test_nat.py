@@ -352,10 +352,7 @@ def test_several_workers(tmp_path):
                       queues=n, infinite=True, capture_tx=False)
     assert "forwarding with 3 worker(s)" in run.log()
     try:
-        for _ in range(500):
-            if run.telemetry("/dpfwd/nat")["mappings"] == len(ports):
-                break
-            time.sleep(0.01)
+        wait_until(lambda: run.telemetry("/dpfwd/nat")["mappings"] == len(ports))
         for port, count in (("lan", 60), ("wan", 60)):
             out = tmp_path / f"{port}.pcapng"
             assert run.telemetry(f"/dpfwd/capture_start,{port},{count},{out}") == {"ok": 1}
@@ -916,10 +913,7 @@ def test_fragments_several_workers(tmp_path):
     out = tmp_path / "lan.pcapng"
     assert "forwarding with 3 worker(s)" in run.log()
     try:
-        for _ in range(500):
-            if run.telemetry("/dpfwd/nat")["mappings"] == len(ports):
-                break
-            time.sleep(0.01)
+        wait_until(lambda: run.telemetry("/dpfwd/nat")["mappings"] == len(ports))
         assert run.telemetry(f"/dpfwd/capture_start,lan,2000,{out}") == {"ok": 1}
         for _ in range(500):
             if not run.telemetry("/dpfwd/capture")["running"]:
