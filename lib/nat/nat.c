@@ -506,10 +506,9 @@ static const struct nat_nptv6 *nptv6_inside_rule(const struct nat_rules *nr, con
  * An inside host's packet to the outside address of another (hairpinning, which RFC
  * 6296 leaves open), arrived on port IN_PORT: the destination is mapped inside by R, and
  * the source outside by its own rule, so that each host sees the other's outside
- * address, as a host outside would, and the answer comes back the same way. Not from
- * an outside source, nor from an NPTv6 outside port, where an inside source is forged,
- * unless that port is also on a subnet of the source's rule's inside (a LAN that is
- * another rule's outside): NAT_PASS.
+ * address, as a host outside would, and the answer comes back the same way. Only from
+ * a port where the source's rule's inside lives (lan_ports), which is not that rule's
+ * outside: elsewhere the source is forged (NAT_PASS, as for an outside source).
  */
 static enum nat_result nptv6_hairpin(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
 				     uint32_t ip_len, uint16_t in_port, const struct nat_nptv6 *r,
@@ -517,13 +516,9 @@ static enum nat_result nptv6_hairpin(const struct nat_rules *nr, struct rte_ipv6
 {
 	const struct nat_nptv6 *own = nptv6_inside_rule(nr, ip->src_addr);
 	int w_src, w_dst;
-	unsigned int i;
 
-	if (!own || own->port == in_port)
+	if (!own || own->port == in_port || !(own->lan_ports >> in_port & 1))
 		return NAT_PASS;
-	for (i = 0; i < nr->n_nptv6; i++)
-		if (nr->nptv6[i].port == in_port && !(own->lan_ports >> in_port & 1))
-			return NAT_PASS;
 	w_src = nptv6_word(ip->src_addr, own->len, problem);
 	if (w_src < 0) {
 		*problem += SRC6;
@@ -712,11 +707,13 @@ static int build_dnat(struct nat_rules *nr, const struct config *cfg, int socket
 	return 0;
 }
 
-/* The ports with an IPv6 subnet that overlaps PREFIX/LEN: where its hosts may sit. */
+/* Where hosts of PREFIX/LEN live: the ports with an IPv6 subnet that overlaps it, and
+ * those that routes to a part of it leave by (not wider routes: a default route would
+ * make every uplink one). */
 static uint32_t inside_ports6(const struct config *cfg, const uint8_t prefix[16], uint8_t len)
 {
 	uint32_t mask = 0, p;
-	unsigned int i;
+	unsigned int i, v;
 
 	for (p = 0; p < cfg->n_ports; p++)
 		for (i = 0; i < cfg->ports[p].n_ipv6; i++) {
@@ -725,6 +722,14 @@ static uint32_t inside_ports6(const struct config *cfg, const uint8_t prefix[16]
 			if (prefix6_match(net->addr.v6, prefix, RTE_MIN(net->len, len)))
 				mask |= 1u << p;
 		}
+	for (i = 0; i < cfg->n_routes; i++) {
+		const struct cfg_route *r = &cfg->routes[i];
+
+		if (r->prefix.addr.family == AF_INET6 && r->prefix.len >= len &&
+		    prefix6_match(r->prefix.addr.v6, prefix, len))
+			for (v = 0; v < r->n_via; v++)
+				mask |= 1u << r->via_port[v];
+	}
 	return mask;
 }
 

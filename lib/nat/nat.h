@@ -39,7 +39,7 @@ struct nat_nptv6 {
 	uint8_t inside[16], outside[16]; /* prefixes, host bits clear */
 	uint8_t len;
 	uint16_t port;       /* config port: the outside */
-	uint32_t lan_ports;  /* config ports with an IPv6 subnet in (or over) the inside prefix */
+	uint32_t lan_ports;  /* config ports where the inside lives (subnets, routes) */
 	uint16_t adj_out;    /* one's complement: inside -> outside (RFC 6296 3.1) */
 	uint16_t adj_in;     /* outside -> inside */
 };

@@ -1148,28 +1148,48 @@ def test_nptv6_hairpin(tmp_path):
     assert r.nonzero_drops() == {}
 
 
-def test_nptv6_hairpin_on_another_rules_outside_port(tmp_path):
-    """The LAN is the outside port of a second NPTv6 rule (for a prefix behind it): two
-    LAN hosts of the first rule still hairpin to each other's outside addresses. From the
-    WAN, the first rule's outside, packets to the second rule's outside prefix with a
-    source of either rule's inside (forged there) are no hairpins."""
+def test_nptv6_hairpin_only_from_where_the_inside_lives(tmp_path):
+    """Hairpins are taken from a port where the source's rule's inside lives: a subnet
+    there (fd00:1::/64) or a route to a part of it (fd00:2::/48 via a LAN router), even
+    when that port is the outside of another NPTv6 rule (fd00:3::/48's). A source of an
+    inside from anywhere else is forged: from the WAN (the first two rules' outside) to
+    the third rule's outside prefix, or from a DMZ that has no NPTv6 rule, to an inside
+    host's outside address, none is a hairpin."""
+    router_mac, dmz_mac = "02:00:00:00:00:fd", "02:00:00:00:04:01"
     cfg = nat_config().replace("neighbours:\n", "neighbours:\n"
                                f'  - {{ip: "fd00:1::11", mac: "{HOST11_MAC}", port: lan}}\n'
-                               ).replace("  filtering:", '    - {inside: "fd00:3::/48", '
-                                         'outside: "2001:db8:300::/48", port: lan}\n  filtering:')
+                               f'  - {{ip: "fd00:1::fe", mac: "{router_mac}", port: lan}}\n'
+                               ).replace("routes:\n", 'routes:\n  - {prefix: "fd00:2::/48", '
+                                         'via: "fd00:1::fe"}\n'
+                               ).replace("  filtering:", '    - {inside: "fd00:2::/48", '
+                                         'outside: "2001:db8:200::/48", port: wan}\n'
+                                         '    - {inside: "fd00:3::/48", '
+                                         'outside: "2001:db8:300::/48", port: lan}\n  filtering:'
+                               ).replace("""  - name: wan
+    device: net_pcap1""", f"""  - name: dmz
+    device: net_pcap2
+    mac: "{dmz_mac}"
+    ipv6: ["fd00:9::1/64"]
+  - name: wan
+    device: net_pcap1""")
+    ports = ("lan", "wan", "dmz")
 
     def v6(src, dst, mac=HOST_MAC, to=LAN_MAC):
         return Ether(dst=to, src=mac) / IPv6(src=src, dst=dst) / UDP(sport=4000, dport=5000) / \
             Raw(b"hp")
     (b_out,) = (p[IPv6].src for p in run_dpfwd(
         tmp_path / "first", {"lan": [v6("fd00:1::11", "2001:db8:99::1", HOST11_MAC)]},
-        cfg).out["wan"])
-    forged = [v6(src, "2001:db8:300::5", GW_MAC, WAN_MAC) for src in ("fd00:1::10", "fd00:3::66")]
-    r = run_dpfwd(tmp_path / "hairpin", {"lan": [v6("fd00:1::10", b_out)], "wan": forged}, cfg)
-    (to_b,) = r.out["lan"]
-    assert (to_b[Ether].dst, to_b[IPv6].dst) == (HOST11_MAC, "fd00:1::11")
-    assert to_b[IPv6].src.startswith("2001:db8:100:")
-    assert r.out["wan"] == [] and r.drops("nat_no_rule") == 2
+        cfg, ports=ports).out["wan"])
+    lan = [v6("fd00:1::10", b_out), v6("fd00:2::5", b_out, router_mac)]
+    wan = [v6(src, "2001:db8:300::5", GW_MAC, WAN_MAC) for src in ("fd00:1::10", "fd00:2::5")]
+    dmz = [v6("fd00:1::10", b_out, "02:00:00:00:04:02", dmz_mac)]
+    r = run_dpfwd(tmp_path / "hairpin", {"lan": lan, "wan": wan, "dmz": dmz}, cfg, ports=ports)
+    to_b = r.out["lan"]
+    assert len(to_b) == 2, r.nonzero_drops()
+    assert {(p[Ether].dst, p[IPv6].dst) for p in to_b} == {(HOST11_MAC, "fd00:1::11")}
+    assert [p[IPv6].src.split(":")[:3] for p in to_b] == \
+        [["2001", "db8", "100"], ["2001", "db8", "200"]]
+    assert r.out["wan"] == [] and r.out["dmz"] == [] and r.drops("nat_no_rule") == 3
 
 
 def test_nptv6_unmappable_subnet_gets_parameter_problem(tmp_path):
