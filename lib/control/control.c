@@ -214,19 +214,15 @@ static uint16_t punt_port(const struct control *c, uint32_t nh_idx, const struct
 static const struct rte_ether_addr *resolved_mac(struct control *c, uint32_t nh_idx,
 						const struct cfg_ip *ip);
 
-/* Too big for its next hop. Fragments need the next hop's MAC: if its neighbour's slot
- * was reclaimed meanwhile, the packet is resolved afresh (and fragmented when sent). */
+/* Too big for its next hop, to be fragmented: that needs the next hop's MAC. If its
+ * neighbour's slot was reclaimed meanwhile, the packet is resolved afresh (and
+ * fragmented when sent). */
 static void handle_too_big(struct control *c, struct rte_mbuf *m)
 {
 	uint32_t nh_idx = punt_meta_nh(m);
-	const struct nexthop *nh = &c->rt->nh[nh_idx];
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
-								 RTE_ETHER_HDR_LEN);
 	struct cfg_ip target;
 	const struct rte_ether_addr *mac;
 
-	if (!is_ipv4(m) || (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)))
-		return too_big(c, m, nh->port, NULL); /* an ICMP error, no MAC needed */
 	target = punt_target(c, m, nh_idx);
 	mac = resolved_mac(c, nh_idx, &target);
 	if (!mac)
@@ -867,6 +863,8 @@ void control_punt_handle(struct control *c, struct rte_mbuf *m)
 		return handle_error(c, m);
 	case PUNT_TOO_BIG:
 		return handle_too_big(c, m);
+	case PUNT_TOO_BIG_ERROR: /* an ICMP error, no MAC needed */
+		return too_big(c, m, (uint16_t)punt_meta_nh(m), NULL);
 	case PUNT_ND:
 		return handle_nd(c, m);
 	}

@@ -401,6 +401,16 @@ static inline bool dont_fragment(struct rte_mbuf *m, bool v4)
 	return !v4 || (ipv4_hdr(m)->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG));
 }
 
+/* M, over the MTU of next hop NH_IDX (as it arrived if it may not be fragmented), to the
+ * slow path: fragmented for that next hop, or answered with an ICMP error. */
+static void punt_too_big(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, bool v4)
+{
+	if (dont_fragment(m, v4))
+		punt(b, m, PUNT_TOO_BIG_ERROR, b->in_port, b->rt->nh[nh_idx].port);
+	else
+		punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
+}
+
 static inline bool over_mtu(const struct burst *b, const struct rte_mbuf *m, uint32_t nh_idx)
 {
 	return rte_pktmbuf_pkt_len(m) - RTE_ETHER_HDR_LEN > b->rt->nh[nh_idx].mtu;
@@ -425,7 +435,7 @@ static __rte_always_inline void forward_tail(struct burst *b, struct rte_mbuf *m
 	if (unlikely(over_mtu(b, m, nh_idx))) {
 		if (dont_fragment(m, v4))
 			nat_in_untranslate(b, m);
-		return punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
+		return punt_too_big(b, m, nh_idx, v4);
 	}
 	if (v4)
 		pkt_ipv4_ttl_dec(ipv4_hdr(m));
@@ -875,7 +885,7 @@ static inline void napt_fast_send(struct burst *b, const struct napt_candidates 
 
 	if (unlikely(over_mtu(b, m, nh_idx) && dont_fragment(m, true))) {
 		napt_untranslate(c, i);
-		punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
+		punt_too_big(b, m, nh_idx, true);
 	} else if (likely(__atomic_load_n(&b->rt->nh[nh_idx].type, __ATOMIC_ACQUIRE) ==
 			  NH_FORWARD)) {
 		forward_tail(b, m, nh_idx, true);
@@ -951,7 +961,7 @@ static __rte_noinline void nat_out_stage(struct burst *b)
 		enum nat_result r = NAT_PASS;
 
 		if (unlikely(over_mtu(b, m, q->nh[i]) && dont_fragment(m, true))) {
-			punt(b, m, PUNT_TOO_BIG, b->in_port, q->nh[i]); /* untranslated */
+			punt_too_big(b, m, q->nh[i], true); /* untranslated */
 			continue;
 		}
 
@@ -988,7 +998,7 @@ static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, b
 
 	if (over_mtu(b, m, nh_idx) && dont_fragment(m, v4)) { /* answered now, untranslated */
 		nat_in_untranslate(b, m);
-		punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
+		punt_too_big(b, m, nh_idx, v4);
 	} else if (!(b->rt->nat_out_ports >> port & 1) || nat_out(b, m, port, v4)) {
 		punt(b, m, PUNT_RESOLVE, b->in_port, nh_idx);
 	}
@@ -1057,7 +1067,7 @@ static __rte_always_inline void forward_one_nat(struct burst *b, struct rte_mbuf
 		if (v4)
 			return nat_defer(&b->nat_out, m, nh_idx, !b->translated);
 		if (over_mtu(b, m, nh_idx)) /* IPv6: never fragmented, answered untranslated */
-			return punt(b, m, PUNT_TOO_BIG, b->in_port, nh_idx);
+			return punt_too_big(b, m, nh_idx, v4);
 		if (!nat_out(b, m, nh->port, v4))
 			return;
 	}

@@ -163,9 +163,15 @@ enum punt_kind {
 	PUNT_LOCAL,    /* IP packet for one of our addresses */
 	PUNT_RESOLVE,  /* next hop or connected destination without a MAC yet */
 	PUNT_ERROR,    /* dropped, and worth an ICMP error: the nh field is the reason */
-	PUNT_TOO_BIG,  /* over the egress MTU: fragment or ICMP error; nh as for RESOLVE */
+	PUNT_TOO_BIG,  /* over the egress MTU, IPv4 without DF: fragmented; nh as for RESOLVE */
 	PUNT_ND,       /* IPv6 neighbour discovery (RFC 4861) */
+	/* Over the egress MTU and not to be fragmented (DF, IPv6): an ICMP error carrying
+	 * the MTU of the egress config port, in the nh field. The port, not the next hop:
+	 * a neighbour's slot may be reclaimed and taken by another port's neighbour before
+	 * the slow path looks. */
+	PUNT_TOO_BIG_ERROR,
 };
+_Static_assert(PUNT_TOO_BIG_ERROR < 8, "kinds fit in three bits");
 
 /* PUNT_ERROR's nh field: the drop reason, and above it, for a parameter problem, the
  * pointer it carries (RFC 4443 3.4). */
