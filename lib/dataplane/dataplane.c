@@ -535,6 +535,18 @@ static const struct nat_snat *hairpin_rule(const struct nat_rules *nr,
 	return own && !nat_ipv4_outside_address(nr, ip->src_addr) ? own : NULL;
 }
 
+/* Whether IP, from IN_PORT to an outside address of ours, is an inside host's hairpin
+ * (RFC 4787 REQ-9): one whose snat rule says so (*OWN: hairpin_rule), or a port
+ * forward's server or 1:1 host answering or starting one, which takes its rule's
+ * outside endpoint whatever snat covers it (*OWN NULL if none does). */
+static bool inside_hairpin(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
+			   uint32_t ip_len, uint16_t in_port, const struct nat_snat **own)
+{
+	*own = hairpin_rule(nr, ip, ip_len, in_port);
+	return *own || (!nat_ipv4_outside_on(nr, ip, ip_len, in_port) &&
+			nat_ipv4_stateless_source(nr, ip, ip_len, in_port));
+}
+
 /* Whether a later fragment first looked at SINCE has waited its time by NOW. */
 static inline bool frag_wait_over(uint64_t since, uint64_t now)
 {
@@ -659,21 +671,22 @@ static bool napt_source_recorded(struct burst *b, struct rte_mbuf *m, const stru
 }
 
 /* NAPT towards the inside: 1 translated, 0 no mapping (try the stateless rules), -1
- * M left (dropped, handed to its owner). RFC 4787 REQ-9: an inside source is first
- * given its outside endpoint, so that the other inside host sees it as from outside:
- * its 1:1 or port forward one if a rule covers it, else its own NAPT mapping by OWN
- * (hairpin_rule; NULL: no hairpin). A later fragment takes its first fragment's record
+ * M left (dropped, handed to its owner). RFC 4787 REQ-9: a HAIRPIN's inside source is
+ * first given its outside endpoint, so that the other inside host sees it as from
+ * outside: its 1:1 or port forward one if a rule covers it, else its own NAPT mapping
+ * by OWN (see inside_hairpin()). A later fragment takes its first fragment's record
  * (NAPT's or a port forward's), except to a 1:1 address, whose rule takes it whole. */
-static int napt_destination(struct burst *b, struct rte_mbuf *m, const struct nat_snat *own)
+static int napt_destination(struct burst *b, struct rte_mbuf *m, bool hairpin,
+			    const struct nat_snat *own)
 {
 	struct rte_ipv4_hdr *ip;
 	rte_be32_t orig_dst;
 	unsigned int owner;
 	int rc;
 
-	if (own) {
+	if (hairpin) {
 		rc = nat_ipv4_source_recorded(b, m, 0, true, true);
-		if (rc < 0 || (rc == NAT_PASS && !napt_source_recorded(b, m, own)))
+		if (rc < 0 || (rc == NAT_PASS && own && !napt_source_recorded(b, m, own)))
 			return -1;
 	}
 	ip = ipv4_hdr(m);
@@ -780,14 +793,14 @@ static bool nat_in_translate_forward(struct burst *b, struct rte_mbuf *m, bool v
 	int64_t nh_idx;
 
 	if (v4 && b->w->napt) {
-		const struct nat_snat *own = hairpin_rule(rt->nat, ipv4_hdr(m), ip_reach(m),
-							  b->in_port);
-		int rc = napt_destination(b, m, own);
+		const struct nat_snat *own;
+		bool pin = inside_hairpin(rt->nat, ipv4_hdr(m), ip_reach(m), b->in_port, &own);
+		int rc = napt_destination(b, m, pin, own);
 
 		if (rc == 0) /* no NAPT mapping: the stateless rules' */
 			rc = nat_ipv4_in_recorded(b, m);
 		else
-			napt = rc > 0 && !own;
+			napt = rc > 0 && !pin;
 		if (rc < 0)
 			return true; /* dropped or handed off */
 		r = (enum nat_result)rc; /* NAPT's 1 is NAT_TRANSLATED */
@@ -1009,7 +1022,9 @@ static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, b
 static bool local_nat_in(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
 			 uint32_t ip_len, uint16_t in_port)
 {
-	return nat_ipv4_to_inside(nr, ip, ip_len, hairpin_rule(nr, ip, ip_len, in_port) != NULL);
+	const struct nat_snat *own;
+
+	return nat_ipv4_to_inside(nr, ip, ip_len, inside_hairpin(nr, ip, ip_len, in_port, &own));
 }
 
 /* Next hops that cannot transmit: our own addresses, unresolved neighbours and what

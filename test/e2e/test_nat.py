@@ -521,6 +521,26 @@ def third_port_config(name, mac, ipv4):
     device: net_pcap1""")
 
 
+def test_hairpin_answers_of_hosts_no_snat_rule_covers(tmp_path):
+    """A port forward's server and a 1:1 host that no snat `from` covers answer a LAN
+    client's hairpin from their rule's outside endpoint all the same, so the client's
+    mapping (address-dependent filtering) lets the answers in."""
+    cfg = nat_config().replace("from: 192.168.1.0/24", "from: 192.168.1.0/28")
+    lan = [out4("192.168.1.10", 4000, "203.0.113.1", 443, proto=TCP, flags="S"),
+           out4("192.168.1.10", 4001, "203.0.113.50", 7),
+           Ether(dst=LAN_MAC, src=SERVER_MAC) / IP(src="192.168.1.20", dst=POOL) /
+           TCP(sport=8443, dport=4000, flags="SA"),
+           Ether(dst=LAN_MAC, src=STATIC_MAC) / IP(src="192.168.1.50", dst=POOL) /
+           UDP(sport=7, dport=4001) / Raw(b"a")]
+    r = run_dpfwd(tmp_path, {"lan": lan}, cfg)
+    to_client = [p for p in r.out["lan"] if p[Ether].dst == HOST_MAC]
+    assert len(to_client) == 2, r.nonzero_drops()
+    assert {(p[IP].src, p[IP].sport, p[IP].dst, p[IP].dport) for p in to_client} == \
+        {("203.0.113.1", 443, "192.168.1.10", 4000), ("203.0.113.50", 7, "192.168.1.10", 4001)}
+    for p in to_client:
+        assert_checksums(p)
+
+
 def test_hairpin_from_a_port_that_is_another_rules_outside(tmp_path):
     """A DMZ port is the outside of one snat rule (the LAN hidden from the DMZ) and the
     inside of another: a LAN client reaching a DMZ server through a port forward is
