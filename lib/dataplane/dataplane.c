@@ -535,16 +535,47 @@ static const struct nat_snat *hairpin_rule(const struct nat_rules *nr,
 	return own && !nat_ipv4_outside_address(nr, ip->src_addr) ? own : NULL;
 }
 
+static bool nh_leaves_by(const struct nexthop *nh, uint16_t port)
+{
+	uint8_t type = __atomic_load_n(&nh->type, __ATOMIC_ACQUIRE);
+
+	return (type == NH_FORWARD || type == NH_CONNECTED || type == NH_UNRESOLVED) &&
+	       nh->port == port;
+}
+
+/* Whether the route back to SRC leaves by IN_PORT (strict reverse path, RFC 3704 2.2):
+ * an inside source that arrives anywhere else is forged. */
+static bool source_behind(const struct route_table *rt, rte_be32_t src, uint16_t in_port)
+{
+	uint32_t a = rte_be_to_cpu_32(src);
+	const struct ecmp_group *g;
+	uint64_t v;
+	unsigned int i;
+
+	rte_fib_lookup_bulk(rt->fib4, &a, &v, 1);
+	if (!(v & ROUTE_NH_ECMP))
+		return nh_leaves_by(&rt->nh[v], in_port);
+	g = &rt->ecmp[v & ~ROUTE_NH_ECMP];
+	for (i = 0; i < g->n; i++)
+		if (nh_leaves_by(&rt->nh[g->nh[i]], in_port))
+			return true;
+	return false;
+}
+
 /* Whether IP, from IN_PORT to an outside address of ours, is an inside host's hairpin
- * (RFC 4787 REQ-9): one whose snat rule says so (*OWN: hairpin_rule), or a port
- * forward's server or 1:1 host answering or starting one, which takes its rule's
- * outside endpoint whatever snat covers it (*OWN NULL if none does). */
-static bool inside_hairpin(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
+ * (RFC 4787 REQ-9): one whose snat rule says so (*OWN: hairpin_rule), or one from a port
+ * forward's server or a 1:1 host where it lives, which takes its rule's outside endpoint
+ * (or, a first fragment, is recorded for its later ones) whatever snat covers it (*OWN
+ * NULL if none does). */
+static bool inside_hairpin(const struct route_table *rt, const struct rte_ipv4_hdr *ip,
 			   uint32_t ip_len, uint16_t in_port, const struct nat_snat **own)
 {
+	const struct nat_rules *nr = rt->nat;
+
 	*own = hairpin_rule(nr, ip, ip_len, in_port);
 	return *own || (!nat_ipv4_outside_on(nr, ip, ip_len, in_port) &&
-			nat_ipv4_stateless_source(nr, ip, ip_len, in_port));
+			nat_ipv4_stateless_host(nr, ip->src_addr, in_port) &&
+			source_behind(rt, ip->src_addr, in_port));
 }
 
 /* Whether a later fragment first looked at SINCE has waited its time by NOW. */
@@ -686,7 +717,7 @@ static int napt_destination(struct burst *b, struct rte_mbuf *m, bool hairpin,
 
 	if (hairpin) {
 		rc = nat_ipv4_source_recorded(b, m, 0, true, true);
-		if (rc < 0 || (rc == NAT_PASS && own && !napt_source_recorded(b, m, own)))
+		if (rc < 0 || (rc == NAT_PASS && !napt_source_recorded(b, m, own)))
 			return -1;
 	}
 	ip = ipv4_hdr(m);
@@ -794,7 +825,7 @@ static bool nat_in_translate_forward(struct burst *b, struct rte_mbuf *m, bool v
 
 	if (v4 && b->w->napt) {
 		const struct nat_snat *own;
-		bool pin = inside_hairpin(rt->nat, ipv4_hdr(m), ip_reach(m), b->in_port, &own);
+		bool pin = inside_hairpin(rt, ipv4_hdr(m), ip_reach(m), b->in_port, &own);
 		int rc = napt_destination(b, m, pin, own);
 
 		if (rc == 0) /* no NAPT mapping: the stateless rules' */
@@ -1019,12 +1050,13 @@ static void punt_resolve(struct burst *b, struct rte_mbuf *m, uint32_t nh_idx, b
 
 /* Whether a NAT rule may take IP, for one of the router's own addresses, inside
  * (arrived on IN_PORT). */
-static bool local_nat_in(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
+static bool local_nat_in(const struct route_table *rt, const struct rte_ipv4_hdr *ip,
 			 uint32_t ip_len, uint16_t in_port)
 {
 	const struct nat_snat *own;
 
-	return nat_ipv4_to_inside(nr, ip, ip_len, inside_hairpin(nr, ip, ip_len, in_port, &own));
+	return nat_ipv4_to_inside(rt->nat, ip, ip_len,
+				  inside_hairpin(rt, ip, ip_len, in_port, &own));
 }
 
 /* Next hops that cannot transmit: our own addresses, unresolved neighbours and what
@@ -1041,7 +1073,7 @@ static __rte_noinline bool forward_not(struct burst *b, struct rte_mbuf *m, uint
 		return false;
 	}
 	if (b->rt->nat->enabled && (type == NH_NAT || (type == NH_LOCAL && v4 &&
-						       local_nat_in(b->rt->nat, ipv4_hdr(m), ip_reach(m),
+						       local_nat_in(b->rt, ipv4_hdr(m), ip_reach(m),
 								    b->in_port)))) {
 		if (v4 && b->w->napt) { /* after the out stage made this burst's mappings */
 			nat_defer(&b->nat_in, m, nh_idx, false);

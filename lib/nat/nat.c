@@ -391,23 +391,22 @@ enum nat_result nat_ipv4_hairpin_source(const struct nat_rules *nr, struct rte_i
 	return ipv4_out_by(nr, ip, ip_len, UINT32_MAX);
 }
 
-bool nat_ipv4_stateless_source(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
-			       uint32_t ip_len, uint16_t in_port)
+bool nat_ipv4_stateless_host(const struct nat_rules *nr, rte_be32_t src, uint16_t in_port)
 {
-	struct rte_ipv4_hdr *hdr = (struct rte_ipv4_hdr *)(uintptr_t)ip; /* only read */
-	uint32_t src = rte_be_to_cpu_32(ip->src_addr);
-	uint8_t *port = nr->n_dnat ? l4_port(hdr, ip_len, 0) : NULL;
-	int i;
+	uint32_t a = rte_be_to_cpu_32(src);
+	int s = nr->n_static ? hash_find(nr->static_in, &a) : -1;
+	bool found = s >= 0;
+	unsigned int i;
 
-	if (port) {
-		i = dnat_find(nr->dnat_to, ip->next_proto_id, ip->src_addr, pkt_load16(port));
-		if (i >= 0)
-			return !(nr->dnat_port_mask[i] >> in_port & 1);
-	}
-	if (pkt_ipv4_is_later_fragment(ip) && nat_ipv4_forward_server(nr, ip->src_addr))
-		return true; /* its first fragment's record decides */
-	i = nr->n_static ? hash_find(nr->static_in, &src) : -1;
-	return i >= 0 && !(nr->static_port_mask[i] >> in_port & 1);
+	if (s >= 0 && (nr->static_port_mask[s] >> in_port & 1))
+		return false;
+	for (i = 0; i < nr->n_dnat; i++)
+		if (nr->dnat[i].to_ip == a) {
+			if (nr->dnat_port_mask[i] >> in_port & 1)
+				return false;
+			found = true;
+		}
+	return found;
 }
 
 /* ---- NPTv6 (RFC 6296) ---- */

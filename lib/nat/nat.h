@@ -131,12 +131,11 @@ bool nat_port_forwarded(const struct nat_rules *nr, rte_be32_t ip, rte_be16_t po
  * outside endpoint, as if it had left, whatever the port; NAT_PASS if none covers it. */
 enum nat_result nat_ipv4_hairpin_source(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 					uint32_t ip_len);
-/* Whether a port forward (IP from its server's port, or a later fragment from a
- * forward's server) or a 1:1 rule covers the source of IP, arrived on config port
- * IN_PORT, and IN_PORT is not that rule's outside (where such a source is forged): then
- * IP, to one of NAT's outside addresses, is that host's hairpin, whatever snat covers. */
-bool nat_ipv4_stateless_source(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
-			       uint32_t ip_len, uint16_t in_port);
+/* Whether SRC is a port forward's server or a 1:1 rule's inside host, and config port
+ * IN_PORT none of those rules' outside (where such a source is forged): a packet from
+ * it to one of NAT's outside addresses, arrived on IN_PORT, is its hairpin (with the
+ * reverse-path check the caller makes), whatever snat covers it. */
+bool nat_ipv4_stateless_host(const struct nat_rules *nr, rte_be32_t src, uint16_t in_port);
 
 /* Towards the outside: IP leaves through config port OUT_PORT. */
 enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,

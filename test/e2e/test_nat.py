@@ -510,9 +510,9 @@ def test_forged_inside_sources_from_outside_make_no_mappings(tmp_path):
     assert r.out["lan"] == [] and r.drops("nat_no_rule") == 20
 
 
-def third_port_config(name, mac, ipv4):
-    """nat_config(stateless=False) with a third port NAME (net_pcap2; MAC, IPV4/len)."""
-    return nat_config(stateless=False).replace("""  - name: wan
+def third_port_config(name, mac, ipv4, stateless=False):
+    """nat_config(stateless=STATELESS) with a third port NAME (net_pcap2; MAC, IPV4/len)."""
+    return nat_config(stateless=stateless).replace("""  - name: wan
     device: net_pcap1""", f"""  - name: {name}
     device: net_pcap2
     mac: "{mac}"
@@ -539,6 +539,49 @@ def test_hairpin_answers_of_hosts_no_snat_rule_covers(tmp_path):
         {("203.0.113.1", 443, "192.168.1.10", 4000), ("203.0.113.50", 7, "192.168.1.10", 4001)}
     for p in to_client:
         assert_checksums(p)
+
+
+def test_uncovered_server_fragments_to_a_static_address_keep_their_order(tmp_path):
+    """The port forward's server, which no snat `from` covers, sends a fragmented
+    datagram from another port than the forward's to the 1:1 host's outside address,
+    then one more packet: its first fragment leaves untranslated and is recorded as
+    such, so the later fragments follow at once, before the next packet (they do not
+    wait for a record)."""
+    cfg = nat_config().replace("from: 192.168.1.0/24", "from: 192.168.1.0/28")
+    _, frags = fragmented(IP(src="192.168.1.20", dst="203.0.113.50", id=77) /
+                          UDP(sport=6000, dport=7), LAN_MAC, SERVER_MAC)
+    after = Ether(dst=LAN_MAC, src=SERVER_MAC) / IP(src="192.168.1.20", dst="203.0.113.50") / \
+        UDP(sport=6000, dport=7) / Raw(b"next")
+    r = run_dpfwd(tmp_path, {"lan": frags + [after]}, cfg)
+    to_static = [p for p in r.out["lan"] if p[Ether].dst == STATIC_MAC]
+    assert len(to_static) == 4, r.nonzero_drops()
+    assert [p[IP].id for p in to_static[:3]] == [77] * 3 and Raw in to_static[3]
+    assert to_static[3][Raw].load == b"next"
+    assert {(p[IP].src, p[IP].dst) for p in to_static} == {("192.168.1.20", "192.168.1.50")}
+
+
+@pytest.mark.parametrize("covered", [True, False])
+def test_forged_server_and_static_sources_from_a_dmz_are_no_hairpins(tmp_path, covered):
+    """A DMZ host forging the port forward's server or the 1:1 host as its source, to a
+    LAN client's mapping (made by hairpins to those hosts' outside addresses), is no
+    hairpin: those hosts live on the LAN (reverse path), so it gets no outside endpoint
+    of theirs and the client's address-dependent filter refuses it, whether or not an
+    snat `from` covers them (COVERED) and whether or not the DMZ is an snat rule's out."""
+    dmz_mac = "02:00:00:00:04:01"
+    cfg = third_port_config("dmz", dmz_mac, "172.16.0.1/24", stateless=True).replace(
+        "ports: 1024-65535}\n", "ports: 1024-65535}\n"
+        "    - {from: 192.168.1.0/24, out: dmz, pool: [172.16.0.1]}\n")
+    if not covered:
+        cfg = cfg.replace("from: 192.168.1.0/24", "from: 192.168.1.0/28")
+    lan = [out4("192.168.1.10", 4000, "203.0.113.1", 443, proto=TCP, flags="S"),
+           out4("192.168.1.10", 4001, "203.0.113.50", 7)]
+    dmz = [Ether(dst=dmz_mac, src="02:00:00:00:04:02") / IP(src="192.168.1.20", dst=POOL) /
+           TCP(sport=8443, dport=4000, flags="SA"),
+           Ether(dst=dmz_mac, src="02:00:00:00:04:02") / IP(src="192.168.1.50", dst=POOL) /
+           UDP(sport=7, dport=4001) / Raw(b"f")] * 20
+    r = run_dpfwd(tmp_path, {"lan": lan, "dmz": dmz}, cfg, ports=("lan", "wan", "dmz"))
+    assert [p for p in r.out["lan"] if p[Ether].dst == HOST_MAC] == []
+    assert r.drops("nat_filtered") == 40
 
 
 def test_hairpin_from_a_port_that_is_another_rules_outside(tmp_path):
