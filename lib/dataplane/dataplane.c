@@ -563,19 +563,24 @@ static bool source_behind(const struct route_table *rt, rte_be32_t src, uint16_t
 }
 
 /* Whether IP, from IN_PORT to an outside address of ours, is an inside host's hairpin
- * (RFC 4787 REQ-9): one whose snat rule says so (*OWN: hairpin_rule), or one from a port
- * forward's server or a 1:1 host where it lives, which takes its rule's outside endpoint
- * (or, a first fragment, is recorded for its later ones) whatever snat covers it (*OWN
- * NULL if none does). */
+ * (RFC 4787 REQ-9): one whose snat rule says so (*OWN: hairpin_rule), or one of a port
+ * forward's server or a 1:1 host, which takes its rule's outside endpoint (or, a first
+ * fragment, is recorded for its later ones) whatever snat covers it (*OWN NULL if none
+ * does); either only where the source lives (source_behind): forged elsewhere, it would
+ * get an inside host's mapping or outside endpoint, and through its filter. */
 static bool inside_hairpin(const struct route_table *rt, const struct rte_ipv4_hdr *ip,
 			   uint32_t ip_len, uint16_t in_port, const struct nat_snat **own)
 {
 	const struct nat_rules *nr = rt->nat;
 
 	*own = hairpin_rule(nr, ip, ip_len, in_port);
-	return *own || (!nat_ipv4_outside_on(nr, ip, ip_len, in_port) &&
-			nat_ipv4_stateless_host(nr, ip->src_addr, in_port) &&
-			source_behind(rt, ip->src_addr, in_port));
+	if (!*own && (nat_ipv4_outside_on(nr, ip, ip_len, in_port) ||
+		      !nat_ipv4_stateless_host(nr, ip->src_addr, in_port)))
+		return false;
+	if (source_behind(rt, ip->src_addr, in_port))
+		return true;
+	*own = NULL;
+	return false;
 }
 
 /* Whether a later fragment first looked at SINCE has waited its time by NOW. */

@@ -395,18 +395,11 @@ bool nat_ipv4_stateless_host(const struct nat_rules *nr, rte_be32_t src, uint16_
 {
 	uint32_t a = rte_be_to_cpu_32(src);
 	int s = nr->n_static ? hash_find(nr->static_in, &a) : -1;
-	bool found = s >= 0;
-	unsigned int i;
+	int d = nr->n_dnat ? dnat_find(nr->dnat_to, 0, src, 0) : -1;
 
-	if (s >= 0 && (nr->static_port_mask[s] >> in_port & 1))
-		return false;
-	for (i = 0; i < nr->n_dnat; i++)
-		if (nr->dnat[i].to_ip == a) {
-			if (nr->dnat_port_mask[i] >> in_port & 1)
-				return false;
-			found = true;
-		}
-	return found;
+	return (s >= 0 || d >= 0) &&
+	       !(s >= 0 && (nr->static_port_mask[s] >> in_port & 1)) &&
+	       !(d >= 0 && (nr->dnat_server_mask[d] >> in_port & 1));
 }
 
 /* ---- NPTv6 (RFC 6296) ---- */
@@ -696,11 +689,13 @@ static int build_dnat(struct nat_rules *nr, const struct config *cfg, int socket
 
 	nr->dnat = rte_calloc("nat", nat->n_dnat + 1, sizeof(*nr->dnat), 0);
 	nr->dnat_port_mask = rte_calloc("nat", nat->n_dnat + 1, sizeof(uint32_t), 0);
+	nr->dnat_server_mask = rte_calloc("nat", nat->n_dnat + 1, sizeof(uint32_t), 0);
 	/* Twice the rules: a key of each address alone too (protocol and port 0). */
 	nr->dnat_match = hash_new("dm", 2 * nat->n_dnat, sizeof(struct dnat_key), socket_id);
 	nr->dnat_to = hash_new("dt", 2 * nat->n_dnat, sizeof(struct dnat_key), socket_id);
 	nr->n_dnat = nat->n_dnat;
-	if (!nr->dnat || !nr->dnat_port_mask || !nr->dnat_match || !nr->dnat_to)
+	if (!nr->dnat || !nr->dnat_port_mask || !nr->dnat_server_mask || !nr->dnat_match ||
+	    !nr->dnat_to)
 		return -1;
 	for (i = 0; i < nat->n_dnat; i++) {
 		const struct cfg_dnat *d = &nat->dnat[i];
@@ -721,6 +716,14 @@ static int build_dnat(struct nat_rules *nr, const struct config *cfg, int socket
 		match.proto = to.proto = 0;
 		if (add(nr->dnat_match, &match, i) || add(nr->dnat_to, &to, i))
 			return -1;
+	}
+	/* The outside ports of every forward to a server's address, under the rule index
+	 * its address-alone key holds. */
+	for (i = 0; i < nat->n_dnat; i++) {
+		int k = dnat_find(nr->dnat_to, 0, rte_cpu_to_be_32(nat->dnat[i].to_ip), 0);
+
+		if (k >= 0)
+			nr->dnat_server_mask[k] |= nr->dnat_port_mask[i];
 	}
 	return 0;
 }
@@ -841,6 +844,7 @@ void nat_rules_free(struct nat_rules *nr)
 	rte_free(nr->static_port_mask);
 	rte_free(nr->dnat);
 	rte_free(nr->dnat_port_mask);
+	rte_free(nr->dnat_server_mask);
 	rte_free(nr->nptv6);
 	rte_free(nr->snat);
 	rte_free(nr);

@@ -73,6 +73,7 @@ struct nat_rules {
 	struct rte_hash *dnat_to;    /* {proto, to ip, to port} -> rule index */
 	struct cfg_dnat *dnat;
 	uint32_t *dnat_port_mask;
+	uint32_t *dnat_server_mask;  /* per rule: every outside port of its server's forwards */
 	unsigned int n_nptv6;
 	struct nat_nptv6 *nptv6;
 };

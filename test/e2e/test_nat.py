@@ -560,18 +560,19 @@ def test_uncovered_server_fragments_to_a_static_address_keep_their_order(tmp_pat
     assert {(p[IP].src, p[IP].dst) for p in to_static} == {("192.168.1.20", "192.168.1.50")}
 
 
-@pytest.mark.parametrize("covered", [True, False])
-def test_forged_server_and_static_sources_from_a_dmz_are_no_hairpins(tmp_path, covered):
+@pytest.mark.parametrize("snat", ["lan to wan and dmz", "lan to wan", "none covers them"])
+def test_forged_server_and_static_sources_from_a_dmz_are_no_hairpins(tmp_path, snat):
     """A DMZ host forging the port forward's server or the 1:1 host as its source, to a
     LAN client's mapping (made by hairpins to those hosts' outside addresses), is no
-    hairpin: those hosts live on the LAN (reverse path), so it gets no outside endpoint
-    of theirs and the client's address-dependent filter refuses it, whether or not an
-    snat `from` covers them (COVERED) and whether or not the DMZ is an snat rule's out."""
+    hairpin: those hosts live on the LAN (reverse path), so it gets neither a mapping nor
+    their outside endpoint, and the client's address-dependent filter refuses it,
+    whichever snat rules cover them (SNAT: the DMZ another out of the LAN's, or not)."""
     dmz_mac = "02:00:00:00:04:01"
-    cfg = third_port_config("dmz", dmz_mac, "172.16.0.1/24", stateless=True).replace(
-        "ports: 1024-65535}\n", "ports: 1024-65535}\n"
-        "    - {from: 192.168.1.0/24, out: dmz, pool: [172.16.0.1]}\n")
-    if not covered:
+    cfg = third_port_config("dmz", dmz_mac, "172.16.0.1/24", stateless=True)
+    if snat == "lan to wan and dmz":
+        cfg = cfg.replace("ports: 1024-65535}\n", "ports: 1024-65535}\n"
+                          "    - {from: 192.168.1.0/24, out: dmz, pool: [172.16.0.1]}\n")
+    if snat == "none covers them":
         cfg = cfg.replace("from: 192.168.1.0/24", "from: 192.168.1.0/28")
     lan = [out4("192.168.1.10", 4000, "203.0.113.1", 443, proto=TCP, flags="S"),
            out4("192.168.1.10", 4001, "203.0.113.50", 7)]
@@ -582,6 +583,7 @@ def test_forged_server_and_static_sources_from_a_dmz_are_no_hairpins(tmp_path, c
     r = run_dpfwd(tmp_path, {"lan": lan, "dmz": dmz}, cfg, ports=("lan", "wan", "dmz"))
     assert [p for p in r.out["lan"] if p[Ether].dst == HOST_MAC] == []
     assert r.drops("nat_filtered") == 40
+    assert r.stats["nat"]["mappings_created"] == 2  # the client's: none for forged sources
 
 
 def test_hairpin_from_a_port_that_is_another_rules_outside(tmp_path):
