@@ -219,8 +219,8 @@ bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *i
 	    (pkt_ipv4_is_later_fragment(ip) && nat_ipv4_forward_address(nr, ip->dst_addr)) ||
 	    (!from_inside && icmp_error_parse(hdr, ip_len, &e) && error_in(nr, hdr, &e, false)))
 		return true;
-	if (nat_ipv4_in_pool(nr, ip->dst_addr))
-		return !from_inside || l4_cksum(hdr, ip_len); /* TCP, UDP: a mapping */
+	if (nat_ipv4_in_pool(nr, ip->dst_addr)) /* TCP, UDP: a mapping; an error about one */
+		return !from_inside || l4_cksum(hdr, ip_len) || icmp_error_parse(hdr, ip_len, &e);
 	return false;
 }
 
@@ -325,14 +325,14 @@ bool nat_port_forwarded(const struct nat_rules *nr, rte_be32_t ip, rte_be16_t po
  * quotes it with its inside destination; that becomes the outside endpoint, and the
  * outer source the rule's outside address (as NAPT does, RFC 5508 4.2). */
 static bool error_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
-		      const struct icmp_error_view *e, uint16_t out_port)
+		      const struct icmp_error_view *e, uint32_t ports)
 {
 	uint8_t *dst = (uint8_t *)e->inner + offsetof(struct rte_ipv4_hdr, dst_addr);
 	uint32_t quoted = rte_be_to_cpu_32(pkt_load32(dst));
 	int i = quoted_dnat(nr, nr->dnat_to, e, dst, e->l4.dport);
 	rte_be32_t to;
 
-	if (i >= 0 && (nr->dnat_port_mask[i] >> out_port & 1)) {
+	if (i >= 0 && (nr->dnat_port_mask[i] & ports)) {
 		to = rte_cpu_to_be_32(nr->dnat[i].match_ip);
 		icmp_error_rewrite(ip, e, dst, e->l4.dport, to,
 				   rte_cpu_to_be_16(nr->dnat[i].match_port),
@@ -340,7 +340,7 @@ static bool error_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 		return true;
 	}
 	i = nr->n_static ? hash_find(nr->static_in, &quoted) : -1;
-	if (i < 0 || !(nr->static_port_mask[i] >> out_port & 1))
+	if (i < 0 || !(nr->static_port_mask[i] & ports))
 		return false;
 	to = rte_cpu_to_be_32(nr->statics[i].outside);
 	icmp_error_rewrite(ip, e, dst, e->l4.dport, to, pkt_load16(e->l4.dport),
@@ -380,7 +380,7 @@ enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip
 {
 	struct icmp_error_view e;
 
-	if (icmp_error_parse(ip, ip_len, &e) && error_out(nr, ip, &e, out_port))
+	if (icmp_error_parse(ip, ip_len, &e) && error_out(nr, ip, &e, UINT32_C(1) << out_port))
 		return NAT_TRANSLATED;
 	return ipv4_out_by(nr, ip, ip_len, UINT32_C(1) << out_port);
 }
@@ -388,6 +388,10 @@ enum nat_result nat_ipv4_out(const struct nat_rules *nr, struct rte_ipv4_hdr *ip
 enum nat_result nat_ipv4_hairpin_source(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 					uint32_t ip_len)
 {
+	struct icmp_error_view e;
+
+	if (icmp_error_parse(ip, ip_len, &e) && error_out(nr, ip, &e, UINT32_MAX))
+		return NAT_TRANSLATED;
 	return ipv4_out_by(nr, ip, ip_len, UINT32_MAX);
 }
 

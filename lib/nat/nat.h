@@ -98,8 +98,9 @@ enum nat_result nat_ipv6_in(const struct nat_rules *nr, struct rte_ipv6_hdr *ip,
  * inside: a port forward or 1:1 rule of that address (a fragment after the first: any
  * forward of that address, by its first fragment's record), or NAPT's, if the address
  * is in a pool. From an inside host (FROM_INSIDE, a hairpin), NAPT's only for TCP and UDP,
- * which may have mappings: anything else, a ping above all, is for the router itself
- * and no NAT touches it, so that its answer goes to the host, not to its pool address. */
+ * which may have mappings, and ICMP errors (about a hairpinned packet): anything else, a
+ * ping above all, is for the router itself and no NAT touches it, so that its answer
+ * goes to the host, not to its pool address. */
 bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *ip,
 			uint32_t ip_len, bool from_inside);
 

@@ -541,6 +541,38 @@ def test_hairpin_answers_of_hosts_no_snat_rule_covers(tmp_path):
         assert_checksums(p)
 
 
+@pytest.mark.parametrize("covered", [True, False])
+@pytest.mark.parametrize("host", ["static", "forward"])
+def test_hairpinned_icmp_error_from_a_static_host_or_server(tmp_path, host, covered):
+    """A LAN client's packet reaches the 1:1 host (or the port forward's server) through
+    its outside address (a hairpin); that host's ICMP error about it comes back to the
+    client translated both ways, RFC 5508 4.2 style: from the outside address, quoting
+    the packet as the client sent it (its own endpoint, the outside endpoint), checksums
+    and all; whether or not an snat `from` covers the host (COVERED)."""
+    from scapy.layers.inet import IPerror, TCPerror, UDPerror
+    cfg = nat_config(filtering="endpoint-independent")
+    if not covered:
+        cfg = cfg.replace("from: 192.168.1.0/24", "from: 192.168.1.0/28")
+    if host == "static":
+        outside, inside, mac = ("203.0.113.50", 7), ("192.168.1.50", 7), STATIC_MAC
+        proto, quoted_l4 = UDP, UDPerror
+    else:
+        outside, inside, mac = ("203.0.113.1", 443), ("192.168.1.20", 8443), SERVER_MAC
+        proto, quoted_l4 = TCP, TCPerror
+    hairpin = out4("192.168.1.10", 4001, outside[0], outside[1], proto=proto)
+    as_received = IP(src=POOL, dst=inside[0], ttl=63) / proto(sport=4001, dport=inside[1])
+    error = Ether(dst=LAN_MAC, src=mac) / IP(src=inside[0], dst=POOL) / \
+        ICMP(type=3, code=13) / as_received
+    r = run_dpfwd(tmp_path, {"lan": [hairpin, error]}, cfg)
+    errs = [p for p in r.out["lan"] if ICMP in p and p[Ether].dst == HOST_MAC]
+    assert len(errs) == 1, r.nonzero_drops()
+    (e,) = errs
+    assert (e[IP].src, e[IP].dst) == (outside[0], "192.168.1.10")
+    assert (e[IPerror].src, e[IPerror].dst) == ("192.168.1.10", outside[0])
+    assert (e[quoted_l4].sport, e[quoted_l4].dport) == (4001, outside[1])
+    assert_checksums(e)
+
+
 def test_uncovered_server_fragments_to_a_static_address_keep_their_order(tmp_path):
     """The port forward's server, which no snat `from` covers, sends a fragmented
     datagram from another port than the forward's to the 1:1 host's outside address,
@@ -1081,6 +1113,30 @@ def test_pool_on_the_router_address(tmp_path):
     assert [(p[IP].src, p[UDP].sport, p[IP].dst, p[UDP].dport) for p in hair] == \
         [(wan_ip, 6000, "192.168.1.10", 5000)]
     assert_checksums(hair[0])
+
+
+def test_hairpinned_icmp_error_to_the_router_address_pool(tmp_path):
+    """With the pool on the router's WAN address, an inside host's ICMP error about a
+    hairpinned datagram is NAPT's, not the router's: it reaches the other host, both
+    ways translated (from the pool address, quoting the datagram as that host sent it)."""
+    from scapy.layers.inet import IPerror, UDPerror
+    wan_ip = "203.0.113.1"
+    cfg = nat_config(filtering="endpoint-independent", stateless=False).replace(
+        f"pool: [{POOL}]", f"pool: [{wan_ip}]")
+    as_received = IP(src=wan_ip, dst="192.168.1.10", ttl=63) / UDP(sport=6000, dport=5000) / \
+        Raw(b"x" * 8)
+    lan = [out4("192.168.1.10", 5000, REMOTE, 53),
+           out4("192.168.1.11", 6000, wan_ip, 5000, mac=HOST11_MAC),
+           Ether(dst=LAN_MAC, src=HOST_MAC) / IP(src="192.168.1.10", dst=wan_ip) /
+           ICMP(type=3, code=3) / as_received]
+    r = run_dpfwd(tmp_path, {"lan": lan}, cfg)
+    errs = [p for p in r.out["lan"] if ICMP in p and p[Ether].dst == HOST11_MAC]
+    assert len(errs) == 1, r.nonzero_drops()
+    (e,) = errs
+    assert (e[IP].src, e[IP].dst) == (wan_ip, "192.168.1.11")
+    assert (e[IPerror].src, e[IPerror].dst) == ("192.168.1.11", wan_ip)
+    assert (e[UDPerror].sport, e[UDPerror].dport) == (6000, 5000)
+    assert_checksums(e)
 
 
 def mtu_config(port, mtu):
