@@ -217,7 +217,7 @@ bool nat_ipv4_to_inside(const struct nat_rules *nr, const struct rte_ipv4_hdr *i
 
 	if (dnat_in_rule(nr, hdr, ip_len, &port) >= 0 || static_in_rule(nr, ip) >= 0 ||
 	    (pkt_ipv4_is_later_fragment(ip) && nat_ipv4_forward_address(nr, ip->dst_addr)) ||
-	    (!from_inside && icmp_error_parse(hdr, ip_len, &e) && error_in(nr, hdr, &e, false)))
+	    (icmp_error_parse(hdr, ip_len, &e) && error_in(nr, hdr, &e, false)))
 		return true;
 	if (nat_ipv4_in_pool(nr, ip->dst_addr)) /* TCP, UDP: a mapping; an error about one */
 		return !from_inside || l4_cksum(hdr, ip_len) || icmp_error_parse(hdr, ip_len, &e);

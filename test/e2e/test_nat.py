@@ -1115,6 +1115,31 @@ def test_pool_on_the_router_address(tmp_path):
     assert_checksums(hair[0])
 
 
+def test_hairpinned_icmp_error_to_a_forward_on_the_router_address(tmp_path):
+    """The port forward's server starts a hairpin from its forwarded port to the 1:1
+    host (its source becomes the forward's endpoint, the router's WAN address); the 1:1
+    host's port unreachable about it, sent to that address, reaches the server
+    translated both ways: from the 1:1 outside address, quoting the datagram as the
+    server sent it."""
+    from scapy.layers.inet import IPerror, UDPerror
+    as_received = IP(src="203.0.113.1", dst="192.168.1.50", ttl=63) / \
+        UDP(sport=5353, dport=7) / Raw(b"x" * 8)
+    lan = [Ether(dst=LAN_MAC, src=SERVER_MAC) / IP(src="192.168.1.20", dst="203.0.113.50") /
+           UDP(sport=53, dport=7) / Raw(b"x" * 8),
+           Ether(dst=LAN_MAC, src=STATIC_MAC) / IP(src="192.168.1.50", dst="203.0.113.1") /
+           ICMP(type=3, code=3) / as_received]
+    r = run_dpfwd(tmp_path, {"lan": lan}, forward_config())
+    (to_static,) = [p for p in r.out["lan"] if p[Ether].dst == STATIC_MAC]
+    assert (to_static[IP].src, to_static[UDP].sport) == ("203.0.113.1", 5353)
+    errs = [p for p in r.out["lan"] if ICMP in p and p[Ether].dst == SERVER_MAC]
+    assert len(errs) == 1, r.nonzero_drops()
+    (e,) = errs
+    assert (e[IP].src, e[IP].dst) == ("203.0.113.50", "192.168.1.20")
+    assert (e[IPerror].src, e[IPerror].dst) == ("192.168.1.20", "203.0.113.50")
+    assert (e[UDPerror].sport, e[UDPerror].dport) == (53, 7)
+    assert_checksums(e)
+
+
 def test_hairpinned_icmp_error_to_the_router_address_pool(tmp_path):
     """With the pool on the router's WAN address, an inside host's ICMP error about a
     hairpinned datagram is NAPT's, not the router's: it reaches the other host, both
