@@ -130,7 +130,8 @@ bool nat_port_forwarded(const struct nat_rules *nr, rte_be32_t ip, rte_be16_t po
 
 /* A hairpin (an inside host's packet to one of NAT's outside addresses) whose source
  * a port forward (a server's reply) or a 1:1 rule covers: its source becomes the rule's
- * outside endpoint, as if it had left, whatever the port; NAT_PASS if none covers it. */
+ * outside endpoint, as if it had left, whatever the port (an ICMP error about what such
+ * a host received: its quote's destination too); NAT_PASS if none covers it. */
 enum nat_result nat_ipv4_hairpin_source(const struct nat_rules *nr, struct rte_ipv4_hdr *ip,
 					uint32_t ip_len);
 /* Whether SRC is a port forward's server or a 1:1 rule's inside host, and config port
